@@ -1,0 +1,188 @@
+// Server options: the typed form of nats-server's flags and config file, with its defaults (opts.go).
+
+/** Subject allow/deny lists for one direction. */
+export interface SubjectPermission {
+  allow?: string[];
+  deny?: string[];
+}
+
+/** `allow_responses`: how many replies and for how long a requestor may be answered. */
+export interface ResponsePermission {
+  maxMsgs: number;
+  expiresMs: number;
+}
+
+/** A user's permissions, as `permissions {}` gives them. */
+export interface Permissions {
+  publish?: SubjectPermission;
+  subscribe?: SubjectPermission;
+  response?: ResponsePermission;
+}
+
+/** A user/password entry of `authorization { users [...] }`. */
+export interface User {
+  username: string;
+  password: string;
+  permissions?: Permissions;
+  account?: string;
+  allowedConnectionTypes?: string[];
+}
+
+/** An nkey entry of `authorization { users [...] }`. */
+export interface NkeyUser {
+  nkey: string;
+  permissions?: Permissions;
+  account?: string;
+  allowedConnectionTypes?: string[];
+}
+
+/** Client TLS settings (the `tls {}` block and --tls* flags). */
+export interface TlsOptions {
+  certFile?: string;
+  keyFile?: string;
+  caFile?: string;
+  verify?: boolean;
+  verifyAndMap?: boolean;
+  insecure?: boolean;
+  timeoutMs?: number;
+  handshakeFirst?: boolean;
+  minVersion?: string;
+  cipherSuites?: string[];
+}
+
+/** Every option the server reads. Field names are camelCase forms of the config keys. */
+export interface Options {
+  configFile?: string;
+  serverName: string;
+  host: string;
+  port: number;
+  clientAdvertise?: string;
+
+  httpHost: string;
+  httpPort: number;
+  httpsPort: number;
+  httpBasePath: string;
+
+  maxConn: number;
+  maxSubs: number;
+  maxSubTokens: number;
+  maxPayload: number;
+  maxControlLine: number;
+  maxPending: number;
+  pingIntervalMs: number;
+  maxPingsOut: number;
+  writeDeadlineMs: number;
+  authTimeoutMs: number;
+  maxClosedClients: number;
+  maxTracedMsgLen: number;
+  noHeaderSupport: boolean;
+  disableSublistCache: boolean;
+  noFastProducerStall: boolean;
+  lameDuckDurationMs: number;
+  lameDuckGracePeriodMs: number;
+  connectErrorReports: number;
+  reconnectErrorReports: number;
+
+  debug: boolean;
+  trace: boolean;
+  traceVerbose: boolean;
+  logtime: boolean;
+  logtimeUTC: boolean;
+  logFile: string;
+  logSizeLimit: number;
+  syslog: boolean;
+  remoteSyslog: string;
+  pidFile: string;
+  portsFileDir: string;
+
+  // Authorization (single user, token, users, nkeys).
+  username?: string;
+  password?: string;
+  authorization?: string;
+  users: User[];
+  nkeys: NkeyUser[];
+  noAuthUser?: string;
+  defaultPermissions?: Permissions;
+
+  tls?: TlsOptions;
+  allowNonTls: boolean;
+
+  jetStream: boolean;
+  storeDir: string;
+
+  /** Keys nats-server knows whose feature natsdeno does not have yet: one warning each at startup. */
+  unsupported: string[];
+  /** Non-fatal findings while reading the config (deprecations and the like). */
+  warnings: string[];
+}
+
+/** Defaults from nats-server's const.go and setBaselineOptions. */
+export const DEFAULT_PORT = 4222;
+export const DEFAULT_HOST = "0.0.0.0";
+export const MAX_PAYLOAD_SIZE = 1024 * 1024;
+export const MAX_CONTROL_LINE_SIZE = 4096;
+export const MAX_PENDING_SIZE = 64 * 1024 * 1024;
+export const DEFAULT_MAX_CONNECTIONS = 64 * 1024;
+export const DEFAULT_PING_INTERVAL_MS = 2 * 60_000;
+export const DEFAULT_PING_MAX_OUT = 2;
+export const DEFAULT_WRITE_DEADLINE_MS = 10_000;
+export const AUTH_TIMEOUT_MS = 2_000;
+export const TLS_TIMEOUT_MS = 2_000;
+export const DEFAULT_MAX_CLOSED_CLIENTS = 10_000;
+export const DEFAULT_LAME_DUCK_DURATION_MS = 2 * 60_000;
+export const DEFAULT_LAME_DUCK_GRACE_PERIOD_MS = 10_000;
+export const DEFAULT_CONNECT_ERROR_REPORTS = 3600;
+export const DEFAULT_RECONNECT_ERROR_REPORTS = 1;
+export const DEFAULT_HTTP_PORT = 8222;
+export const DEFAULT_HTTP_BASE_PATH = "/";
+
+/** A fresh Options with nats-server's defaults; `overrides` replaces fields. */
+export function defaultOptions(overrides: Partial<Options> = {}): Options {
+  return {
+    serverName: "",
+    host: DEFAULT_HOST,
+    port: DEFAULT_PORT,
+    httpHost: "",
+    httpPort: 0,
+    httpsPort: 0,
+    httpBasePath: "",
+    maxConn: DEFAULT_MAX_CONNECTIONS,
+    maxSubs: 0,
+    maxSubTokens: 0,
+    maxPayload: MAX_PAYLOAD_SIZE,
+    maxControlLine: MAX_CONTROL_LINE_SIZE,
+    maxPending: MAX_PENDING_SIZE,
+    pingIntervalMs: DEFAULT_PING_INTERVAL_MS,
+    maxPingsOut: DEFAULT_PING_MAX_OUT,
+    writeDeadlineMs: DEFAULT_WRITE_DEADLINE_MS,
+    authTimeoutMs: 0,
+    maxClosedClients: DEFAULT_MAX_CLOSED_CLIENTS,
+    maxTracedMsgLen: 0,
+    noHeaderSupport: false,
+    disableSublistCache: false,
+    noFastProducerStall: false,
+    lameDuckDurationMs: DEFAULT_LAME_DUCK_DURATION_MS,
+    lameDuckGracePeriodMs: DEFAULT_LAME_DUCK_GRACE_PERIOD_MS,
+    connectErrorReports: DEFAULT_CONNECT_ERROR_REPORTS,
+    reconnectErrorReports: DEFAULT_RECONNECT_ERROR_REPORTS,
+    debug: false,
+    trace: false,
+    traceVerbose: false,
+    logtime: true,
+    logtimeUTC: false,
+    logFile: "",
+    logSizeLimit: 0,
+    syslog: false,
+    remoteSyslog: "",
+    pidFile: "",
+    portsFileDir: "",
+    users: [],
+    nkeys: [],
+    allowNonTls: false,
+    jetStream: false,
+    storeDir: "",
+    unsupported: [],
+    warnings: [],
+    ...overrides,
+  };
+}

@@ -1,0 +1,5 @@
+// Utilities shared by every layer: bytes, durations, ids, logging.
+export * from "./bytes.ts";
+export * from "./duration.ts";
+export * from "./log.ts";
+export * from "./nuid.ts";
