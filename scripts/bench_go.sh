@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# bench_go.sh - cross-check scripts/bench.ts with the independent Go benchmark client: runs the
+# shared compare.sh (nats.go-based natsbench) on the core (non-JetStream) cases, nats-server as A
+# and natsdeno as B, and prints its table with B/A.
+#
+#   scripts/bench_go.sh [compare.sh options, e.g. -r 5 -x 0.5 --out FILE]
+#
+# Env: BENCH_DIR (default /work/shared/bench, else ../shared/bench), PORT_A/PORT_B (4333/4334),
+#      B_CMD to bench another command than natsdeno as B (use {PORT} for its port).
+# Exits 0 with a note when the shared bench folder is missing.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BENCH_DIR="${BENCH_DIR:-}"
+if [ -z "$BENCH_DIR" ]; then
+  for d in /work/shared/bench "$ROOT/../shared/bench"; do
+    [ -x "$d/compare.sh" ] && { BENCH_DIR="$d"; break; }
+  done
+fi
+if [ -z "$BENCH_DIR" ] || [ ! -x "$BENCH_DIR/compare.sh" ]; then
+  echo "bench_go.sh: no shared bench folder (compare.sh); skipping" >&2
+  exit 0
+fi
+command -v nats-server >/dev/null || { echo "bench_go.sh: nats-server not on PATH (apt-get install nats-server)" >&2; exit 1; }
+
+BIN="${NATSBENCH:-${NATSBENCH_DIR:-/tmp/natsbench}/natsbench}"
+if [ ! -x "$BIN" ]; then
+  echo "# building natsbench with $BENCH_DIR/build.sh" >&2
+  "$BENCH_DIR/build.sh" >&2
+fi
+
+# Core cases: everything compare.sh lists except JetStream (natsdeno's core target).
+CORE="$("$BENCH_DIR/compare.sh" --list | awk '$2 !~ /^js-/ { printf "%s%s", sep, $1; sep = "," }')"
+DENO="${DENO:-$(command -v deno || echo deno)}"
+DEFAULT_B="$DENO run -A $ROOT/main.ts -a 127.0.0.1 -p {PORT}"
+read -r -a B <<<"${B_CMD:-$DEFAULT_B}"
+
+cd "$ROOT"
+exec "$BENCH_DIR/compare.sh" --names nats-server,natsdeno --only "$CORE" \
+  --port-a "${PORT_A:-4333}" --port-b "${PORT_B:-4334}" "$@" \
+  -- nats-server -a 127.0.0.1 -p '{PORT}' \
+  -- "${B[@]}"
