@@ -1,0 +1,31 @@
+// Client authentication (tokens, users, bcrypt, nkeys, no_auth_user) and per-connection permissions;
+// behaviour follows nats-server server/auth.go, server/nkey.go and the permission checks of server/client.go.
+// Options types come from ../config/options.ts until src/config/mod.ts exists to re-export them.
+export {
+  type AuthContext,
+  type AuthResult,
+  ClientAuth,
+  type ClientCredentials,
+  CONNECTION_TYPES,
+  type ConnectionType,
+  GLOBAL_ACCOUNT,
+  parseConnectionType,
+  validateAllowedConnectionTypes,
+  validateAuth,
+} from "./client_auth.ts";
+export {
+  ClientPermissions,
+  type CompileOptions,
+  DEFAULT_ALLOW_RESPONSE_EXPIRATION_MS,
+  DEFAULT_ALLOW_RESPONSE_MAX_MSGS,
+} from "./permissions.ts";
+export {
+  decodePublicNkey,
+  decodeSignature,
+  isValidPublicUserKey,
+  newNonce,
+  NKEY_PREFIX,
+  NONCE_RAW_LEN,
+  verifyNkeySignature,
+} from "./nkey.ts";
+export { comparePasswords, constantTimeEquals, isBcrypt } from "./password.ts";
