@@ -694,6 +694,7 @@ export class Sublist<T extends SubLike> {
 
   #registerNotification(subject: string, queue: string, notify: InterestNotify): void {
     if (!subjectIsLiteral(subject)) throw new SublistError("invalid subject");
+    if (typeof notify !== "function") throw new SublistError("notify callback required");
     const has = this.#exactInterest(subject, queue);
     const key = notifyKey(subject, queue);
     const ins = this.#notifyInsert ??= new Map();
