@@ -74,6 +74,9 @@ export class FrameScanner {
   skip = 0;
   #carry = new Uint8Array(4096);
   #carryLen = 0;
+  #lastLen = 0;
+  #lastSize = 0;
+  #lastDigits = new Uint8Array(0);
 
   constructor(
     readonly expectSize = -1,
@@ -85,17 +88,57 @@ export class FrameScanner {
   feed(buf: Uint8Array): void {
     const n = buf.length;
     let i = 0;
+    let skip = this.skip;
     while (i < n) {
-      if (this.skip > 0) {
-        const k = Math.min(this.skip, n - i);
+      if (skip > 0) {
+        const k = skip < n - i ? skip : n - i;
         i += k;
-        this.skip -= k;
+        skip -= k;
         continue;
       }
-      const nl = buf.indexOf(LF, i);
-      if (nl < 0) {
+      // Same MSG line shape as the previous frame (same length, LF and size digits where they
+      // were): count it without scanning the line. Subject and sid bytes are not compared.
+      const L = this.#lastLen;
+      if (L > 0 && i + L <= n && buf[i] === 0x4d && buf[i + L - 1] === LF && buf[i + L - 2] === CR) {
+        const d = this.#lastDigits;
+        const at = i + L - 2 - d.length;
+        let same = buf[at - 1] === SPACE;
+        for (let k = 0; same && k < d.length; k++) same = buf[at + k] === d[k];
+        if (same && this.onMsgLine === undefined) {
+          this.msgs++;
+          skip = this.#lastSize + 2;
+          i += L;
+          continue;
+        }
+      }
+      // Control lines are short: a plain loop beats indexOf's call overhead here.
+      let nl = i;
+      while (nl < n && buf[nl] !== LF) nl++;
+      if (nl === n) {
         this.#append(buf.subarray(i));
-        return;
+        break;
+      }
+      if (this.#carryLen === 0 && buf[i] === 0x4d && this.onMsgLine === undefined) {
+        // Fast path for MSG lines wholly in this read: the size is the last token.
+        let j = nl - 1;
+        if (buf[j] === CR) j--;
+        let size = 0;
+        let mul = 1;
+        while (j > i && buf[j] !== SPACE) {
+          size += (buf[j] - 0x30) * mul;
+          mul *= 10;
+          j--;
+        }
+        this.msgs++;
+        if (size !== this.expectSize && this.expectSize >= 0) this.badSize++;
+        skip = size + 2;
+        if (buf[nl - 1] === CR && size === this.expectSize) {
+          this.#lastLen = nl + 1 - i;
+          this.#lastSize = size;
+          this.#lastDigits = buf.slice(j + 1, nl - 1);
+        }
+        i = nl + 1;
+        continue;
       }
       let line: Uint8Array;
       if (this.#carryLen > 0) {
@@ -106,8 +149,11 @@ export class FrameScanner {
         line = buf.subarray(i, nl + 1);
       }
       i = nl + 1;
+      this.skip = skip;
       this.#line(line);
+      skip = this.skip;
     }
+    this.skip = skip;
   }
 
   #append(b: Uint8Array): void {

@@ -37,10 +37,10 @@ Options:
 
 /** Counts at scale 1: sized so that the Go server spends about 0.5-1 s per run on 2 cores. */
 const SCENARIOS: Array<{ scenario: string; counts: Record<number, number> }> = [
-  { scenario: "pub", counts: { 16: 4_000_000, 128: 2_000_000, 1024: 500_000 } },
-  { scenario: "pubsub", counts: { 16: 1_500_000, 128: 1_000_000, 1024: 300_000 } },
-  { scenario: "fanout", counts: { 16: 300_000, 128: 200_000, 1024: 60_000 } },
-  { scenario: "queue", counts: { 16: 1_500_000, 128: 1_000_000, 1024: 300_000 } },
+  { scenario: "pub", counts: { 16: 5_000_000, 128: 3_000_000, 1024: 1_000_000 } },
+  { scenario: "pubsub", counts: { 16: 2_000_000, 128: 1_000_000, 1024: 500_000 } },
+  { scenario: "fanout", counts: { 16: 500_000, 128: 300_000, 1024: 100_000 } },
+  { scenario: "queue", counts: { 16: 1_500_000, 128: 1_000_000, 1024: 500_000 } },
   { scenario: "reqrep", counts: { 16: 10_000, 128: 10_000, 1024: 10_000 } },
 ];
 const SIZE_NAMES: Record<number, string> = { 16: "16", 128: "128", 1024: "1K" };
