@@ -3,3 +3,4 @@ export * from "./bytes.ts";
 export * from "./duration.ts";
 export * from "./log.ts";
 export * from "./nuid.ts";
+export * from "./timers.ts";

@@ -40,7 +40,9 @@ export function assertThrows(fn: () => unknown, msgIncludes?: string): Error {
   } catch (e) {
     const err = e as Error;
     if (msgIncludes !== undefined && !String(err?.message).includes(msgIncludes)) {
-      throw new Error(`error ${JSON.stringify(err?.message)} does not include ${JSON.stringify(msgIncludes)}`);
+      throw new Error(
+        `error ${JSON.stringify(err?.message)} does not include ${JSON.stringify(msgIncludes)}`,
+      );
     }
     return err;
   }
@@ -54,7 +56,9 @@ export async function assertRejects(fn: () => Promise<unknown>, msgIncludes?: st
   } catch (e) {
     const err = e as Error;
     if (msgIncludes !== undefined && !String(err?.message).includes(msgIncludes)) {
-      throw new Error(`error ${JSON.stringify(err?.message)} does not include ${JSON.stringify(msgIncludes)}`);
+      throw new Error(
+        `error ${JSON.stringify(err?.message)} does not include ${JSON.stringify(msgIncludes)}`,
+      );
     }
     return err;
   }

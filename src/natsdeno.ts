@@ -1,0 +1,26 @@
+// Embedding entry point: builds a Server from Options and starts its listeners (client port, monitoring).
+// main.ts and the tests start servers through here; users can too (`import { startServer }`).
+
+import { defaultOptions, type Options } from "./config/mod.ts";
+import { Server, type ServerDeps } from "./server/mod.ts";
+import { startMonitor } from "./monitor/mod.ts";
+
+export { defaultOptions, type Options, Server };
+
+/** Starts a server: client listener, then monitoring when configured, then pid/ports files. */
+export async function startServer(
+  opts: Partial<Options> | Options = {},
+  deps: ServerDeps = {},
+): Promise<Server> {
+  const full = "unsupported" in opts && "users" in opts ? opts as Options : defaultOptions(opts);
+  const s = new Server(full, deps);
+  try {
+    if (full.httpPort !== 0 || full.httpsPort !== 0) await startMonitor(s);
+    s.startListening();
+    await s.ready();
+  } catch (e) {
+    await s.shutdown();
+    throw e;
+  }
+  return s;
+}

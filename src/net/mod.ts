@@ -1,0 +1,2 @@
+// Listeners and transports.
+export * from "./transport.ts";

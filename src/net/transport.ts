@@ -1,0 +1,69 @@
+// Byte transports under a connection: plain TCP today, TLS and WebSocket framing later.
+
+/** What a connection needs from its socket. `Deno.Conn` satisfies it as is. */
+export interface Transport {
+  read(p: Uint8Array): Promise<number | null>;
+  write(p: Uint8Array): Promise<number>;
+  close(): void;
+}
+
+/** A bound listener. */
+export interface Listener {
+  readonly host: string;
+  readonly port: number;
+  close(): void;
+}
+
+/** An accepted connection and the peer's address. */
+export interface Accepted {
+  conn: Transport;
+  remoteHost: string;
+  remotePort: number;
+}
+
+/**
+ * Listens on host:port (port 0 or -1: random) and calls `onConn` for each accepted socket, until closed.
+ * `onError` gets accept-loop failures other than the listener being closed.
+ */
+export function listenTcp(
+  host: string,
+  port: number,
+  onConn: (a: Accepted) => void,
+  onError: (e: unknown) => void,
+): Listener {
+  const ln = Deno.listen({ hostname: host, port: port < 0 ? 0 : port, transport: "tcp" });
+  const addr = ln.addr as Deno.NetAddr;
+  let closed = false;
+  (async () => {
+    for (;;) {
+      let conn: Deno.TcpConn;
+      try {
+        conn = await ln.accept();
+      } catch (e) {
+        if (closed || e instanceof Deno.errors.BadResource) return;
+        onError(e);
+        continue;
+      }
+      try {
+        conn.setNoDelay(true);
+      } catch {
+        // Not every platform lets us set it; the connection still works.
+      }
+      const ra = conn.remoteAddr as Deno.NetAddr;
+      onConn({ conn, remoteHost: ra.hostname, remotePort: ra.port });
+    }
+  })().catch(onError);
+  return {
+    host: addr.hostname,
+    port: addr.port,
+    close() {
+      if (closed) return;
+      closed = true;
+      try {
+        ln.close();
+      } catch {
+        // Already closed.
+      }
+    },
+  };
+}

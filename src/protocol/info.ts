@@ -1,0 +1,60 @@
+// INFO and CONNECT JSON shapes, with nats-server's wire keys and field order (server.go Info, client.go ClientOpts).
+
+/** The INFO the server sends; keys in nats-server's order so the JSON reads the same. */
+export interface ServerInfo {
+  server_id: string;
+  server_name: string;
+  version: string;
+  proto: number;
+  git_commit?: string;
+  go: string;
+  host: string;
+  port: number;
+  headers: boolean;
+  auth_required?: boolean;
+  tls_required?: boolean;
+  tls_verify?: boolean;
+  tls_available?: boolean;
+  max_payload: number;
+  jetstream?: boolean;
+  ip?: string;
+  client_id?: number;
+  client_ip?: string;
+  nonce?: string;
+  cluster?: string;
+  cluster_dynamic?: boolean;
+  domain?: string;
+  connect_urls?: string[];
+  ws_connect_urls?: string[];
+  ldm?: boolean;
+}
+
+/** The CONNECT a client sends. Absent session flags mean true (verbose, pedantic, echo). */
+export interface ConnectOptions {
+  echo?: boolean;
+  verbose?: boolean;
+  pedantic?: boolean;
+  tls_required?: boolean;
+  nkey?: string;
+  jwt?: string;
+  sig?: string;
+  auth_token?: string;
+  user?: string;
+  pass?: string;
+  name?: string;
+  lang?: string;
+  version?: string;
+  protocol?: number;
+  account?: string;
+  new_account?: boolean;
+  headers?: boolean;
+  no_responders?: boolean;
+}
+
+/** Client protocol levels: 0 original, 1 accepts async INFO. */
+export const CLIENT_PROTO_ZERO = 0;
+export const CLIENT_PROTO_INFO = 1;
+
+/** The nats-server release whose client-visible core behaviour natsdeno implements. */
+export const VERSION = "2.9.10";
+export const PROTO = 1;

@@ -1,0 +1,938 @@
+// A client connection: reads and parses, routes published messages, buffers and flushes outbound bytes.
+// Behaviour follows nats-server server/client.go (CONNECT, PUB/SUB/UNSUB, delivery, pings, slow consumers).
+
+import { asciiString, bytesEqual, decoder, encoder, parseSize, type TimerEntry } from "../util/mod.ts";
+import {
+  CLIENT_PROTO_INFO,
+  CLIENT_PROTO_ZERO,
+  type ConnectOptions,
+  ERR_AUTH_TIMEOUT,
+  ERR_AUTH_VIOLATION,
+  ERR_BAD_CLIENT_PROTOCOL,
+  ERR_INVALID_PUBLISH_SUBJECT,
+  ERR_INVALID_SUBJECT,
+  ERR_MAX_CONTROL_LINE,
+  ERR_MAX_PAYLOAD,
+  ERR_MAX_SUBS,
+  ERR_NO_RESPONDERS_REQUIRES_HEADERS,
+  ERR_STALE_CONNECTION,
+  ERR_UNKNOWN_PROTOCOL,
+  goQuote,
+  Parser,
+  type ParserHandler,
+  type PubArg,
+  pubPermissionViolation,
+  type State,
+  subPermissionViolation,
+  subTokensViolation,
+} from "../protocol/mod.ts";
+import { isValidLiteralSubject, isValidSubject, numTokens, type SublistResult } from "../sublist/mod.ts";
+import type { AuthResult, ClientPermissions } from "../auth/mod.ts";
+import type { Transport } from "../net/mod.ts";
+import { Subscription } from "./subscription.ts";
+import type { Account } from "./account.ts";
+import type { Server } from "./server.ts";
+import { ClosedState } from "./closed_state.ts";
+
+const MIN_READ = 512;
+const MAX_READ = 64 * 1024;
+const START_OUT = 1024;
+/** Keep at most this much as the spare outbound buffer. */
+const MAX_SPARE = 1024 * 1024;
+/** A receiver with this much queued pauses its producers briefly (Go's fast-producer stall). */
+const STALL_BYTES = 1024 * 1024;
+const STALL_MS = 5;
+const FIRST_PING_MS = 2_000;
+
+const CRLF_B = encoder.encode("\r\n");
+const PONG_B = encoder.encode("PONG\r\n");
+const PING_B = encoder.encode("PING\r\n");
+const OK_B = encoder.encode("+OK\r\n");
+const MSG_B = encoder.encode("MSG ");
+const HMSG_B = encoder.encode("HMSG ");
+const GR_PREFIX = "_GR_.";
+
+/** Per-connection cache of the last published subject (compared as bytes, no decode on a hit). */
+interface PubCache {
+  bytes: Uint8Array;
+  subject: string;
+  genid: number;
+  result: SublistResult<Subscription>;
+  /** 0 allowed, 1 denied by permissions, 2 reserved prefix, 3 invalid (pedantic). */
+  verdict: number;
+}
+
+/** One client connection. */
+export class Client implements ParserHandler {
+  readonly cid: number;
+  readonly server: Server;
+  readonly host: string;
+  readonly port: number;
+  readonly start = new Date();
+  kind = "Client";
+  account: Account;
+  opts: ConnectOptions = { verbose: true, pedantic: true, echo: true };
+  echo = true;
+  headers = false;
+  connectReceived = false;
+  authResult?: AuthResult;
+  perms?: ClientPermissions;
+  readonly subs = new Map<string, Subscription>();
+  inMsgs = 0;
+  inBytes = 0;
+  outMsgs = 0;
+  outBytes = 0;
+  lastActivity = Date.now();
+  stop?: Date;
+  closeReason?: ClosedState;
+  closed = false;
+  rttMs = 0;
+  pingsOut = 0;
+  /** The nonce sent in INFO when nkeys are configured. */
+  nonce?: string;
+
+  #conn: Transport;
+  #parser: Parser;
+  #rbuf: Uint8Array;
+  #out: Uint8Array | undefined;
+  #outLen = 0;
+  #spare: Uint8Array | undefined;
+  #inflight = 0;
+  #writing = false;
+  writeStart = 0;
+  #drainWaiters: (() => void)[] = [];
+  #pubCache: PubCache | undefined;
+  #authTimer: TimerEntry | undefined;
+  #pingTimer: TimerEntry | undefined;
+  #pendingAuth: Promise<void> | undefined;
+  #rttStart = 0;
+  /** Receivers that went over STALL_BYTES while this client published. */
+  #stallOn: Client | undefined;
+  #flushQueued = false;
+
+  constructor(server: Server, cid: number, conn: Transport, host: string, port: number, account: Account) {
+    this.server = server;
+    this.cid = cid;
+    this.#conn = conn;
+    this.host = host;
+    this.port = port;
+    this.account = account;
+    this.#parser = new Parser(this, server.opts.maxControlLine);
+    this.#rbuf = new Uint8Array(MIN_READ * 8);
+  }
+
+  toString(): string {
+    return `${this.host}:${this.port} - cid:${this.cid}`;
+  }
+
+  /** Sends INFO, arms the auth and ping timers, and runs the read loop until the connection ends. */
+  run(info: string): void {
+    this.enqueue(encoder.encode(info));
+    this.flush();
+    const s = this.server;
+    if (s.auth.authRequired) {
+      const ms = s.authTimeoutMs();
+      this.#authTimer = s.timers.after(ms, () => this.#authTimeout());
+    }
+    this.#setPingTimer(FIRST_PING_MS);
+    this.#readLoop().catch((e) => this.#closeWith(ClosedState.ReadError, e));
+  }
+
+  async #readLoop(): Promise<void> {
+    const conn = this.#conn;
+    while (!this.closed) {
+      let n: number | null;
+      try {
+        n = await conn.read(this.#rbuf);
+      } catch (e) {
+        this.#closeWith(this.closed ? ClosedState.ClientClosed : ClosedState.ReadError, e);
+        return;
+      }
+      if (n === null) {
+        this.close(ClosedState.ClientClosed);
+        return;
+      }
+      if (this.closed) return;
+      this.lastActivity = Date.now();
+      let chunk = this.#rbuf.subarray(0, n);
+      for (;;) {
+        const ok = this.#parser.parse(chunk);
+        this.server.flushPending();
+        if (ok || this.closed) break;
+        // CONNECT with a bcrypt password: finish auth, then parse the rest of the chunk.
+        const pending = this.#pendingAuth;
+        if (!pending) break;
+        await pending;
+        this.#pendingAuth = undefined;
+        if (this.closed) return;
+        chunk = chunk.subarray(this.#parser.resumeAt);
+      }
+      if (this.closed) return;
+      // Grow the read buffer while reads fill it; shrink it back when traffic is light.
+      if (n === this.#rbuf.length && n < MAX_READ) this.#rbuf = new Uint8Array(n * 2);
+      else if (n < this.#rbuf.length / 8 && this.#rbuf.length > MIN_READ * 8) {
+        this.#rbuf = new Uint8Array(this.#rbuf.length / 2);
+      }
+      // Fast-producer stall: wait briefly for a receiver that fell behind.
+      const r = this.#stallOn;
+      if (r !== undefined) {
+        this.#stallOn = undefined;
+        if (!r.closed && r.pendingBytes() > STALL_BYTES) await r.drained(STALL_MS);
+      }
+    }
+  }
+
+  // ---- Parser callbacks -------------------------------------------------------------------------------
+
+  awaitingConnect(): boolean {
+    return !this.connectReceived && this.server.auth.authRequired;
+  }
+
+  opBeforeConnect(): boolean {
+    // no_auth_user lets a client skip CONNECT (telnet demos), as nats-server allows.
+    const s = this.server;
+    if (s.opts.noAuthUser) {
+      const r = s.auth.check({}, { connectionType: "STANDARD", nonce: this.nonce });
+      if (r && !(r instanceof Promise)) {
+        this.#registerUser(r);
+        this.#clearAuthTimer();
+        this.connectReceived = true;
+        return true;
+      }
+    }
+    this.authViolation();
+    return false;
+  }
+
+  onConnect(arg: Uint8Array): boolean {
+    this.#clearAuthTimer();
+    if (this.connectReceived && this.authResult && this.server.auth.authRequired) {
+      // A second CONNECT only refreshes the session flags.
+    }
+    let o: ConnectOptions;
+    try {
+      o = JSON.parse(decoder.decode(arg));
+      if (o === null || typeof o !== "object" || Array.isArray(o)) throw new SyntaxError("not an object");
+    } catch (e) {
+      this.server.log.error(`${this} - ${(e as Error).message}`);
+      this.close(ClosedState.ProtocolViolation);
+      return false;
+    }
+    this.opts = { ...this.opts, ...o };
+    this.connectReceived = true;
+    this.echo = this.opts.echo !== false;
+    this.headers = !this.server.opts.noHeaderSupport && !!this.opts.headers;
+    this.rttMs = performance.now() - this.#startMono;
+    this.#setPingTimer(FIRST_PING_MS);
+    if (this.server.trace) {
+      this.server.log.trace(`${this} - <<- [CONNECT ${redactPass(decoder.decode(arg))}]`);
+    }
+
+    const s = this.server;
+    const r = s.auth.check(
+      { user: o.user, pass: o.pass, auth_token: o.auth_token, nkey: o.nkey, sig: o.sig, jwt: o.jwt },
+      { connectionType: "STANDARD", nonce: this.nonce },
+    );
+    if (r instanceof Promise) {
+      this.#pendingAuth = r.then(
+        (res) => {
+          if (!this.closed) this.#finishConnect(res);
+          this.server.flushPending();
+        },
+        (e) => this.#closeWith(ClosedState.AuthenticationViolation, e),
+      );
+      this.#parser.resumeAt = this.#parser.lineEnd + 1;
+      return false;
+    }
+    return this.#finishConnect(r);
+  }
+
+  #finishConnect(r: AuthResult | undefined): boolean {
+    const s = this.server;
+    if (s.auth.authRequired || r !== undefined) {
+      if (r === undefined) {
+        this.authViolation();
+        return false;
+      }
+      this.#registerUser(r);
+    }
+    if (this.opts.account || this.opts.new_account) {
+      this.authViolation();
+      return false;
+    }
+    const proto = this.opts.protocol ?? 0;
+    if (typeof proto !== "number" || proto < CLIENT_PROTO_ZERO || proto > CLIENT_PROTO_INFO) {
+      this.sendErr(ERR_BAD_CLIENT_PROTOCOL);
+      this.server.log.error(`${this} - invalid client protocol`);
+      this.close(ClosedState.BadClientProtocolVersion);
+      return false;
+    }
+    if (this.opts.no_responders && !this.headers) {
+      this.sendErr(ERR_NO_RESPONDERS_REQUIRES_HEADERS);
+      this.server.log.error(`${this} - no responders requires headers support`);
+      this.close(ClosedState.NoRespondersRequiresHeaders);
+      return false;
+    }
+    if (this.opts.verbose) this.enqueue(OK_B);
+    return true;
+  }
+
+  #registerUser(r: AuthResult): void {
+    this.authResult = r;
+    this.perms = r.permissions;
+    const acc = this.server.lookupAccount(r.account);
+    if (acc && acc !== this.account) {
+      this.account.removeClient(this);
+      this.account = acc;
+      acc.addClient(this);
+    }
+  }
+
+  onPubArg(pa: PubArg, arg: Uint8Array): boolean {
+    if (pa.hdr === -2) {
+      this.#protocolViolation(`processPub Parse Error: ${goQuote(decoder.decode(arg))}`);
+      return false;
+    }
+    if (pa.hdr >= 0 && !this.headers) {
+      this.server.log.error(`${this} - message headers not supported`);
+      this.close(ClosedState.MsgHeaderViolation);
+      return false;
+    }
+    if (pa.size < 0 || (pa.hdr >= 0 && pa.hdr < 0)) {
+      this.#protocolViolation(`processPub Bad or Missing Size: ${goQuote(decoder.decode(arg))}`);
+      return false;
+    }
+    if (pa.hdr > pa.size) {
+      this.#protocolViolation(
+        `processHeaderPub Header Size larger then TotalSize: ${goQuote(decoder.decode(arg))}`,
+      );
+      return false;
+    }
+    const max = this.server.maxPayload;
+    if (max > 0 && pa.size > max) {
+      this.sendErr(ERR_MAX_PAYLOAD);
+      this.server.log.error(`${this} - maximum payload exceeded: ${pa.size} vs ${max}`);
+      this.close(ClosedState.MaxPayloadExceeded);
+      return false;
+    }
+    if (this.server.trace) {
+      this.server.log.trace(`${this} - <<- [${pa.hdr >= 0 ? "HPUB" : "PUB"} ${decoder.decode(arg)}]`);
+    }
+    return true;
+  }
+
+  onMsg(pa: PubArg, msg: Uint8Array): boolean {
+    this.inMsgs++;
+    this.inBytes += msg.length;
+    const s = this.server;
+    s.inMsgs++;
+    s.inBytes += msg.length;
+    const acc = this.account;
+    const sl = acc.sl;
+    let pc = this.#pubCache;
+    if (pc === undefined || pc.genid !== sl.genid || !bytesEqual(pc.bytes, pa.subject)) {
+      const subject = asciiString(pa.subject);
+      pc = {
+        bytes: pa.subject.slice(),
+        subject,
+        genid: sl.genid,
+        result: sl.match(subject),
+        verdict: this.#pubVerdict(subject),
+      };
+      this.#pubCache = pc;
+    }
+    if (pc.verdict !== 0) {
+      if (pc.verdict === 3) this.sendErr(ERR_INVALID_PUBLISH_SUBJECT);
+      else {
+        if (pc.verdict === 1 && this.#replyAllowed(pc.subject)) return this.#route(pa, msg, pc);
+        this.#pubPermissionViolation(pc.subject);
+        return !this.closed;
+      }
+    }
+    return this.#route(pa, msg, pc);
+  }
+
+  #route(pa: PubArg, msg: Uint8Array, pc: PubCache): boolean {
+    const reply = pa.reply;
+    if (this.opts.verbose) this.enqueue(OK_B);
+    const r = pc.result;
+    let delivered = false;
+    const psubs = r.psubs;
+    for (let i = 0; i < psubs.length; i++) {
+      if (this.#deliver(psubs[i], pa, msg, pc.subject)) delivered = true;
+    }
+    const qsubs = r.qsubs;
+    for (let i = 0; i < qsubs.length; i++) {
+      const g = qsubs[i];
+      // Start at a random member; skip ones that cannot take it (closed, echo off, denied).
+      const start = (Math.random() * g.length) | 0;
+      for (let j = 0; j < g.length; j++) {
+        if (this.#deliver(g[(start + j) % g.length], pa, msg, pc.subject)) {
+          delivered = true;
+          break;
+        }
+      }
+    }
+    if (!delivered && reply !== undefined && this.opts.no_responders) this.#noResponders(reply);
+    return !this.closed;
+  }
+
+  /** Appends MSG/HMSG for `sub`; false when the subscription does not take the message. */
+  #deliver(sub: Subscription, pa: PubArg, msg: Uint8Array, subject: string): boolean {
+    const c = sub.client;
+    if (sub.closed || c.closed) return false;
+    if (c === this && !this.echo) return false;
+    if (c.perms !== undefined && c.perms.hasSubDeny && c.perms.denyDeliver(subject)) return false;
+    if (sub.max > 0) {
+      if (sub.nm >= sub.max) return false;
+      sub.nm++;
+      if (sub.nm >= sub.max) c.#autoUnsub(sub);
+    }
+    let hdr = pa.hdr;
+    let body = msg;
+    if (hdr >= 0 && !c.headers) {
+      body = msg.subarray(hdr);
+      hdr = -1;
+    }
+    const reply = pa.reply;
+    if (reply !== undefined && c.perms?.response) c.perms.allowReply(asciiString(reply));
+    c.#appendMsg(sub, pa.subject, reply, hdr, body);
+    c.outMsgs++;
+    c.outBytes += body.length;
+    const s = this.server;
+    s.outMsgs++;
+    s.outBytes += body.length;
+    if (c.#outLen + c.#inflight > STALL_BYTES && c !== this) this.#stallOn = c;
+    return true;
+  }
+
+  /** Writes "MSG subj sid [reply] size\r\npayload\r\n" (or HMSG) into the outbound buffer. */
+  #appendMsg(
+    sub: Subscription,
+    subject: Uint8Array,
+    reply: Uint8Array | undefined,
+    hdr: number,
+    body: Uint8Array,
+  ): void {
+    const size = body.length;
+    const need = 32 + subject.length + sub.sidBytes.length + (reply ? reply.length : 0) + size;
+    let off = this.#reserve(need);
+    if (off < 0) return;
+    const out = this.#out!;
+    const pfx = hdr >= 0 ? sub.hmsgPrefix : sub.msgPrefix;
+    if (pfx !== undefined) off = put(out, off, pfx);
+    else {
+      off = put(out, off, hdr >= 0 ? HMSG_B : MSG_B);
+      off = put(out, off, subject);
+      off = put(out, off, sub.sidBytes);
+    }
+    if (reply !== undefined) {
+      off = put(out, off, reply);
+      out[off++] = 0x20;
+    }
+    if (hdr >= 0) {
+      off = putInt(out, off, hdr);
+      out[off++] = 0x20;
+    }
+    off = putInt(out, off, size);
+    out[off++] = 0x0d;
+    out[off++] = 0x0a;
+    if (size > 0) {
+      if (size < 64) {
+        for (let i = 0; i < size; i++) out[off + i] = body[i];
+      } else out.set(body, off);
+      off += size;
+    }
+    out[off++] = 0x0d;
+    out[off++] = 0x0a;
+    this.#outLen = off;
+  }
+
+  onSub(arg: Uint8Array): boolean {
+    const args = splitArgs(decoder.decode(arg));
+    if (this.server.trace) this.server.log.trace(`${this} - <<- [SUB ${decoder.decode(arg)}]`);
+    let subject: string, queue: string | undefined, sid: string;
+    if (args.length === 2) [subject, sid] = args;
+    else if (args.length === 3) [subject, queue, sid] = args;
+    else {
+      this.#protocolViolation(`processSub Parse Error: ${goQuote(decoder.decode(arg))}`);
+      return false;
+    }
+    this.processSub(subject, queue, sid);
+    return !this.closed;
+  }
+
+  /** SUB after parsing: permissions, limits, then insert. Returns the subscription or undefined. */
+  processSub(subject: string, queue: string | undefined, sid: string): Subscription | undefined {
+    const s = this.server;
+    if (this.perms !== undefined) {
+      if (!this.perms.canSubscribe(subject, queue) || (queue !== undefined && queue === "_sys_")) {
+        this.sendErr(subPermissionViolation(subject, queue));
+        s.log.error(
+          queue !== undefined
+            ? `${this} - Subscription Violation - ${this.#userDesc()}, Subject ${goQuote(subject)}, Queue: ${
+              goQuote(queue)
+            }, SID ${sid}`
+            : `${this} - Subscription Violation - ${this.#userDesc()}, Subject ${
+              goQuote(subject)
+            }, SID ${sid}`,
+        );
+        return undefined;
+      }
+    }
+    if (s.opts.maxSubTokens > 0 && numTokens(subject) > s.opts.maxSubTokens) {
+      this.sendErr(subTokensViolation(subject));
+      s.log.error(
+        `${this} - Subscription Violation Too Many Tokens - ${this.#userDesc()}, Subject ${
+          goQuote(subject)
+        }, SID ${sid}`,
+      );
+      return undefined;
+    }
+    const maxSubs = s.opts.maxSubs;
+    if (maxSubs > 0 && this.subs.size >= maxSubs) {
+      this.sendErr(ERR_MAX_SUBS);
+      s.log.error(`${this} - maximum subscriptions exceeded`);
+      return undefined;
+    }
+    const existing = this.subs.get(sid);
+    if (existing !== undefined) {
+      if (this.opts.verbose) this.enqueue(OK_B);
+      return existing;
+    }
+    if (!isValidSubject(subject) || (queue !== undefined && !isValidQueueName(queue))) {
+      this.sendErr(ERR_INVALID_SUBJECT);
+      return undefined;
+    }
+    const sub = new Subscription(this, subject, queue, sid);
+    try {
+      this.account.sl.insert(sub);
+    } catch {
+      this.sendErr(ERR_INVALID_SUBJECT);
+      return undefined;
+    }
+    this.subs.set(sid, sub);
+    if (this.opts.verbose) this.enqueue(OK_B);
+    return sub;
+  }
+
+  onUnsub(arg: Uint8Array): boolean {
+    const text = decoder.decode(arg);
+    if (this.server.trace) this.server.log.trace(`${this} - <<- [UNSUB ${text}]`);
+    const args = splitArgs(text);
+    let max = -1;
+    if (args.length === 2) max = parseSize(encoder.encode(args[1]));
+    else if (args.length !== 1) {
+      this.#protocolViolation(`processUnsub Parse Error: ${goQuote(text)}`);
+      return false;
+    }
+    const sub = this.subs.get(args[0]);
+    if (sub !== undefined) {
+      if (max > 0 && max > sub.nm) sub.max = max;
+      else this.#unsubscribe(sub);
+    }
+    if (this.opts.verbose) this.enqueue(OK_B);
+    return true;
+  }
+
+  onPing(): boolean {
+    if (this.server.trace) this.server.log.trace(`${this} - <<- [PING]`);
+    this.enqueue(PONG_B);
+    if (this.connectReceived && (this.opts.protocol ?? 0) >= CLIENT_PROTO_INFO && !this.#firstPongSent) {
+      this.#firstPongSent = true;
+      if (this.server.infoChangedSince(this.start)) {
+        this.enqueue(encoder.encode(this.server.clientInfo(this)));
+      }
+    }
+    return true;
+  }
+
+  #firstPongSent = false;
+
+  onPong(): boolean {
+    if (this.server.trace) this.server.log.trace(`${this} - <<- [PONG]`);
+    this.pingsOut = 0;
+    if (this.#rttStart > 0) this.rttMs = performance.now() - this.#rttStart;
+    return true;
+  }
+
+  onInfo(_arg: Uint8Array): boolean {
+    return true; // Clients have no business sending INFO; nats-server ignores it.
+  }
+
+  onErr(arg: Uint8Array): boolean {
+    this.server.log.error(`${this} - Client Error ${decoder.decode(arg)}`);
+    this.close(ClosedState.ParseError);
+    return false;
+  }
+
+  onParseError(state: State, offset: number, snippet: string): void {
+    this.sendErr(ERR_UNKNOWN_PROTOCOL);
+    this.server.log.error(
+      `${this} - Client parser ERROR, state=${state}, i=${offset}: proto='${snippet}...'`,
+    );
+    this.close(ClosedState.ProtocolViolation);
+  }
+
+  onMaxControlLine(state: State, mcl: number, argLen: number, snippet: string): void {
+    this.sendErr(ERR_MAX_CONTROL_LINE);
+    this.server.log.error(
+      `${this} - ${ERR_MAX_CONTROL_LINE}: State ${state}, max_control_line ${mcl}, Buffer len ${argLen} (snip: ${snippet}...)`,
+    );
+    this.close(ClosedState.MaxControlLineExceeded);
+  }
+
+  /** Re-checks credentials and permissions after a config reload, as nats-server does. */
+  reauthorize(): void {
+    if (!this.connectReceived || this.closed) return;
+    const o = this.opts;
+    const r = this.server.auth.check(
+      { user: o.user, pass: o.pass, auth_token: o.auth_token, nkey: o.nkey, sig: o.sig, jwt: o.jwt },
+      { connectionType: "STANDARD", nonce: this.nonce },
+    );
+    if (r instanceof Promise) r.then((res) => this.#applyReauth(res), () => this.#applyReauth(undefined));
+    else this.#applyReauth(r);
+  }
+
+  #applyReauth(r: AuthResult | undefined): void {
+    if (this.closed) return;
+    if (r === undefined && this.server.auth.authRequired) {
+      this.authViolation();
+      return;
+    }
+    this.authResult = r;
+    this.perms = r?.permissions;
+    this.#pubCache = undefined;
+    const p = this.perms;
+    if (p !== undefined) {
+      for (const sub of [...this.subs.values()]) {
+        if (p.canSubscribe(sub.subject, sub.queue)) continue;
+        this.#unsubscribe(sub);
+        this.sendErr(`${subPermissionViolation(sub.subject, sub.queue)} (sid ${goQuote(sub.sid)})`);
+      }
+    }
+    this.flushSoon();
+  }
+
+  // ---- Permissions -------------------------------------------------------------------------------------
+
+  #pubVerdict(subject: string): number {
+    if (subject.startsWith(GR_PREFIX)) return 2;
+    if (this.perms !== undefined && !this.perms.canPublish(subject, false)) return 1;
+    if (this.opts.pedantic && !isValidLiteralSubject(subject)) return 3;
+    return 0;
+  }
+
+  /** A statically denied subject may still be a reply this client was asked to answer (allow_responses). */
+  #replyAllowed(subject: string): boolean {
+    const p = this.perms;
+    return p !== undefined && p.response !== undefined && p.canPublish(subject, true);
+  }
+
+  #pubPermissionViolation(subject: string): void {
+    this.sendErr(pubPermissionViolation(subject));
+    this.server.log.error(`${this} - Publish Violation - ${this.#userDesc()}, Subject ${goQuote(subject)}`);
+  }
+
+  #userDesc(): string {
+    const u = this.authResult?.user;
+    if (this.authResult?.nkey) return `Nkey "${this.authResult.nkey}"`;
+    return `User "${u ? u : "N/A"}"`;
+  }
+
+  // ---- Outbound ----------------------------------------------------------------------------------------
+
+  /** Queues raw protocol bytes; they go out on the next flush. */
+  enqueue(b: Uint8Array): void {
+    const off = this.#reserve(b.length);
+    if (off < 0) return;
+    this.#out!.set(b, off);
+    this.#outLen = off + b.length;
+  }
+
+  /** Queues -ERR '<text>'. */
+  sendErr(text: string): void {
+    if (this.server.trace) this.server.log.trace(`${this} - ->> [-ERR ${text}]`);
+    this.enqueue(encoder.encode(`-ERR '${text}'\r\n`));
+  }
+
+  /** Bytes queued or being written. */
+  pendingBytes(): number {
+    return this.#outLen + this.#inflight;
+  }
+
+  /**
+   * Makes room for `n` more bytes; returns the write offset, or -1 when the client became a slow consumer
+   * (past max_pending) and was closed.
+   */
+  #reserve(n: number): number {
+    if (this.closed) return -1;
+    const len = this.#outLen;
+    let out = this.#out;
+    if (out === undefined) {
+      out = this.#spare ?? new Uint8Array(Math.max(START_OUT, n));
+      this.#spare = undefined;
+      this.#out = out;
+    }
+    if (len === 0) this.server.markPending(this);
+    if (len + n > out.length) {
+      if (len + n + this.#inflight > this.server.opts.maxPending) {
+        this.#slowConsumer();
+        return -1;
+      }
+      const grown = new Uint8Array(Math.max(out.length * 2, len + n));
+      grown.set(out.subarray(0, len));
+      this.#out = grown;
+    }
+    return len;
+  }
+
+  /** Starts writing queued bytes unless a write is already in flight. */
+  flush(): void {
+    if (this.#writing || this.#outLen === 0 || this.closed) return;
+    this.#writing = true;
+    this.#writeLoop().catch((e) => this.#closeWith(ClosedState.WriteError, e));
+  }
+
+  async #writeLoop(): Promise<void> {
+    try {
+      while (this.#outLen > 0 && !this.closed) {
+        const buf = this.#out!;
+        const len = this.#outLen;
+        this.#out = this.#spare;
+        this.#spare = undefined;
+        this.#outLen = 0;
+        this.#inflight = len;
+        this.writeStart = performance.now();
+        let off = 0;
+        while (off < len) off += await this.#conn.write(buf.subarray(off, len));
+        this.#inflight = 0;
+        this.writeStart = 0;
+        if (buf.length <= MAX_SPARE && this.#spare === undefined) this.#spare = buf;
+        this.#wakeDrainWaiters();
+      }
+    } finally {
+      this.#writing = false;
+      this.#inflight = 0;
+      this.writeStart = 0;
+      this.#wakeDrainWaiters();
+    }
+    if (this.#closing) this.#finishClose();
+  }
+
+  /** Resolves when the outbound queue falls under the stall mark, or after `ms`. */
+  drained(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = this.server.timers.after(ms, done);
+      const self = this;
+      function done() {
+        self.server.timers.cancel(t);
+        resolve();
+      }
+      this.#drainWaiters.push(done);
+    });
+  }
+
+  #wakeDrainWaiters(): void {
+    if (this.#drainWaiters.length === 0 || this.pendingBytes() > STALL_BYTES) return;
+    const w = this.#drainWaiters;
+    this.#drainWaiters = [];
+    for (const f of w) f();
+  }
+
+  /** Queues a flush from outside a read loop (timers, other clients' events). */
+  flushSoon(): void {
+    if (this.#flushQueued) return;
+    this.#flushQueued = true;
+    queueMicrotask(() => {
+      this.#flushQueued = false;
+      this.flush();
+    });
+  }
+
+  #slowConsumer(): void {
+    const s = this.server;
+    s.slowConsumers++;
+    s.log.notice(`${this} - Slow Consumer Detected: MaxPending of ${s.opts.maxPending} Exceeded`);
+    this.#outLen = 0;
+    this.close(ClosedState.SlowConsumerPendingBytes);
+  }
+
+  // ---- Timers ------------------------------------------------------------------------------------------
+
+  #startMono = performance.now();
+
+  #setPingTimer(ms: number): void {
+    const s = this.server;
+    s.timers.cancel(this.#pingTimer);
+    const interval = s.opts.pingIntervalMs;
+    if (interval <= 0) return;
+    this.#pingTimer = s.timers.after(Math.min(ms, interval), () => this.#pingTick());
+  }
+
+  #pingTick(): void {
+    if (this.closed) return;
+    const s = this.server;
+    if (this.pingsOut + 1 > s.opts.maxPingsOut) {
+      this.sendErr(ERR_STALE_CONNECTION);
+      s.log.debug(`${this} - Stale Client Connection - Closing`);
+      this.flush();
+      this.close(ClosedState.StaleConnection);
+      return;
+    }
+    this.pingsOut++;
+    this.#rttStart = performance.now();
+    if (s.trace) s.log.trace(`${this} - ->> [PING]`);
+    this.enqueue(PING_B);
+    this.flush();
+    this.#setPingTimer(s.opts.pingIntervalMs);
+  }
+
+  #authTimeout(): void {
+    this.#authTimer = undefined;
+    if (this.closed || this.connectReceived) return;
+    this.sendErr(ERR_AUTH_TIMEOUT);
+    this.server.log.debug(`${this} - ${ERR_AUTH_TIMEOUT}`);
+    this.flush();
+    this.close(ClosedState.AuthenticationTimeout);
+  }
+
+  #clearAuthTimer(): void {
+    this.server.timers.cancel(this.#authTimer);
+    this.#authTimer = undefined;
+  }
+
+  // ---- Errors and closing ------------------------------------------------------------------------------
+
+  /** Sends Authorization Violation, logs it as nats-server does and closes. */
+  authViolation(): void {
+    const s = this.server;
+    if (s.opts.nkeys.length > 0 && this.opts.nkey) {
+      s.log.error(`${this} - authentication error - Nkey ${goQuote(this.opts.nkey ?? "")}`);
+    } else if (s.opts.users.length > 0 || s.opts.nkeys.length > 0) {
+      s.log.error(`${this} - authentication error - User ${goQuote(this.opts.user ?? "")}`);
+    } else s.log.error(`${this} - authentication error`);
+    this.sendErr(ERR_AUTH_VIOLATION);
+    this.close(ClosedState.AuthenticationViolation);
+  }
+
+  #protocolViolation(logText: string): void {
+    this.server.log.error(`${this} - ${logText}`);
+    this.close(ClosedState.ProtocolViolation);
+  }
+
+  #noResponders(reply: Uint8Array): void {
+    const rs = asciiString(reply);
+    for (const sub of this.account.sl.match(rs).psubs) {
+      if (sub.client !== this) continue;
+      this.enqueue(encoder.encode(`HMSG ${rs} ${sub.sid} 16 16\r\nNATS/1.0 503\r\n\r\n\r\n`));
+      return;
+    }
+  }
+
+  #autoUnsub(sub: Subscription): void {
+    this.#unsubscribe(sub);
+  }
+
+  #unsubscribe(sub: Subscription): void {
+    if (sub.closed) return;
+    sub.closed = true;
+    this.subs.delete(sub.sid);
+    this.account.sl.remove(sub);
+  }
+
+  #closing = false;
+
+  /** Closes the connection for `reason`, flushing what is queued (an -ERR, say) first. */
+  close(reason: ClosedState): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.closeReason = reason;
+    this.stop = new Date();
+    const s = this.server;
+    s.timers.cancel(this.#pingTimer);
+    this.#clearAuthTimer();
+    for (const sub of this.subs.values()) sub.closed = true;
+    if (this.subs.size > 0) this.account.sl.removeBatch([...this.subs.values()]);
+    s.removeClient(this);
+    this.#wakeDrainWaiters();
+    // Let queued bytes (an -ERR) go out before the socket closes.
+    if (this.#outLen > 0 && !this.#writing && reason !== ClosedState.SlowConsumerPendingBytes) {
+      this.#closing = true;
+      this.#writing = true;
+      const buf = this.#out!.subarray(0, this.#outLen);
+      this.#outLen = 0;
+      this.#conn.write(buf).catch(() => {}).finally(() => this.#finishClose());
+      return;
+    }
+    if (this.#writing) {
+      this.#closing = true;
+      if (
+        reason === ClosedState.SlowConsumerPendingBytes || reason === ClosedState.SlowConsumerWriteDeadline
+      ) {
+        this.#finishClose();
+      }
+      return;
+    }
+    this.#finishClose();
+  }
+
+  #finished = false;
+
+  #finishClose(): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    try {
+      this.#conn.close();
+    } catch {
+      // Already closed by the peer.
+    }
+    this.#out = undefined;
+    this.#spare = undefined;
+    this.#rbuf = EMPTY;
+    this.#pubCache = undefined;
+  }
+
+  #closeWith(reason: ClosedState, e: unknown): void {
+    if (!this.closed) this.server.log.debug(`${this} - ${reason}: ${(e as Error)?.message ?? e}`);
+    this.close(reason);
+  }
+}
+
+const EMPTY = new Uint8Array(0);
+
+function put(out: Uint8Array, off: number, src: Uint8Array): number {
+  const n = src.length;
+  if (n < 32) {
+    for (let i = 0; i < n; i++) out[off + i] = src[i];
+  } else out.set(src, off);
+  return off + n;
+}
+
+function putInt(out: Uint8Array, off: number, v: number): number {
+  if (v < 10) {
+    out[off] = 0x30 + v;
+    return off + 1;
+  }
+  let digits = 0;
+  for (let t = v; t > 0; t = Math.floor(t / 10)) digits++;
+  for (let i = digits - 1; i >= 0; i--) {
+    out[off + i] = 0x30 + (v % 10);
+    v = Math.floor(v / 10);
+  }
+  return off + digits;
+}
+
+/** Splits on spaces, tabs, CR and LF as nats-server's splitArg does. */
+function splitArgs(s: string): string[] {
+  return s.split(/[ \t\r\n]+/).filter((x) => x.length > 0);
+}
+
+/** Queue names may not contain spaces or tabs (the SUB split already ensures it) — anything else goes. */
+function isValidQueueName(q: string): boolean {
+  return q.length > 0;
+}
+
+function redactPass(s: string): string {
+  return s.replace(/("pass"\s*:\s*")[^"]*(")/, "$1[REDACTED]$2");
+}

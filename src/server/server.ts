@@ -1,0 +1,355 @@
+// The server: listeners, INFO, the client registry, outbound flushing, lame duck, reload and shutdown.
+// Behaviour follows nats-server server/server.go.
+
+import { formatDuration, Logger, randomBase32, Timers } from "../util/mod.ts";
+import { PROTO, type ServerInfo, VERSION } from "../protocol/mod.ts";
+import { ClientAuth, newNonce } from "../auth/mod.ts";
+import * as config from "../config/mod.ts";
+type Options = config.Options;
+import { type Accepted, type Listener, listenTcp } from "../net/mod.ts";
+import { Account, GLOBAL_ACCOUNT, SYSTEM_ACCOUNT } from "./account.ts";
+import { Client } from "./client.ts";
+import { ClosedState } from "./closed_state.ts";
+
+/** natsdeno's own release, shown next to the nats-server version it implements. */
+export const NATSDENO_VERSION = "0.1.0";
+
+/** Extra construction options for embedding and tests. */
+export interface ServerDeps {
+  /** A logger to use instead of one built from the options. */
+  log?: Logger;
+}
+
+/** One NATS server. Self-contained: several can run in one process. */
+export class Server {
+  opts: Options;
+  readonly id: string;
+  readonly log: Logger;
+  readonly timers = new Timers();
+  auth: ClientAuth;
+  readonly accounts = new Map<string, Account>();
+  readonly gacc: Account;
+  readonly clients = new Map<number, Client>();
+  /** Closed connections, newest last, at most max_closed_clients. */
+  readonly closedClients: Client[] = [];
+  readonly start = new Date();
+  configTime = new Date();
+  inMsgs = 0;
+  outMsgs = 0;
+  inBytes = 0;
+  outBytes = 0;
+  slowConsumers = 0;
+  totalConnections = 0;
+  ldm = false;
+  running = false;
+  /** Bound client address, once listening. */
+  host = "";
+  port = 0;
+  /** Monitoring URLs for the ports file, set by the monitor when it listens. */
+  monitorUrls: string[] = [];
+  /** Called at shutdown (the monitor closes its listener here). */
+  readonly onShutdown: (() => void | Promise<void>)[] = [];
+
+  #cid = 0;
+  #listener: Listener | undefined;
+  #pending: Client[] = [];
+  #infoChanged = 0;
+  #portsFile = "";
+  #shutdownPromise: Promise<void> | undefined;
+  #ldmTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(opts: Options, deps: ServerDeps = {}) {
+    this.opts = opts;
+    this.id = "N" + randomBase32(55);
+    this.log = deps.log ??
+      new Logger({
+        debug: opts.debug,
+        trace: opts.trace,
+        logtime: opts.logtime,
+        logtimeUTC: opts.logtimeUTC,
+        logFile: opts.logFile,
+      });
+    this.auth = new ClientAuth(opts);
+    this.gacc = new Account(GLOBAL_ACCOUNT, { cache: !opts.disableSublistCache });
+    this.accounts.set(GLOBAL_ACCOUNT, this.gacc);
+    this.accounts.set(SYSTEM_ACCOUNT, new Account(SYSTEM_ACCOUNT));
+  }
+
+  get name(): string {
+    return this.opts.serverName || this.id;
+  }
+
+  get trace(): boolean {
+    return this.log.traceOn;
+  }
+
+  get maxPayload(): number {
+    return this.opts.maxPayload;
+  }
+
+  /** Logs the banner and starts the client listener. */
+  startListening(): void {
+    const o = this.opts;
+    const log = this.log;
+    log.notice("Starting nats-server (natsdeno)");
+    log.notice(`  Version:  ${VERSION} (natsdeno ${NATSDENO_VERSION}, deno ${Deno.version.deno})`);
+    log.notice(`  Name:     ${this.name}`);
+    log.notice(`  ID:       ${this.id}`);
+    if (o.configFile) log.notice(`Using configuration file: ${o.configFile}`);
+    for (const k of o.unsupported) {
+      log.warn(`Config key "${k}" is recognized but not supported by natsdeno yet; ignoring it`);
+    }
+    for (const w of o.warnings) log.warn(w);
+    this.#listener = listenTcp(
+      o.host,
+      o.port,
+      (a) => this.#accept(a),
+      (e) => log.error(`Error accepting client connection: ${(e as Error)?.message ?? e}`),
+    );
+    this.host = o.host;
+    this.port = this.#listener.port;
+    log.notice(`Listening for client connections on ${hostPort(o.host, this.port)}`);
+    this.running = true;
+  }
+
+  /** Writes the pid and ports files and logs readiness; call after every listener is up. */
+  async ready(): Promise<void> {
+    const o = this.opts;
+    if (o.pidFile) await Deno.writeTextFile(o.pidFile, String(Deno.pid));
+    if (o.portsFileDir) {
+      const exe = programName();
+      this.#portsFile = `${o.portsFileDir.replace(/\/+$/, "")}/${exe}_${Deno.pid}.ports`;
+      await Deno.writeTextFile(this.#portsFile, JSON.stringify(this.portsInfo()));
+    }
+    this.log.notice("Server is ready");
+  }
+
+  /** The URLs the ports file lists. */
+  portsInfo(): { nats?: string[]; monitoring?: string[] } {
+    const out: { nats?: string[]; monitoring?: string[] } = {};
+    out.nats = hostUrls("nats", this.opts.host, this.port);
+    if (this.monitorUrls.length > 0) out.monitoring = this.monitorUrls;
+    return out;
+  }
+
+  /** The client URL for tests and tools: nats://host:port with a dialable host. */
+  clientUrl(): string {
+    const h = this.host === "0.0.0.0" || this.host === "" ? "127.0.0.1" : this.host;
+    return `nats://${h.includes(":") ? `[${h}]` : h}:${this.port}`;
+  }
+
+  #accept(a: Accepted): void {
+    const o = this.opts;
+    if (!this.running || this.ldm) {
+      a.conn.close();
+      return;
+    }
+    const cid = ++this.#cid;
+    this.totalConnections++;
+    const c = new Client(this, cid, a.conn, a.remoteHost, a.remotePort, this.gacc);
+    if (this.clients.size >= o.maxConn) {
+      // Go sends INFO, then the error, then closes.
+      c.enqueue(new TextEncoder().encode(this.clientInfo(c)));
+      c.sendErr("maximum connections exceeded");
+      this.log.error(`${c} - maximum connections exceeded`);
+      c.flush();
+      c.close(ClosedState.MaxConnectionsExceeded);
+      return;
+    }
+    this.clients.set(cid, c);
+    this.gacc.addClient(c);
+    this.log.debug(`${c} - Client connection created`);
+    if (this.auth.needsNonce) c.nonce = newNonce();
+    c.run(this.clientInfo(c));
+  }
+
+  /** The INFO line for one client, with its id, ip and nonce. */
+  clientInfo(c: Client): string {
+    const o = this.opts;
+    const info: ServerInfo = {
+      server_id: this.id,
+      server_name: this.name,
+      version: VERSION,
+      proto: PROTO,
+      go: `natsdeno/${NATSDENO_VERSION}`,
+      host: o.host,
+      port: this.port,
+      headers: !o.noHeaderSupport,
+      auth_required: this.auth.authRequired || undefined,
+      max_payload: o.maxPayload,
+      client_id: c.cid,
+      client_ip: c.host,
+      nonce: c.nonce,
+      ldm: this.ldm || undefined,
+    };
+    return `INFO ${JSON.stringify(info)} \r\n`;
+  }
+
+  /** Milliseconds a client has to send CONNECT when auth is on. */
+  authTimeoutMs(): number {
+    return this.opts.authTimeoutMs > 0 ? this.opts.authTimeoutMs : 2_000;
+  }
+
+  /** True when an INFO sent at `since` is out of date (max_payload changed by reload). */
+  infoChangedSince(since: Date): boolean {
+    return this.#infoChanged >= since.getTime();
+  }
+
+  lookupAccount(name: string): Account | undefined {
+    let a = this.accounts.get(name);
+    if (a === undefined && name !== "") {
+      a = new Account(name, { cache: !this.opts.disableSublistCache });
+      this.accounts.set(name, a);
+    }
+    return a;
+  }
+
+  /** Remembers a client with queued outbound bytes; flushPending() writes them. */
+  markPending(c: Client): void {
+    this.#pending.push(c);
+    if (this.#pending.length === 1) queueMicrotask(() => this.flushPending());
+  }
+
+  /** Starts a write on every client with queued bytes (once per parsed chunk, not per message). */
+  flushPending(): void {
+    const p = this.#pending;
+    if (p.length === 0) return;
+    this.#pending = [];
+    for (let i = 0; i < p.length; i++) p[i].flush();
+  }
+
+  /** Called by a client when it closes. */
+  removeClient(c: Client): void {
+    if (!this.clients.delete(c.cid)) return;
+    c.account.removeClient(c);
+    this.log.debug(`${c} - Client connection closed: ${c.closeReason}`);
+    const max = this.opts.maxClosedClients;
+    if (max > 0) {
+      this.closedClients.push(c);
+      if (this.closedClients.length > max) this.closedClients.splice(0, this.closedClients.length - max);
+    }
+  }
+
+  /** Number of subscriptions across accounts. */
+  numSubscriptions(): number {
+    let n = 0;
+    for (const a of this.accounts.values()) n += a.sl.count();
+    return n;
+  }
+
+  /** Applies reloadable options; throws with nats-server's text when a change cannot be reloaded. */
+  reload(next: Options): void {
+    (config as unknown as { diffOptions(a: Options, b: Options): void }).diffOptions?.(this.opts, next);
+    const old = this.opts;
+    this.opts = next;
+    this.configTime = new Date();
+    this.log.configure({
+      debug: next.debug,
+      trace: next.trace,
+      logtime: next.logtime,
+      logtimeUTC: next.logtimeUTC,
+      logFile: next.logFile,
+    });
+    this.auth = new ClientAuth(next);
+    if (old.maxPayload !== next.maxPayload) this.#infoChanged = Date.now();
+    for (const c of this.clients.values()) c.reauthorize();
+    this.log.notice("Reloaded server configuration");
+  }
+
+  /** Lame duck mode: stop accepting, tell clients (INFO ldm), then close them over the grace period. */
+  lameDuck(): Promise<void> {
+    if (this.ldm || !this.running) return this.#shutdownPromise ?? Promise.resolve();
+    this.ldm = true;
+    const o = this.opts;
+    this.log.notice("Entering lame duck mode, stop accepting new clients");
+    this.#listener?.close();
+    for (const c of this.clients.values()) {
+      if ((c.opts.protocol ?? 0) >= 1 && c.connectReceived) {
+        c.enqueue(new TextEncoder().encode(this.clientInfo(c)));
+        c.flush();
+      }
+    }
+    const grace = o.lameDuckGracePeriodMs;
+    const dur = Math.max(0, o.lameDuckDurationMs - grace);
+    this.log.notice(
+      `Closing existing clients over ${formatDuration(dur)} after a ${formatDuration(grace)} grace period`,
+    );
+    return new Promise<void>((resolve) => {
+      this.#ldmTimer = setTimeout(async () => {
+        const all = [...this.clients.values()];
+        const batch = Math.max(1, Math.ceil(all.length / Math.max(1, dur / 10)));
+        for (let i = 0; i < all.length; i += batch) {
+          for (const c of all.slice(i, i + batch)) c.close(ClosedState.ServerShutdown);
+          if (dur > 0 && i + batch < all.length) await sleep(Math.max(1, (dur * batch) / all.length));
+        }
+        await this.shutdown();
+        resolve();
+      }, grace);
+    });
+  }
+
+  /** Closes listeners and clients; idempotent. */
+  shutdown(): Promise<void> {
+    this.#shutdownPromise ??= this.#shutdown();
+    return this.#shutdownPromise;
+  }
+
+  async #shutdown(): Promise<void> {
+    this.running = false;
+    if (this.#ldmTimer !== undefined) clearTimeout(this.#ldmTimer);
+    this.#listener?.close();
+    for (const c of [...this.clients.values()]) c.close(ClosedState.ServerShutdown);
+    for (const f of this.onShutdown) {
+      try {
+        await f();
+      } catch (e) {
+        this.log.error(`Error during shutdown: ${(e as Error).message}`);
+      }
+    }
+    this.timers.close();
+    if (this.#portsFile) await Deno.remove(this.#portsFile).catch(() => {});
+    if (this.opts.pidFile) await Deno.remove(this.opts.pidFile).catch(() => {});
+    this.log.notice("Server Exiting..");
+    this.log.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.shutdown();
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+function hostPort(host: string, port: number): string {
+  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** URLs for a listener: one per interface address when bound to all interfaces, as nats-server lists them. */
+export function hostUrls(scheme: string, host: string, port: number): string[] {
+  if (host !== "0.0.0.0" && host !== "::" && host !== "") return [`${scheme}://${hostPort(host, port)}`];
+  const urls: string[] = [];
+  try {
+    const ifs = Deno.networkInterfaces();
+    const v4 = ifs.filter((i) => i.family === "IPv4");
+    const v6 = ifs.filter((i) => i.family === "IPv6");
+    for (const i of [...v4.filter((i) => i.name === "lo"), ...v6.filter((i) => i.name === "lo")]) {
+      urls.push(`${scheme}://${hostPort(i.address, port)}`);
+    }
+    for (const i of [...v4, ...v6]) {
+      if (i.name === "lo") continue;
+      urls.push(`${scheme}://${hostPort(i.address, port)}`);
+    }
+  } catch {
+    // No permission to list interfaces: fall back to loopback.
+  }
+  if (urls.length === 0) urls.push(`${scheme}://${hostPort("127.0.0.1", port)}`);
+  return urls;
+}
+
+/** The executable's base name, as nats-server uses it for the ports file ("natsdeno" or "deno"). */
+function programName(): string {
+  const exe = Deno.execPath().split("/").pop() ?? "natsdeno";
+  return exe === "deno" ? "natsdeno" : exe;
+}
