@@ -294,6 +294,7 @@ async function main(): Promise<number> {
   let pub: WorkerClient | undefined;
   let sub: WorkerClient | undefined;
   const results: RunResult[] = [];
+  const deadReported = new Set<BenchServer>();
   try {
     if (!opts.noRef) {
       if (onPath("nats-server")) {
@@ -348,8 +349,11 @@ async function main(): Promise<number> {
               r = { ...base, ok: false, error: e instanceof Error ? e.message : String(e) };
             }
           }
-          if (!s.alive && r.ok === false) {
-            r.error += `; server exited, log tail:\n${s.logTail.trim().split("\n").slice(-10).join("\n")}`;
+          if (!s.alive && !deadReported.has(s)) {
+            deadReported.add(s);
+            r.ok = false;
+            r.error = `${r.error ? r.error + "; " : ""}server exited, log tail:\n  ` +
+              s.logTail.trim().split("\n").slice(-10).join("\n  ");
           }
           results.push(r);
           console.error(`# ${c.name.padEnd(11)} ${s.label.padEnd(12)} rep ${rep}: ${fmtRun(r)}`);
@@ -384,7 +388,13 @@ async function main(): Promise<number> {
     console.log(JSON.stringify(
       {
         date: startedAt.toISOString(),
-        machine: { ...facts, loadBefore: load0, loadAfter: facts.load },
+        machine: {
+          nproc: facts.nproc,
+          cpu: facts.cpu,
+          kernel: facts.kernel,
+          loadBefore: load0,
+          loadAfter: facts.load,
+        },
         deno: Deno.version,
         git,
         servers: serverFacts,

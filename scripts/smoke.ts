@@ -72,7 +72,9 @@ async function main(): Promise<number> {
   } catch (err) {
     console.error(`smoke: FAILED: ${err instanceof Error ? err.message : err}`);
     const tail = server.logTail.trim();
-    if (tail) console.error(`smoke: server output (tail):\n${tail.split("\n").slice(-20).join("\n")}`);
+    if (tail && !String(err).includes("during start-up")) {
+      console.error(`smoke: server output (tail):\n${tail.split("\n").slice(-20).join("\n")}`);
+    }
     return 1;
   } finally {
     await server.stop();
