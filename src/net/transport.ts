@@ -11,7 +11,8 @@ export interface Transport {
 export interface Listener {
   readonly host: string;
   readonly port: number;
-  close(): void;
+  /** Stops accepting; resolves once the socket is released. */
+  close(): Promise<void>;
 }
 
 /** An accepted connection and the peer's address. */
@@ -34,7 +35,7 @@ export function listenTcp(
   const ln = Deno.listen({ hostname: host, port: port < 0 ? 0 : port, transport: "tcp" });
   const addr = ln.addr as Deno.NetAddr;
   let closed = false;
-  (async () => {
+  const loop = (async () => {
     for (;;) {
       let conn: Deno.TcpConn;
       try {
@@ -56,14 +57,16 @@ export function listenTcp(
   return {
     host: addr.hostname,
     port: addr.port,
-    close() {
-      if (closed) return;
-      closed = true;
-      try {
-        ln.close();
-      } catch {
-        // Already closed.
+    async close() {
+      if (!closed) {
+        closed = true;
+        try {
+          ln.close();
+        } catch {
+          // Already closed.
+        }
       }
+      await loop;
     },
   };
 }

@@ -262,7 +262,7 @@ export class Server {
     this.ldm = true;
     const o = this.opts;
     this.log.notice("Entering lame duck mode, stop accepting new clients");
-    this.#listener?.close();
+    this.#listener?.close().catch(() => {});
     for (const c of this.clients.values()) {
       if ((c.opts.protocol ?? 0) >= 1 && c.connectReceived) {
         c.enqueue(new TextEncoder().encode(this.clientInfo(c)));
@@ -297,7 +297,7 @@ export class Server {
   async #shutdown(): Promise<void> {
     this.running = false;
     if (this.#ldmTimer !== undefined) clearTimeout(this.#ldmTimer);
-    this.#listener?.close();
+    await this.#listener?.close();
     for (const c of [...this.clients.values()]) c.close(ClosedState.ServerShutdown);
     for (const f of this.onShutdown) {
       try {
