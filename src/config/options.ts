@@ -48,6 +48,30 @@ export interface TlsOptions {
   handshakeFirst?: boolean;
   minVersion?: string;
   cipherSuites?: string[];
+  curvePreferences?: string[];
+  /** Lower-case hex sha256 of the peer's DER SubjectPublicKeyInfo. */
+  pinnedCerts?: string[];
+  connectionRateLimit?: number;
+  verifyCertAndCheckKnownUrls?: boolean;
+  allowInsecureCipherSuites?: boolean;
+  /** Several certificate pairs (`certs`/`certificates`). */
+  certs?: { certFile: string; keyFile: string }[];
+  /** `handshake_first` as a delay for `auto`/duration forms; 0 when plain true. */
+  handshakeFirstFallbackMs?: number;
+}
+
+/** Route settings: only the flag-driven part for now (the `cluster {}` block is not yet mapped). */
+export interface ClusterOptions {
+  name: string;
+  host: string;
+  port: number;
+  /** `--cluster`/`--cluster_listen` URL as given. */
+  listenStr: string;
+  advertise: string;
+  noAdvertise: boolean;
+  connectRetries: number;
+  /** `--routes` URLs. */
+  routes: string[];
 }
 
 /** Every option the server reads. Field names are camelCase forms of the config keys. */
@@ -109,6 +133,24 @@ export interface Options {
 
   jetStream: boolean;
   storeDir: string;
+  /** -1 means dynamic (a share of RAM / disk), as in nats-server. */
+  jetStreamMaxMemory: number;
+  jetStreamMaxStore: number;
+
+  traceHeaders: boolean;
+  logFileMaxNum: number;
+  profPort: number;
+  profBlockRate: number;
+  /** `write_timeout` policy: "default", "close" or "retry"; "" when not set. */
+  writeTimeout: string;
+  serverTags: string[];
+  serverMetadata: Record<string, string>;
+  systemAccount: string;
+  noSystemAccount: boolean;
+  cluster: ClusterOptions;
+
+  /** Raw config values of the keys listed in `unsupported`, for the features that will read them later. */
+  unsupportedConfig: Record<string, unknown>;
 
   /** Keys nats-server knows whose feature natsdeno does not have yet: one warning each at startup. */
   unsupported: string[];
@@ -135,6 +177,9 @@ export const DEFAULT_CONNECT_ERROR_REPORTS = 3600;
 export const DEFAULT_RECONNECT_ERROR_REPORTS = 1;
 export const DEFAULT_HTTP_PORT = 8222;
 export const DEFAULT_HTTP_BASE_PATH = "/";
+export const DEFAULT_SYSTEM_ACCOUNT = "$SYS";
+export const DEFAULT_ALLOW_RESPONSE_MAX_MSGS = 1;
+export const DEFAULT_ALLOW_RESPONSE_EXPIRATION_MS = 2 * 60_000;
 
 /** A fresh Options with nats-server's defaults; `overrides` replaces fields. */
 export function defaultOptions(overrides: Partial<Options> = {}): Options {
@@ -181,6 +226,28 @@ export function defaultOptions(overrides: Partial<Options> = {}): Options {
     allowNonTls: false,
     jetStream: false,
     storeDir: "",
+    jetStreamMaxMemory: -1,
+    jetStreamMaxStore: -1,
+    traceHeaders: false,
+    logFileMaxNum: 0,
+    profPort: 0,
+    profBlockRate: 0,
+    writeTimeout: "",
+    serverTags: [],
+    serverMetadata: {},
+    systemAccount: "",
+    noSystemAccount: false,
+    cluster: {
+      name: "",
+      host: "",
+      port: 0,
+      listenStr: "",
+      advertise: "",
+      noAdvertise: false,
+      connectRetries: 0,
+      routes: [],
+    },
+    unsupportedConfig: {},
     unsupported: [],
     warnings: [],
     ...overrides,
