@@ -2,7 +2,7 @@
 // behaviour follows nats-server server/auth.go (configureAuthorization, processClientOrLeafAuthentication,
 // validateAuth, validateNoAuthUser) and connectionTypeAllowed in server/client.go.
 import type { KeyObject } from "node:crypto";
-import type { Options, Permissions } from "../config/options.ts";
+import type { Options, Permissions } from "../config/mod.ts";
 import { decodeSignature, nkeyToKeyObject, verifyWithKey } from "./nkey.ts";
 import { comparePasswords, isBcrypt } from "./password.ts";
 import { ClientPermissions } from "./permissions.ts";
@@ -99,8 +99,10 @@ function typeAllowed(types: TypeSet, ct: ConnectionType): boolean {
   return types === undefined || types.has(ct);
 }
 
-function compilePerms(p: Permissions | undefined): ClientPermissions | undefined {
-  return p === undefined ? undefined : ClientPermissions.compile(p);
+/** Options for the ClientAuth constructor. */
+export interface ClientAuthOptions {
+  /** Clock in milliseconds for `allow_responses` expiry; defaults to Date.now (tests pass a fake). */
+  now?: () => number;
 }
 
 function finish(ok: boolean, result: AuthResult): AuthResult | undefined {
@@ -131,12 +133,15 @@ export class ClientAuth {
   readonly #users = new Map<string, UserEntry>();
   readonly #nkeys = new Map<string, NkeyEntry>();
 
-  constructor(opts: Options) {
+  constructor(opts: Options, authOpts: ClientAuthOptions = {}) {
     this.#token = opts.authorization ?? "";
     this.#username = opts.username ?? "";
     this.#password = opts.password ?? "";
     this.#noAuthUser = opts.noAuthUser ?? "";
     const defaults = opts.defaultPermissions;
+    const compileOpts = { now: authOpts.now };
+    const compilePerms = (p: Permissions | undefined) =>
+      p === undefined ? undefined : ClientPermissions.compile(p, compileOpts);
     for (const u of opts.users) {
       this.#users.set(u.username, {
         username: u.username,

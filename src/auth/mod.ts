@@ -1,10 +1,10 @@
 // Client authentication (tokens, users, bcrypt, nkeys, no_auth_user) and per-connection permissions;
 // behaviour follows nats-server server/auth.go, server/nkey.go and the permission checks of server/client.go.
-// Options types come from ../config/options.ts until src/config/mod.ts exists to re-export them.
 export {
   type AuthContext,
   type AuthResult,
   ClientAuth,
+  type ClientAuthOptions,
   type ClientCredentials,
   CONNECTION_TYPES,
   type ConnectionType,
@@ -29,3 +29,4 @@ export {
   verifyNkeySignature,
 } from "./nkey.ts";
 export { comparePasswords, constantTimeEquals, isBcrypt } from "./password.ts";
+export { dnsAltNameLabels, dnsAltNameMatches } from "./dns_alt_name.ts";

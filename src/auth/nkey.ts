@@ -98,9 +98,11 @@ const STD_B64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?
 export function decodeSignature(sig: string): Uint8Array | undefined {
   // Go's decoders skip CR and LF anywhere in the input.
   const s = sig.includes("\r") || sig.includes("\n") ? sig.replace(/[\r\n]/g, "") : sig;
-  if (RAW_URL_B64.test(s) && s.length % 4 !== 1) return Buffer.from(s, "base64url");
-  if (STD_B64.test(s)) return Buffer.from(s, "base64");
-  return undefined;
+  let b: Buffer;
+  if (RAW_URL_B64.test(s) && s.length % 4 !== 1) b = Buffer.from(s, "base64url");
+  else if (STD_B64.test(s)) b = Buffer.from(s, "base64");
+  else return undefined;
+  return new Uint8Array(b.buffer, b.byteOffset, b.length);
 }
 
 /** Verifies `sig` (a decoded signature) over `nonce` with an imported key; never throws. */

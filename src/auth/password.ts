@@ -35,7 +35,7 @@ export function comparePasswords(serverSecret: string, clientSecret: string): bo
 async function compareBcrypt(hash: string, secret: string): Promise<boolean> {
   // Go's bcrypt ignores the minor version when hashing; bcryptjs refuses `x`, and hashes `a`, `b` and `y`
   // alike, so `$2x$` is checked as `$2a$`.
-  const h = hash[3] === "x" ? "$2a" + hash.slice(3) : hash;
+  const h = hash[2] === "x" ? "$2a" + hash.slice(3) : hash;
   try {
     return await bcrypt.compare(secret, h);
   } catch {

@@ -1,7 +1,7 @@
 // Per-connection publish/subscribe permissions; behaviour follows nats-server server/client.go (setPermissions,
 // pubAllowedFullCheck, canSubscribe, queueMatches, checkDenySub, loadMsgDenyFilter, pruneReplyPerms) and
 // validateResponsePermissions in server/auth.go.
-import type { Permissions, ResponsePermission } from "../config/options.ts";
+import type { Permissions, ResponsePermission } from "../config/mod.ts";
 import { subjectHasWildcard, subjectIsSubsetMatch, SubjectTree } from "./_subject_tree.ts";
 
 /** `allow_responses: true` allows this many replies per request. */
@@ -159,7 +159,8 @@ export class ClientPermissions {
   /**
    * May this connection publish on `subject`? Static results are cached (bounded). When the lists say no and
    * `allow_responses` is on, a reply subject granted by `allowReply()` is accepted within its count and
-   * expiry; `checkReplies: false` skips that (nats-server's route/leaf checks), and its result is cached.
+   * expiry (grants are counted, never cached); `checkReplies: false` skips grants (nats-server's route/leaf
+   * checks).
    */
   canPublish(subject: string, checkReplies = true): boolean {
     const r = this.#rules;
@@ -171,9 +172,10 @@ export class ClientPermissions {
     if (r.pubAllow !== undefined) allowed = r.pubAllow.hasPlainMatch(subject);
     if (allowed && r.pubDeny !== undefined) allowed = !r.pubDeny.hasPlainMatch(subject);
 
-    if (!allowed && checkReplies && r.response !== undefined) {
-      // Reply grants are never cached: each use counts.
-      const g = this.#replies.get(subject);
+    if (!allowed && r.response !== undefined) {
+      // A denial is not cached while reply grants exist: a later call may find one (nats-server caches it
+      // after a route/leaf check, which would hide grants from a client's next full check).
+      const g = checkReplies ? this.#replies.get(subject) : undefined;
       if (g !== undefined) {
         g.n++;
         if (r.response.maxMsgs > 0 && g.n > r.response.maxMsgs) this.#replies.delete(subject);
