@@ -13,12 +13,7 @@ export {
   validateAllowedConnectionTypes,
   validateAuth,
 } from "./client_auth.ts";
-export {
-  ClientPermissions,
-  type CompileOptions,
-  DEFAULT_ALLOW_RESPONSE_EXPIRATION_MS,
-  DEFAULT_ALLOW_RESPONSE_MAX_MSGS,
-} from "./permissions.ts";
+export { ClientPermissions, type CompileOptions } from "./permissions.ts";
 export {
   decodePublicNkey,
   decodeSignature,

@@ -1,13 +1,13 @@
 // Per-connection publish/subscribe permissions; behaviour follows nats-server server/client.go (setPermissions,
 // pubAllowedFullCheck, canSubscribe, queueMatches, checkDenySub, loadMsgDenyFilter, pruneReplyPerms) and
 // validateResponsePermissions in server/auth.go.
-import type { Permissions, ResponsePermission } from "../config/mod.ts";
+import {
+  DEFAULT_ALLOW_RESPONSE_EXPIRATION_MS,
+  DEFAULT_ALLOW_RESPONSE_MAX_MSGS,
+  type Permissions,
+  type ResponsePermission,
+} from "../config/mod.ts";
 import { subjectHasWildcard, subjectIsSubsetMatch, SubjectTree } from "./_subject_tree.ts";
-
-/** `allow_responses: true` allows this many replies per request. */
-export const DEFAULT_ALLOW_RESPONSE_MAX_MSGS = 1;
-/** `allow_responses: true` allows replies for this long after the request was delivered. */
-export const DEFAULT_ALLOW_RESPONSE_EXPIRATION_MS = 2 * 60_000;
 
 // Bounds of the per-connection caches (nats-server: maxPermCacheSize, maxDenyPermCacheSize, pruneSize,
 // replyPermLimit).

@@ -1,11 +1,11 @@
 // ClientPermissions rules from server/client.go (setPermissions, pubAllowedFullCheck, canSubscribe, queueMatches,
 // checkDenySub). Cases marked "reference" were checked against nats-server 2.9.10 over the wire.
 import { assert, assertEquals } from "@std/assert";
+import { ClientPermissions } from "../../src/auth/mod.ts";
 import {
-  ClientPermissions,
   DEFAULT_ALLOW_RESPONSE_EXPIRATION_MS,
   DEFAULT_ALLOW_RESPONSE_MAX_MSGS,
-} from "../../src/auth/mod.ts";
+} from "../../src/config/mod.ts";
 
 Deno.test("ClientPermissions: no lists allow everything", () => {
   const p = ClientPermissions.compile({});
