@@ -69,12 +69,13 @@ const FIELDS: { [K in keyof Options]: [goName: string, rule: Rule] } = {
   authorization: ["Authorization", "reload"],
   users: ["Users", "reload"],
   nkeys: ["Nkeys", "reload"],
-  noAuthUser: ["NoAuthUser", (o, n) => {
+  noAuthUser: ["NoAuthUser", (o, n, st) => {
     const oldV = o.noAuthUser ?? "";
     const newV = n.noAuthUser ?? "";
     // Dropping no_auth_user is fine only when that user is gone too.
     if (oldV !== "" && newV === "") {
       if (n.users.some((u) => u.username === oldV)) throw rejectMsg("NoAuthUser", oldV, newV);
+      st.changed.push("noAuthUser");
       return;
     }
     throw rejectMsg("NoAuthUser", oldV, newV);
