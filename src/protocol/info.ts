@@ -2,30 +2,30 @@
 
 /** The INFO the server sends; keys in nats-server's order so the JSON reads the same. */
 export interface ServerInfo {
-  server_id: string;
-  server_name: string;
+  "server_id": string;
+  "server_name": string;
   version: string;
   proto: number;
-  git_commit?: string;
+  "git_commit"?: string;
   go: string;
   host: string;
   port: number;
   headers: boolean;
-  auth_required?: boolean;
-  tls_required?: boolean;
-  tls_verify?: boolean;
-  tls_available?: boolean;
-  max_payload: number;
+  "auth_required"?: boolean;
+  "tls_required"?: boolean;
+  "tls_verify"?: boolean;
+  "tls_available"?: boolean;
+  "max_payload": number;
   jetstream?: boolean;
   ip?: string;
-  client_id?: number;
-  client_ip?: string;
+  "client_id"?: number;
+  "client_ip"?: string;
   nonce?: string;
   cluster?: string;
-  cluster_dynamic?: boolean;
+  "cluster_dynamic"?: boolean;
   domain?: string;
-  connect_urls?: string[];
-  ws_connect_urls?: string[];
+  "connect_urls"?: string[];
+  "ws_connect_urls"?: string[];
   ldm?: boolean;
 }
 
@@ -34,11 +34,11 @@ export interface ConnectOptions {
   echo?: boolean;
   verbose?: boolean;
   pedantic?: boolean;
-  tls_required?: boolean;
+  "tls_required"?: boolean;
   nkey?: string;
   jwt?: string;
   sig?: string;
-  auth_token?: string;
+  "auth_token"?: string;
   user?: string;
   pass?: string;
   name?: string;
@@ -46,9 +46,9 @@ export interface ConnectOptions {
   version?: string;
   protocol?: number;
   account?: string;
-  new_account?: boolean;
+  "new_account"?: boolean;
   headers?: boolean;
-  no_responders?: boolean;
+  "no_responders"?: boolean;
 }
 
 /** Client protocol levels: 0 original, 1 accepts async INFO. */

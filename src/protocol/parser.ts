@@ -63,14 +63,36 @@ export const State = {
 } as const;
 export type State = typeof State[keyof typeof State];
 
-/** Arguments of the PUB/HPUB being parsed. Views are valid until the handler returns. */
-export interface PubArg {
-  subject: Uint8Array;
-  reply: Uint8Array | undefined;
-  /** Header size; -1 for PUB. */
-  hdr: number;
-  /** Total size (headers and payload). */
-  size: number;
+/**
+ * Arguments of the PUB/HPUB being parsed, as offsets into `buf` so the hot path allocates nothing.
+ * Valid until the handler returns; `subject`, `reply` and `arg` make views on demand.
+ */
+export class PubArg {
+  buf: Uint8Array = EMPTY;
+  subjStart = 0;
+  subjEnd = 0;
+  /** -1 when there is no reply subject. */
+  replyStart = -1;
+  replyEnd = -1;
+  /** Header size; -1 for PUB, -2 when the argument count was wrong. */
+  hdr = -1;
+  /** Total size (headers and payload); -1 when missing or not a number. */
+  size = 0;
+  argStart = 0;
+  argEnd = 0;
+
+  get subject(): Uint8Array {
+    return this.buf.subarray(this.subjStart, this.subjEnd);
+  }
+
+  get reply(): Uint8Array | undefined {
+    return this.replyStart < 0 ? undefined : this.buf.subarray(this.replyStart, this.replyEnd);
+  }
+
+  /** The whole argument line (after the verb, without CRLF). */
+  get arg(): Uint8Array {
+    return this.buf.subarray(this.argStart, this.argEnd);
+  }
 }
 
 /** What the parser calls. Every method returning boolean returns false when the connection closed. */
@@ -81,7 +103,7 @@ export interface ParserHandler {
   opBeforeConnect(): boolean;
   onConnect(arg: Uint8Array): boolean;
   /** Validates the PUB/HPUB arguments (max payload, subject); false when the connection closed. */
-  onPubArg(pa: PubArg, arg: Uint8Array): boolean;
+  onPubArg(pa: PubArg, arg?: Uint8Array): boolean;
   /** A whole message: `msg` holds headers and payload, without the trailing CRLF. */
   onMsg(pa: PubArg, msg: Uint8Array): boolean;
   onSub(arg: Uint8Array): boolean;
@@ -106,7 +128,7 @@ export class Parser {
   state: State = State.START;
   /** max_control_line; 0 means no limit. */
   mcl: number;
-  readonly pa: PubArg = { subject: EMPTY, reply: undefined, hdr: -1, size: 0 };
+  readonly pa: PubArg = new PubArg();
   #h: ParserHandler;
   #as = 0;
   #argBuf: Uint8Array | undefined;
@@ -141,6 +163,20 @@ export class Parser {
                 i + 3 < n && (buf[i + 1] | 0x20) === 0x75 && (buf[i + 2] | 0x20) === 0x62 &&
                 (buf[i + 3] === SPACE || buf[i + 3] === TAB)
               ) {
+                const ps = this.#fastPub(buf, i + 4, n);
+                if (ps >= 0) {
+                  this.#argOwned = false;
+                  if (!h.onPubArg(this.pa)) return false;
+                  const end = ps + this.pa.size;
+                  if (buf[end] !== CR || buf[end + 1] !== LF) {
+                    this.state = State.MSG_END_R;
+                    return this.#parseErr(buf, end);
+                  }
+                  if (!h.onMsg(this.pa, buf.subarray(ps, end))) return false;
+                  i = end + 1;
+                  if (authSet) authSet = h.awaitingConnect();
+                  break;
+                }
                 this.state = State.OP_PUB_SPC;
                 i += 3;
               } else this.state = State.OP_P;
@@ -516,17 +552,24 @@ export class Parser {
       nt++;
     }
     const pa = this.pa;
+    pa.buf = arg;
+    pa.argStart = 0;
+    pa.argEnd = arg.length;
     const want = hdr ? 3 : 2;
     if (nt !== want && nt !== want + 1) {
-      this.#h.onPubArg({ subject: EMPTY, reply: undefined, hdr: -2, size: -1 }, arg);
+      pa.hdr = -2;
+      pa.size = -1;
+      this.#h.onPubArg(pa, arg);
       return false;
     }
-    pa.subject = arg.subarray(t[0], t[1]);
+    pa.subjStart = t[0];
+    pa.subjEnd = t[1];
     let k = 1;
     if (nt === want + 1) {
-      pa.reply = arg.subarray(t[2], t[3]);
+      pa.replyStart = t[2];
+      pa.replyEnd = t[3];
       k = 2;
-    } else pa.reply = undefined;
+    } else pa.replyStart = pa.replyEnd = -1;
     if (hdr) {
       pa.hdr = parseNum(arg, t[k * 2], t[k * 2 + 1]);
       k++;
@@ -539,9 +582,78 @@ export class Parser {
   #clonePubArg(): void {
     if (this.#argOwned) return;
     const pa = this.pa;
-    pa.subject = pa.subject.slice();
-    if (pa.reply) pa.reply = pa.reply.slice();
+    pa.buf = pa.buf.slice(pa.argStart, pa.argEnd);
+    const d = pa.argStart;
+    pa.argStart = 0;
+    pa.argEnd -= d;
+    pa.subjStart -= d;
+    pa.subjEnd -= d;
+    if (pa.replyStart >= 0) {
+      pa.replyStart -= d;
+      pa.replyEnd -= d;
+    }
     this.#argOwned = true;
+  }
+
+  /**
+   * Fused PUB for the common case: "PUB <subj> [reply] <size>\r\n" wholly in `buf` from `i` (just after
+   * "PUB "), single spaces or more, and the payload with its CRLF in the buffer too. Sets pa and returns the
+   * payload start, or -1 to let the general state machine handle the line (it also reports every error).
+   */
+  #fastPub(buf: Uint8Array, i: number, n: number): number {
+    let j = i;
+    while (j < n && buf[j] === SPACE) j++;
+    const s0 = j;
+    let c = 0;
+    while (j < n && (c = buf[j]) !== SPACE && c !== CR && c !== LF && c !== TAB) j++;
+    if (c !== SPACE || j >= n) return -1;
+    const s1 = j;
+    while (j < n && buf[j] === SPACE) j++;
+    const t0 = j;
+    let size = 0;
+    let digits = true;
+    while (j < n && (c = buf[j]) !== SPACE && c !== CR && c !== LF && c !== TAB) {
+      const d = c - 0x30;
+      if (d < 0 || d > 9) digits = false;
+      else size = size * 10 + d;
+      j++;
+    }
+    if (j >= n) return -1;
+    const t1 = j;
+    let r0 = -1;
+    let r1 = -1;
+    if (c === SPACE) {
+      while (j < n && buf[j] === SPACE) j++;
+      r0 = t0;
+      r1 = t1;
+      const z0 = j;
+      size = 0;
+      digits = true;
+      while (j < n && (c = buf[j]) !== CR && c !== LF) {
+        const d = c - 0x30;
+        if (d < 0 || d > 9) return -1;
+        size = size * 10 + d;
+        j++;
+      }
+      if (j === z0) return -1;
+      if (j - z0 > 9) return -1;
+    } else if (t1 - t0 > 9 || t1 === t0) return -1;
+    if (!digits || c !== CR || j + 1 >= n || buf[j + 1] !== LF) return -1;
+    if (this.mcl > 0 && j - i > this.mcl) return -1;
+    const end = j + 2 + size;
+    if (end + 1 >= n) return -1;
+    const pa = this.pa;
+    pa.buf = buf;
+    pa.argStart = i;
+    pa.argEnd = j;
+    pa.subjStart = s0;
+    pa.subjEnd = s1;
+    pa.replyStart = r0;
+    pa.replyEnd = r1;
+    pa.hdr = -1;
+    pa.size = size;
+    this.lineEnd = j + 1;
+    return j + 2;
   }
 
   #parseErr(buf: Uint8Array, i: number): false {

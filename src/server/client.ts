@@ -1,7 +1,7 @@
 // A client connection: reads and parses, routes published messages, buffers and flushes outbound bytes.
 // Behaviour follows nats-server server/client.go (CONNECT, PUB/SUB/UNSUB, delivery, pings, slow consumers).
 
-import { asciiString, bytesEqual, decoder, encoder, parseSize, type TimerEntry } from "../util/mod.ts";
+import { asciiString, decoder, encoder, parseSize, type TimerEntry } from "../util/mod.ts";
 import {
   CLIENT_PROTO_INFO,
   CLIENT_PROTO_ZERO,
@@ -44,7 +44,6 @@ const STALL_BYTES = 1024 * 1024;
 const STALL_MS = 5;
 const FIRST_PING_MS = 2_000;
 
-const CRLF_B = encoder.encode("\r\n");
 const PONG_B = encoder.encode("PONG\r\n");
 const PING_B = encoder.encode("PING\r\n");
 const OK_B = encoder.encode("+OK\r\n");
@@ -118,7 +117,7 @@ export class Client implements ParserHandler {
     this.port = port;
     this.account = account;
     this.#parser = new Parser(this, server.opts.maxControlLine);
-    this.#rbuf = new Uint8Array(MIN_READ * 8);
+    this.#rbuf = new Uint8Array(MIN_READ * 2);
   }
 
   toString(): string {
@@ -170,7 +169,7 @@ export class Client implements ParserHandler {
       if (this.closed) return;
       // Grow the read buffer while reads fill it; shrink it back when traffic is light.
       if (n === this.#rbuf.length && n < MAX_READ) this.#rbuf = new Uint8Array(n * 2);
-      else if (n < this.#rbuf.length / 8 && this.#rbuf.length > MIN_READ * 8) {
+      else if (n < this.#rbuf.length / 8 && this.#rbuf.length > MIN_READ * 2) {
         this.#rbuf = new Uint8Array(this.#rbuf.length / 2);
       }
       // Fast-producer stall: wait briefly for a receiver that fell behind.
@@ -288,9 +287,9 @@ export class Client implements ParserHandler {
     }
   }
 
-  onPubArg(pa: PubArg, arg: Uint8Array): boolean {
+  onPubArg(pa: PubArg): boolean {
     if (pa.hdr === -2) {
-      this.#protocolViolation(`processPub Parse Error: ${goQuote(decoder.decode(arg))}`);
+      this.#protocolViolation(`processPub Parse Error: ${goQuote(decoder.decode(pa.arg))}`);
       return false;
     }
     if (pa.hdr >= 0 && !this.headers) {
@@ -299,12 +298,12 @@ export class Client implements ParserHandler {
       return false;
     }
     if (pa.size < 0 || (pa.hdr >= 0 && pa.hdr < 0)) {
-      this.#protocolViolation(`processPub Bad or Missing Size: ${goQuote(decoder.decode(arg))}`);
+      this.#protocolViolation(`processPub Bad or Missing Size: ${goQuote(decoder.decode(pa.arg))}`);
       return false;
     }
     if (pa.hdr > pa.size) {
       this.#protocolViolation(
-        `processHeaderPub Header Size larger then TotalSize: ${goQuote(decoder.decode(arg))}`,
+        `processHeaderPub Header Size larger then TotalSize: ${goQuote(decoder.decode(pa.arg))}`,
       );
       return false;
     }
@@ -316,7 +315,7 @@ export class Client implements ParserHandler {
       return false;
     }
     if (this.server.trace) {
-      this.server.log.trace(`${this} - <<- [${pa.hdr >= 0 ? "HPUB" : "PUB"} ${decoder.decode(arg)}]`);
+      this.server.log.trace(`${this} - <<- [${pa.hdr >= 0 ? "HPUB" : "PUB"} ${decoder.decode(pa.arg)}]`);
     }
     return true;
   }
@@ -330,10 +329,10 @@ export class Client implements ParserHandler {
     const acc = this.account;
     const sl = acc.sl;
     let pc = this.#pubCache;
-    if (pc === undefined || pc.genid !== sl.genid || !bytesEqual(pc.bytes, pa.subject)) {
-      const subject = asciiString(pa.subject);
+    if (pc === undefined || pc.genid !== sl.genid || !sameBytes(pc.bytes, pa.buf, pa.subjStart, pa.subjEnd)) {
+      const subject = asciiString(pa.buf, pa.subjStart, pa.subjEnd);
       pc = {
-        bytes: pa.subject.slice(),
+        bytes: pa.buf.slice(pa.subjStart, pa.subjEnd),
         subject,
         genid: sl.genid,
         result: sl.match(subject),
@@ -353,7 +352,6 @@ export class Client implements ParserHandler {
   }
 
   #route(pa: PubArg, msg: Uint8Array, pc: PubCache): boolean {
-    const reply = pa.reply;
     if (this.opts.verbose) this.enqueue(OK_B);
     const r = pc.result;
     let delivered = false;
@@ -373,7 +371,9 @@ export class Client implements ParserHandler {
         }
       }
     }
-    if (!delivered && reply !== undefined && this.opts.no_responders) this.#noResponders(reply);
+    if (!delivered && pa.replyStart >= 0 && this.opts.no_responders) {
+      this.#noResponders(asciiString(pa.buf, pa.replyStart, pa.replyEnd));
+    }
     return !this.closed;
   }
 
@@ -394,9 +394,10 @@ export class Client implements ParserHandler {
       body = msg.subarray(hdr);
       hdr = -1;
     }
-    const reply = pa.reply;
-    if (reply !== undefined && c.perms?.response) c.perms.allowReply(asciiString(reply));
-    c.#appendMsg(sub, pa.subject, reply, hdr, body);
+    if (pa.replyStart >= 0 && c.perms?.response) {
+      c.perms.allowReply(asciiString(pa.buf, pa.replyStart, pa.replyEnd));
+    }
+    c.#appendMsg(sub, pa, hdr, body);
     c.outMsgs++;
     c.outBytes += body.length;
     const s = this.server;
@@ -407,15 +408,12 @@ export class Client implements ParserHandler {
   }
 
   /** Writes "MSG subj sid [reply] size\r\npayload\r\n" (or HMSG) into the outbound buffer. */
-  #appendMsg(
-    sub: Subscription,
-    subject: Uint8Array,
-    reply: Uint8Array | undefined,
-    hdr: number,
-    body: Uint8Array,
-  ): void {
+  #appendMsg(sub: Subscription, pa: PubArg, hdr: number, body: Uint8Array): void {
     const size = body.length;
-    const need = 32 + subject.length + sub.sidBytes.length + (reply ? reply.length : 0) + size;
+    const src = pa.buf;
+    const subjLen = pa.subjEnd - pa.subjStart;
+    const replyLen = pa.replyStart >= 0 ? pa.replyEnd - pa.replyStart : -1;
+    const need = 32 + subjLen + sub.sidBytes.length + replyLen + size;
     let off = this.#reserve(need);
     if (off < 0) return;
     const out = this.#out!;
@@ -423,11 +421,11 @@ export class Client implements ParserHandler {
     if (pfx !== undefined) off = put(out, off, pfx);
     else {
       off = put(out, off, hdr >= 0 ? HMSG_B : MSG_B);
-      off = put(out, off, subject);
+      off = putRange(out, off, src, pa.subjStart, pa.subjEnd);
       off = put(out, off, sub.sidBytes);
     }
-    if (reply !== undefined) {
-      off = put(out, off, reply);
+    if (replyLen >= 0) {
+      off = putRange(out, off, src, pa.replyStart, pa.replyEnd);
       out[off++] = 0x20;
     }
     if (hdr >= 0) {
@@ -722,13 +720,13 @@ export class Client implements ParserHandler {
 
   /** Resolves when the outbound queue falls under the stall mark, or after `ms`. */
   drained(ms: number): Promise<void> {
+    const timers = this.server.timers;
     return new Promise((resolve) => {
-      const t = this.server.timers.after(ms, done);
-      const self = this;
-      function done() {
-        self.server.timers.cancel(t);
+      const done = () => {
+        timers.cancel(t);
         resolve();
-      }
+      };
+      const t = timers.after(ms, done);
       this.#drainWaiters.push(done);
     });
   }
@@ -821,8 +819,7 @@ export class Client implements ParserHandler {
     this.close(ClosedState.ProtocolViolation);
   }
 
-  #noResponders(reply: Uint8Array): void {
-    const rs = asciiString(reply);
+  #noResponders(rs: string): void {
     for (const sub of this.account.sl.match(rs).psubs) {
       if (sub.client !== this) continue;
       this.enqueue(encoder.encode(`HMSG ${rs} ${sub.sid} 16 16\r\nNATS/1.0 503\r\n\r\n\r\n`));
@@ -907,6 +904,22 @@ function put(out: Uint8Array, off: number, src: Uint8Array): number {
     for (let i = 0; i < n; i++) out[off + i] = src[i];
   } else out.set(src, off);
   return off + n;
+}
+
+function putRange(out: Uint8Array, off: number, src: Uint8Array, start: number, end: number): number {
+  const n = end - start;
+  if (n < 32) {
+    for (let i = 0; i < n; i++) out[off + i] = src[start + i];
+  } else out.set(src.subarray(start, end), off);
+  return off + n;
+}
+
+/** Compares `a` with src[start..end) without making a view. */
+function sameBytes(a: Uint8Array, src: Uint8Array, start: number, end: number): boolean {
+  const n = a.length;
+  if (n !== end - start) return false;
+  for (let i = 0; i < n; i++) if (a[i] !== src[start + i]) return false;
+  return true;
 }
 
 function putInt(out: Uint8Array, off: number, v: number): number {

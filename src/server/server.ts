@@ -167,18 +167,18 @@ export class Server {
   clientInfo(c: Client): string {
     const o = this.opts;
     const info: ServerInfo = {
-      server_id: this.id,
-      server_name: this.name,
+      "server_id": this.id,
+      "server_name": this.name,
       version: VERSION,
       proto: PROTO,
       go: `natsdeno/${NATSDENO_VERSION}`,
       host: o.host,
       port: this.port,
       headers: !o.noHeaderSupport,
-      auth_required: this.auth.authRequired || undefined,
-      max_payload: o.maxPayload,
-      client_id: c.cid,
-      client_ip: c.host,
+      "auth_required": this.auth.authRequired || undefined,
+      "max_payload": o.maxPayload,
+      "client_id": c.cid,
+      "client_ip": c.host,
       nonce: c.nonce,
       ldm: this.ldm || undefined,
     };

@@ -27,7 +27,7 @@ Deno.test("e2e: a queue group gets each message once", async () => {
   await using s = await runServer();
   const nc = await client(s.port);
   const counts = [0, 0, 0];
-  const subs = counts.map((_, i) => nc.subscribe("work", { queue: "q", callback: () => counts[i]++ }));
+  const subs = counts.map((_, i) => nc.subscribe("work", { queue: "q", callback: () => void counts[i]++ }));
   const plain = nc.subscribe("work");
   let plainCount = 0;
   (async () => {
@@ -47,7 +47,7 @@ Deno.test("e2e: a queue group gets each message once", async () => {
 Deno.test("e2e: request/reply round trip", async () => {
   await using s = await runServer();
   const nc = await client(s.port);
-  nc.subscribe("svc.echo", { callback: (_e, m) => m.respond(enc.encode("re:" + dec.decode(m.data))) });
+  nc.subscribe("svc.echo", { callback: (_e, m) => void m.respond(enc.encode("re:" + dec.decode(m.data))) });
   for (let i = 0; i < 20; i++) {
     const r = await nc.request("svc.echo", enc.encode(`${i}`), { timeout: 1000 });
     assertEquals(dec.decode(r.data), `re:${i}`);
@@ -88,7 +88,7 @@ Deno.test("e2e: drain delivers what is in flight, then closes", async () => {
   const nc = await client(s.port);
   const pub = await client(s.port);
   let n = 0;
-  nc.subscribe("d", { callback: () => n++ });
+  nc.subscribe("d", { callback: () => void n++ });
   await nc.flush();
   for (let i = 0; i < 1000; i++) pub.publish("d");
   await pub.flush();
@@ -103,7 +103,7 @@ Deno.test("e2e: the client reconnects after a server restart on the same port", 
   const port = s1.port;
   const nc = await client(port, { reconnectTimeWait: 100, maxReconnectAttempts: -1 });
   let got = 0;
-  nc.subscribe("after", { callback: () => got++ });
+  nc.subscribe("after", { callback: () => void got++ });
   await nc.flush();
   await s1.shutdown();
   await using _s2 = await runServer({ port });
@@ -128,8 +128,8 @@ Deno.test("e2e: echo off keeps a client's own messages away from it", async () =
   const other = await client(s.port);
   let own = 0;
   let theirs = 0;
-  nc.subscribe("e", { callback: () => own++ });
-  other.subscribe("e", { callback: () => theirs++ });
+  nc.subscribe("e", { callback: () => void own++ });
+  other.subscribe("e", { callback: () => void theirs++ });
   await nc.flush();
   await other.flush();
   nc.publish("e");
