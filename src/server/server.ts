@@ -4,8 +4,7 @@
 import { formatDuration, Logger, randomBase32, Timers } from "../util/mod.ts";
 import { PROTO, type ServerInfo, VERSION } from "../protocol/mod.ts";
 import { ClientAuth, newNonce } from "../auth/mod.ts";
-import * as config from "../config/mod.ts";
-type Options = config.Options;
+import { diffOptions, type Options, validateOptions } from "../config/mod.ts";
 import { type Accepted, type Listener, listenTcp } from "../net/mod.ts";
 import { Account, GLOBAL_ACCOUNT, SYSTEM_ACCOUNT } from "./account.ts";
 import { Client } from "./client.ts";
@@ -49,6 +48,8 @@ export class Server {
   monitorUrls: string[] = [];
   /** Called at shutdown (the monitor closes its listener here). */
   readonly onShutdown: (() => void | Promise<void>)[] = [];
+  /** HTTP monitoring requests served, by endpoint path ("/varz"), for /varz's http_req_stats. */
+  readonly httpReqStats = new Map<string, number>();
 
   #cid = 0;
   #listener: Listener | undefined;
@@ -100,6 +101,7 @@ export class Server {
       log.warn(`Config key "${k}" is recognized but not supported by natsdeno yet; ignoring it`);
     }
     for (const w of o.warnings) log.warn(w);
+    if (o.jetStream) log.warn("JetStream is not supported by natsdeno yet; starting without it");
     this.#listener = listenTcp(
       o.host,
       o.port,
@@ -115,13 +117,27 @@ export class Server {
   /** Writes the pid and ports files and logs readiness; call after every listener is up. */
   async ready(): Promise<void> {
     const o = this.opts;
-    if (o.pidFile) await Deno.writeTextFile(o.pidFile, String(Deno.pid));
-    if (o.portsFileDir) {
-      const exe = programName();
-      this.#portsFile = `${o.portsFileDir.replace(/\/+$/, "")}/${exe}_${Deno.pid}.ports`;
-      await Deno.writeTextFile(this.#portsFile, JSON.stringify(this.portsInfo()));
-    }
+    if (o.pidFile) await Deno.writeTextFile(o.pidFile, String(Deno.pid), { mode: 0o660 });
+    this.#writePortsFile();
     this.log.notice("Server is ready");
+  }
+
+  /** Writes `<ports_file_dir>/<program>_<pid>.ports` when a directory is configured. */
+  #writePortsFile(): void {
+    const dir = this.opts.portsFileDir;
+    if (!dir) return;
+    this.#portsFile = `${dir.replace(/\/+$/, "")}/${programName()}_${Deno.pid}.ports`;
+    Deno.writeTextFileSync(this.#portsFile, JSON.stringify(this.portsInfo()));
+  }
+
+  #removePortsFile(): void {
+    if (!this.#portsFile) return;
+    try {
+      Deno.removeSync(this.#portsFile);
+    } catch {
+      // Already gone.
+    }
+    this.#portsFile = "";
   }
 
   /** The URLs the ports file lists. */
@@ -237,23 +253,104 @@ export class Server {
     return n;
   }
 
-  /** Applies reloadable options; throws with nats-server's text when a change cannot be reloaded. */
+  /**
+   * Applies reloadable options; throws with nats-server's text when a change cannot be reloaded, leaving the
+   * running options untouched.
+   */
   reload(next: Options): void {
-    (config as unknown as { diffOptions(a: Options, b: Options): void }).diffOptions?.(this.opts, next);
     const old = this.opts;
+    const { changed } = diffOptions(old, next);
+    if (changed.length > 0) validateOptions(next);
+    // A random port in the new config keeps the bound one, as the reference does.
+    if (next.port === 0 || next.port === -1) next = { ...next, port: old.port };
     this.opts = next;
     this.configTime = new Date();
-    this.log.configure({
-      debug: next.debug,
-      trace: next.trace,
-      logtime: next.logtime,
-      logtimeUTC: next.logtimeUTC,
-      logFile: next.logFile,
-    });
-    this.auth = new ClientAuth(next);
-    if (old.maxPayload !== next.maxPayload) this.#infoChanged = Date.now();
-    for (const c of this.clients.values()) c.reauthorize();
-    this.log.notice("Reloaded server configuration");
+    const log = this.log;
+    const has = (k: keyof Options) => changed.includes(k);
+    if (has("trace")) log.notice(`Reloaded: trace = ${next.trace}`);
+    if (has("traceVerbose")) log.notice(`Reloaded: trace_verbose = ${next.traceVerbose}`);
+    if (has("debug")) log.notice(`Reloaded: debug = ${next.debug}`);
+    if (has("logtime")) log.notice(`Reloaded: logtime = ${next.logtime}`);
+    if (has("logFile")) log.notice(`Reloaded: log_file = ${next.logFile}`);
+    if (has("syslog")) log.notice(`Reloaded: syslog = ${next.syslog}`);
+    if (has("remoteSyslog")) log.notice(`Reloaded: remote_syslog = ${next.remoteSyslog}`);
+    if (has("username")) log.notice("Reloaded: authorization username");
+    if (has("password")) log.notice("Reloaded: authorization password");
+    if (has("authorization")) log.notice("Reloaded: authorization token");
+    if (has("authTimeoutMs")) log.notice(`Reloaded: authorization timeout = ${next.authTimeoutMs / 1000}`);
+    if (has("users")) log.notice("Reloaded: authorization users");
+    if (has("nkeys")) log.notice("Reloaded: authorization nkey users");
+    if (has("maxConn")) this.#reloadMaxConn(next.maxConn);
+    if (has("pidFile") && next.pidFile) {
+      try {
+        Deno.writeTextFileSync(next.pidFile, String(Deno.pid), { mode: 0o660 });
+      } catch (e) {
+        log.error(`Failed to write pidfile: ${(e as Error).message}`);
+      }
+      log.notice(`Reloaded: pid_file = ${next.pidFile}`);
+    }
+    if (has("portsFileDir")) {
+      this.#removePortsFile();
+      try {
+        this.#writePortsFile();
+      } catch (e) {
+        log.error(`Error writing ports file: ${(e as Error).message}`);
+      }
+      log.notice(`Reloaded: ports_file_dir = ${next.portsFileDir}`);
+    }
+    if (has("maxControlLine")) log.notice(`Reloaded: max_control_line = ${next.maxControlLine}`);
+    if (has("maxPayload")) {
+      this.#infoChanged = Date.now();
+      log.notice(`Reloaded: max_payload = ${next.maxPayload}`);
+    }
+    if (has("pingIntervalMs")) log.notice(`Reloaded: ping_interval = ${formatDuration(next.pingIntervalMs)}`);
+    if (has("maxPingsOut")) log.notice(`Reloaded: ping_max = ${next.maxPingsOut}`);
+    if (has("writeDeadlineMs")) log.notice(`Reloaded: write_deadline = ${formatDuration(next.writeDeadlineMs)}`);
+    if (has("clientAdvertise")) log.notice(`Reload: client_advertise = ${next.clientAdvertise ?? ""}`);
+    if (has("connectErrorReports")) log.notice(`Reloaded: connect_error_reports = ${next.connectErrorReports}`);
+    if (has("reconnectErrorReports")) {
+      log.notice(`Reloaded: reconnect_error_reports = ${next.reconnectErrorReports}`);
+    }
+    if (has("maxTracedMsgLen")) log.notice(`Reloaded: max_traced_msg_len = ${next.maxTracedMsgLen}`);
+    const logKeys: (keyof Options)[] = ["debug", "trace", "traceVerbose", "logtime", "logtimeUTC", "logFile"];
+    if (logKeys.some(has)) {
+      log.configure({
+        debug: next.debug,
+        trace: next.trace || next.traceVerbose,
+        logtime: next.logtime,
+        logtimeUTC: next.logtimeUTC,
+        logFile: next.logFile,
+      });
+    }
+    const authKeys: (keyof Options)[] = [
+      "username",
+      "password",
+      "authorization",
+      "users",
+      "nkeys",
+      "noAuthUser",
+      "defaultPermissions",
+    ];
+    if (authKeys.some(has)) {
+      this.auth = new ClientAuth(next);
+      for (const c of this.clients.values()) c.reauthorize();
+    }
+    log.notice("Reloaded server configuration");
+  }
+
+  /** max_connections lowered by reload: closes connections until the server is within the limit. */
+  #reloadMaxConn(max: number): void {
+    const all = [...this.clients.values()];
+    if (max > 0 && all.length > max) {
+      const n = all.length - max;
+      for (const c of all.slice(0, n)) {
+        c.sendErr("maximum connections exceeded");
+        c.flush();
+        c.close(ClosedState.MaxConnectionsExceeded);
+      }
+      this.log.notice(`Closed ${n} connections to fall within max_connections`);
+    }
+    this.log.notice(`Reloaded: max_connections = ${max}`);
   }
 
   /** Lame duck mode: stop accepting, tell clients (INFO ldm), then close them over the grace period. */
@@ -307,8 +404,8 @@ export class Server {
       }
     }
     this.timers.close();
-    if (this.#portsFile) await Deno.remove(this.#portsFile).catch(() => {});
-    if (this.opts.pidFile) await Deno.remove(this.opts.pidFile).catch(() => {});
+    // The pid file stays, as nats-server leaves it; only the ports file goes.
+    this.#removePortsFile();
     this.log.notice("Server Exiting..");
     this.log.close();
   }
