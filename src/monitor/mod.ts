@@ -1,7 +1,47 @@
-// Monitoring: HTTP endpoints (/varz, /connz, /subsz, /healthz, /accountz) over the server's state.
-import type { Server } from "../server/mod.ts";
-
-/** Starts the HTTP monitor of `s` on its http_port. */
-export function startMonitor(_s: Server): Promise<void> {
-  return Promise.resolve();
-}
+// Monitoring: the HTTP endpoints of nats-server (/varz, /connz, /subsz, /accountz, /healthz, …) over the
+// server's state. The builders are exported for the $SYS request handlers and for tests.
+export { type Monitor, normalizeBasePath, startMonitor } from "./monitor.ts";
+export { CpuSampler, systemAccountName, type Varz, varz, type VarzOptions } from "./varz.ts";
+export {
+  type ConnInfo,
+  connInfo,
+  type Connz,
+  connz,
+  type ConnzOptions,
+  DEFAULT_LIST_SIZE,
+  SORT_OPTIONS,
+  type SortOpt,
+  type SubDetail,
+} from "./connz.ts";
+export {
+  subDetail,
+  type SublistStatsJson,
+  sublistStatsJson,
+  type Subsz,
+  subsz,
+  type SubszOptions,
+} from "./subsz.ts";
+export {
+  type AccountInfo,
+  accountInfo,
+  type AccountStat,
+  type AccountStatz,
+  accountStatz,
+  type Accountz,
+  accountz,
+} from "./accountz.ts";
+export {
+  type Gatewayz,
+  gatewayz,
+  type HealthStatus,
+  healthz,
+  type HealthzOptions,
+  jsz,
+  type JszOptions,
+  type Leafz,
+  leafz,
+  type Routez,
+  routez,
+} from "./endpoints.ts";
+export { type ConnState, MonitorError } from "./_query.ts";
+export { goDurationNs, goTime, myUptime } from "./_format.ts";

@@ -57,7 +57,8 @@ export class Server {
   #infoChanged = 0;
   #portsFile = "";
   #shutdownPromise: Promise<void> | undefined;
-  #ldmTimer: ReturnType<typeof setTimeout> | undefined;
+  #ldmPromise: Promise<void> | undefined;
+  #ldmWake: (() => void) | undefined;
 
   constructor(opts: Options, deps: ServerDeps = {}) {
     this.opts = opts;
@@ -112,6 +113,7 @@ export class Server {
     this.port = this.#listener.port;
     log.notice(`Listening for client connections on ${hostPort(o.host, this.port)}`);
     this.running = true;
+    this.#scheduleHousekeeping();
   }
 
   /** Writes the pid and ports files and logs readiness; call after every listener is up. */
@@ -234,6 +236,26 @@ export class Server {
     for (let i = 0; i < p.length; i++) p[i].flush();
   }
 
+  /**
+   * Periodic checks that need no per-connection timer: writes stuck past write_deadline make the client a
+   * slow consumer, as nats-server's write deadline does.
+   */
+  #scheduleHousekeeping(): void {
+    const wd = this.opts.writeDeadlineMs;
+    const every = Math.max(20, Math.min(1_000, wd > 0 ? wd / 4 : 1_000));
+    this.timers.after(every, () => {
+      if (!this.running) return;
+      const limit = this.opts.writeDeadlineMs;
+      if (limit > 0) {
+        const now = performance.now();
+        for (const c of this.clients.values()) {
+          if (c.writeStart > 0 && now - c.writeStart > limit) c.writeDeadlineExceeded();
+        }
+      }
+      this.#scheduleHousekeeping();
+    });
+  }
+
   /** Called by a client when it closes. */
   removeClient(c: Client): void {
     if (!this.clients.delete(c.cid)) return;
@@ -305,9 +327,13 @@ export class Server {
     }
     if (has("pingIntervalMs")) log.notice(`Reloaded: ping_interval = ${formatDuration(next.pingIntervalMs)}`);
     if (has("maxPingsOut")) log.notice(`Reloaded: ping_max = ${next.maxPingsOut}`);
-    if (has("writeDeadlineMs")) log.notice(`Reloaded: write_deadline = ${formatDuration(next.writeDeadlineMs)}`);
+    if (has("writeDeadlineMs")) {
+      log.notice(`Reloaded: write_deadline = ${formatDuration(next.writeDeadlineMs)}`);
+    }
     if (has("clientAdvertise")) log.notice(`Reload: client_advertise = ${next.clientAdvertise ?? ""}`);
-    if (has("connectErrorReports")) log.notice(`Reloaded: connect_error_reports = ${next.connectErrorReports}`);
+    if (has("connectErrorReports")) {
+      log.notice(`Reloaded: connect_error_reports = ${next.connectErrorReports}`);
+    }
     if (has("reconnectErrorReports")) {
       log.notice(`Reloaded: reconnect_error_reports = ${next.reconnectErrorReports}`);
     }
@@ -353,35 +379,65 @@ export class Server {
     this.log.notice(`Reloaded: max_connections = ${max}`);
   }
 
-  /** Lame duck mode: stop accepting, tell clients (INFO ldm), then close them over the grace period. */
+  /**
+   * Lame duck mode: stop accepting, tell protocol-1 clients (INFO with "ldm"), wait the grace period, then
+   * close the clients spread over the rest of lame_duck_duration, and shut down. With no client, shuts down
+   * at once. A negative grace period is taken as its absolute value (tests use it to exceed the duration).
+   */
   lameDuck(): Promise<void> {
-    if (this.ldm || !this.running) return this.#shutdownPromise ?? Promise.resolve();
-    this.ldm = true;
-    const o = this.opts;
+    if (this.ldm || !this.running) return this.#ldmPromise ?? this.#shutdownPromise ?? Promise.resolve();
     this.log.notice("Entering lame duck mode, stop accepting new clients");
-    this.#listener?.close().catch(() => {});
-    for (const c of this.clients.values()) {
-      if ((c.opts.protocol ?? 0) >= 1 && c.connectReceived) {
+    this.ldm = true;
+    this.#listener?.close();
+    this.#ldmPromise = this.#lameDuck();
+    return this.#ldmPromise;
+  }
+
+  async #lameDuck(): Promise<void> {
+    const o = this.opts;
+    const gp = Math.abs(o.lameDuckGracePeriodMs);
+    const clients = [...this.clients.values()];
+    const n = clients.length;
+    if (n === 0) return await this.shutdown();
+    let dur = o.lameDuckDurationMs - gp;
+    if (dur <= 0) dur = 1_000;
+    // Pause between closes: the duration spread over the clients, at most 1s; batches when they outnumber ms.
+    let si = dur / n;
+    let batch = 1;
+    if (si < 1) {
+      si = 1;
+      batch = Math.max(1, Math.floor(n / dur));
+    } else if (si > 1_000) si = 1_000;
+    for (const c of clients) {
+      if ((c.opts.protocol ?? 0) >= 1 && c.connectReceived && !c.closed) {
         c.enqueue(new TextEncoder().encode(this.clientInfo(c)));
         c.flush();
       }
     }
-    const grace = o.lameDuckGracePeriodMs;
-    const dur = Math.max(0, o.lameDuckDurationMs - grace);
-    this.log.notice(
-      `Closing existing clients over ${formatDuration(dur)} after a ${formatDuration(grace)} grace period`,
-    );
-    return new Promise<void>((resolve) => {
-      this.#ldmTimer = setTimeout(async () => {
-        const all = [...this.clients.values()];
-        const batch = Math.max(1, Math.ceil(all.length / Math.max(1, dur / 10)));
-        for (let i = 0; i < all.length; i += batch) {
-          for (const c of all.slice(i, i + batch)) c.close(ClosedState.ServerShutdown);
-          if (dur > 0 && i + batch < all.length) await sleep(Math.max(1, (dur * batch) / all.length));
-        }
-        await this.shutdown();
-        resolve();
-      }, grace);
+    if (await this.#ldmSleep(gp)) return;
+    this.log.notice("Closing existing clients");
+    for (let i = 0; i < n; i++) {
+      clients[i].close(ClosedState.ServerShutdown);
+      if (i === n - 1) break;
+      if (batch === 1 || i % batch === 0) {
+        if (await this.#ldmSleep(Math.max(si / 2, Math.random() * si))) return;
+      }
+    }
+    await this.shutdown();
+  }
+
+  /** Sleeps `ms` during lame duck mode; resolves true when shutdown cut it short. */
+  #ldmSleep(ms: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        this.#ldmWake = undefined;
+        resolve(!this.running);
+      }, ms);
+      this.#ldmWake = () => {
+        clearTimeout(t);
+        this.#ldmWake = undefined;
+        resolve(true);
+      };
     });
   }
 
@@ -392,8 +448,9 @@ export class Server {
   }
 
   async #shutdown(): Promise<void> {
+    this.log.notice("Initiating Shutdown...");
     this.running = false;
-    if (this.#ldmTimer !== undefined) clearTimeout(this.#ldmTimer);
+    this.#ldmWake?.();
     await this.#listener?.close();
     for (const c of [...this.clients.values()]) c.close(ClosedState.ServerShutdown);
     for (const f of this.onShutdown) {
