@@ -375,7 +375,10 @@ async function main(): Promise<number> {
   }
   const failures = results.filter((r) => !r.ok);
   const facts = machineFacts();
-  const git = firstLine("git", ["-C", ROOT, "log", "-1", "--format=%h %s"]);
+  let git = firstLine("git", ["-C", ROOT, "log", "-1", "--format=%h %s"]);
+  if (git && firstLine("git", ["-C", ROOT, "status", "--porcelain", "--", "main.ts", "src"])) {
+    git += " (working tree has uncommitted changes in main.ts/src)";
+  }
   const serverFacts = servers.map((s) => ({
     label: s.label,
     cmd: s.cmd.join(" "),
@@ -413,7 +416,8 @@ async function main(): Promise<number> {
       "",
       `Machine: ${facts.nproc} cores, ${facts.cpu}, Linux ${facts.kernel}; load average before ${load0}, ` +
       `after ${facts.load}. Client (2 Deno workers) and servers share the cores.`,
-      `Deno ${Deno.version.deno} (V8 ${Deno.version.v8}); natsdeno at ${git || "?"}.`,
+      `Deno ${Deno.version.deno} (V8 ${Deno.version.v8}); repository at ${git || "?"}` +
+      (opts.serverCmd ? " (B is --server-cmd, not necessarily this checkout)." : "."),
       ...serverFacts.map((s) =>
         `- ${s.label}: \`${s.cmd}\` (INFO version ${s.version}${s.go ? `, ${s.go}` : ""})`
       ),
