@@ -1,7 +1,7 @@
 // A client connection: reads and parses, routes published messages, buffers and flushes outbound bytes.
 // Behaviour follows nats-server server/client.go (CONNECT, PUB/SUB/UNSUB, delivery, pings, slow consumers).
 
-import { asciiString, decoder, encoder, parseSize, type TimerEntry } from "../util/mod.ts";
+import { asciiString, decoder, encoder, formatDuration, parseSize, type TimerEntry } from "../util/mod.ts";
 import {
   CLIENT_PROTO_INFO,
   CLIENT_PROTO_ZERO,
@@ -18,6 +18,8 @@ import {
   ERR_STALE_CONNECTION,
   ERR_UNKNOWN_PROTOCOL,
   goQuote,
+  HDR_SIZE_INVALID,
+  parseConnect,
   Parser,
   type ParserHandler,
   type PubArg,
@@ -210,8 +212,7 @@ export class Client implements ParserHandler {
     }
     let o: ConnectOptions;
     try {
-      o = JSON.parse(decoder.decode(arg));
-      if (o === null || typeof o !== "object" || Array.isArray(o)) throw new SyntaxError("not an object");
+      o = parseConnect(decoder.decode(arg));
     } catch (e) {
       this.server.log.error(`${this} - ${(e as Error).message}`);
       this.close(ClosedState.ProtocolViolation);
@@ -297,7 +298,13 @@ export class Client implements ParserHandler {
       this.close(ClosedState.MsgHeaderViolation);
       return false;
     }
-    if (pa.size < 0 || (pa.hdr >= 0 && pa.hdr < 0)) {
+    if (pa.hdr === HDR_SIZE_INVALID) {
+      this.#protocolViolation(
+        `processHeaderPub Bad or Missing Header Size: ${goQuote(decoder.decode(pa.arg))}`,
+      );
+      return false;
+    }
+    if (pa.size < 0) {
       this.#protocolViolation(`processPub Bad or Missing Size: ${goQuote(decoder.decode(pa.arg))}`);
       return false;
     }
@@ -746,6 +753,18 @@ export class Client implements ParserHandler {
       this.#flushQueued = false;
       this.flush();
     });
+  }
+
+  /** A write has been stuck past write_deadline: close as a slow consumer. */
+  writeDeadlineExceeded(): void {
+    const s = this.server;
+    s.slowConsumers++;
+    s.log.notice(
+      `${this} - Slow Consumer Detected: WriteDeadline of ${
+        formatDuration(s.opts.writeDeadlineMs)
+      } exceeded with 1 chunks of ${this.pendingBytes()} total bytes.`,
+    );
+    this.close(ClosedState.SlowConsumerWriteDeadline);
   }
 
   #slowConsumer(): void {
