@@ -2,3 +2,4 @@
 export * from "./errors.ts";
 export * from "./info.ts";
 export * from "./parser.ts";
+export * from "./connect.ts";

@@ -74,7 +74,7 @@ export class PubArg {
   /** -1 when there is no reply subject. */
   replyStart = -1;
   replyEnd = -1;
-  /** Header size; -1 for PUB, -2 when the argument count was wrong. */
+  /** Header size; -1 for PUB, -2 when the argument count was wrong, HDR_SIZE_INVALID when not a number. */
   hdr = -1;
   /** Total size (headers and payload); -1 when missing or not a number. */
   size = 0;
@@ -94,6 +94,9 @@ export class PubArg {
     return this.buf.subarray(this.argStart, this.argEnd);
   }
 }
+
+/** PubArg.hdr of an HPUB whose header size is not a number. */
+export const HDR_SIZE_INVALID = -3;
 
 /** What the parser calls. Every method returning boolean returns false when the connection closed. */
 export interface ParserHandler {
@@ -571,7 +574,9 @@ export class Parser {
       k = 2;
     } else pa.replyStart = pa.replyEnd = -1;
     if (hdr) {
+      // A bad header size must not read as a PUB (-1).
       pa.hdr = parseNum(arg, t[k * 2], t[k * 2 + 1]);
+      if (pa.hdr < 0) pa.hdr = HDR_SIZE_INVALID;
       k++;
     } else pa.hdr = -1;
     pa.size = parseNum(arg, t[k * 2], t[k * 2 + 1]);
