@@ -5,7 +5,7 @@
 #
 #   scripts/bench_go.sh [compare.sh options, e.g. -r 5 -x 0.5 --out FILE]
 #
-# Env: BENCH_DIR (default /work/shared/bench, else ../shared/bench), PORT_A/PORT_B (4333/4334),
+# Env: BENCH_DIR (default /work/shared/bench, else ../shared/bench), PORT_A/PORT_B (default: free ports),
 #      B_CMD to bench another command than natsdeno as B (use {PORT} for its port).
 # Exits 0 with a note when the shared bench folder is missing.
 set -euo pipefail
@@ -34,8 +34,21 @@ DENO="${DENO:-$(command -v deno || echo deno)}"
 DEFAULT_B="$DENO run -A $ROOT/main.ts -a 127.0.0.1 -p {PORT}"
 read -r -a B <<<"${B_CMD:-$DEFAULT_B}"
 
+# A port nobody listens on (compare.sh refuses busy ports; 4333 is often taken by tests).
+free_port() {
+  local p
+  for _ in $(seq 1 50); do
+    p=$((20000 + RANDOM % 40000))
+    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
+  done
+  echo 4333
+}
+PORT_A="${PORT_A:-$(free_port)}"
+PORT_B="${PORT_B:-$(free_port)}"
+while [ "$PORT_B" = "$PORT_A" ]; do PORT_B="$(free_port)"; done
+
 cd "$ROOT"
 exec "$BENCH_DIR/compare.sh" --names nats-server,natsdeno --only "$CORE" \
-  --port-a "${PORT_A:-4333}" --port-b "${PORT_B:-4334}" "$@" \
+  --port-a "$PORT_A" --port-b "$PORT_B" "$@" \
   -- nats-server -a 127.0.0.1 -p '{PORT}' \
   -- "${B[@]}"
