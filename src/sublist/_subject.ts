@@ -127,34 +127,24 @@ export function matchLiteral(literal: string, pattern: string): boolean {
   const ll = literal.length;
   const pl = pattern.length;
   let li = 0;
-  let pi = 0;
-  while (pi < pl) {
-    // Both indexes sit at the start of a token here.
+  for (let pi = 0; pi < pl; pi++) {
     if (li >= ll) return false;
-    let pe = pattern.indexOf(".", pi);
-    if (pe < 0) pe = pl;
-    let le = literal.indexOf(".", li);
-    if (le < 0) le = ll;
-    const plen = pe - pi;
-    if (plen === 1) {
-      const c = pattern.charCodeAt(pi);
+    const c = pattern.charCodeAt(pi);
+    if (
+      (c === STAR || c === GT) && (pi === 0 || pattern.charCodeAt(pi - 1) === DOT) &&
+      (pi + 1 === pl || pattern.charCodeAt(pi + 1) === DOT)
+    ) {
       // `>` as the last token takes what is left of the literal (at least one character, checked above).
-      if (c === GT && pe === pl) return true;
-      if (c === STAR) {
-        // `*` takes exactly one token: the literal must end where the pattern does, or both continue.
-        if ((pe === pl) !== (le === ll)) return false;
-        li = le + 1;
-        pi = pe + 1;
+      if (c === GT) {
+        if (pi + 1 === pl) return true;
+      } else {
+        // `*` takes one literal token; the next pattern character, if any, is the separator.
+        while (li < ll && literal.charCodeAt(li) !== DOT) li++;
         continue;
       }
     }
-    if (le - li !== plen) return false;
-    for (let k = 0; k < plen; k++) {
-      if (literal.charCodeAt(li + k) !== pattern.charCodeAt(pi + k)) return false;
-    }
-    if ((pe === pl) !== (le === ll)) return false;
-    li = le + 1;
-    pi = pe + 1;
+    if (literal.charCodeAt(li) !== c) return false;
+    li++;
   }
   return li >= ll;
 }

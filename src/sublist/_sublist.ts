@@ -6,6 +6,7 @@
 // in the same synchronous step. Keep it that way: no method of this file may become async.
 
 import { matchLiteral, subjectIsLiteral, SublistError } from "./_subject.ts";
+import { StrTable } from "./_strtable.ts";
 
 /** What the sublist needs from a subscription. Subscriptions are stored and removed by identity. */
 export interface SubLike {
@@ -69,7 +70,7 @@ class Node<T> {
 }
 
 class Level<T> {
-  readonly nodes = new Map<string, Node<T>>();
+  readonly nodes = new StrTable<Node<T>>();
   pwc: Node<T> | undefined = undefined;
   fwc: Node<T> | undefined = undefined;
 
@@ -140,21 +141,28 @@ function toResult<T>(acc: Acc<T>): SublistResult<T> {
   return { psubs: acc.psubs, qsubs, extra: undefined };
 }
 
-// Walks the trie for the literal tokens toks[i:]. The `*` branch recurses; the literal branch loops.
+// Token i of a scanned subject spans [ends[i-1] + 1, ends[i]) (the first starts at 0).
+function tokenStart(ends: number[], i: number): number {
+  return i === 0 ? 0 : ends[i - 1] + 1;
+}
+
+// Walks the trie for tokens i.. of a scanned subject. The `*` branch recurses; the literal branch loops.
 function matchLevel<T extends SubLike>(
   l: Level<T> | undefined,
-  toks: string[],
+  s: string,
+  ends: number[],
+  ntoks: number,
   i: number,
   acc: Acc<T>,
 ): void {
   let pwc: Node<T> | undefined;
   let n: Node<T> | undefined;
-  for (; i < toks.length; i++) {
+  for (; i < ntoks; i++) {
     if (l === undefined) return;
     if (l.fwc !== undefined) addNodeToAcc(l.fwc, acc);
     pwc = l.pwc;
-    if (pwc !== undefined && pwc.next !== undefined) matchLevel(pwc.next, toks, i + 1, acc);
-    n = l.nodes.get(toks[i]);
+    if (pwc !== undefined && pwc.next !== undefined) matchLevel(pwc.next, s, ends, ntoks, i + 1, acc);
+    n = l.nodes.getRange(s, tokenStart(ends, i), ends[i]);
     l = n?.next;
   }
   if (n !== undefined) addNodeToAcc(n, acc);
@@ -166,15 +174,23 @@ function nodeHasSubs<T>(n: Node<T>): boolean {
 }
 
 // Like matchLevel but stops at the first subscription found.
-function matchLevelForAny<T>(l: Level<T> | undefined, toks: string[], i: number): boolean {
+function matchLevelForAny<T>(
+  l: Level<T> | undefined,
+  s: string,
+  ends: number[],
+  ntoks: number,
+  i: number,
+): boolean {
   let pwc: Node<T> | undefined;
   let n: Node<T> | undefined;
-  for (; i < toks.length; i++) {
+  for (; i < ntoks; i++) {
     if (l === undefined) return false;
     if (l.fwc !== undefined && nodeHasSubs(l.fwc)) return true;
     pwc = l.pwc;
-    if (pwc !== undefined && pwc.next !== undefined && matchLevelForAny(pwc.next, toks, i + 1)) return true;
-    n = l.nodes.get(toks[i]);
+    if (pwc !== undefined && pwc.next !== undefined && matchLevelForAny(pwc.next, s, ends, ntoks, i + 1)) {
+      return true;
+    }
+    n = l.nodes.getRange(s, tokenStart(ends, i), ends[i]);
     l = n?.next;
   }
   return (n !== undefined && nodeHasSubs(n)) || (pwc !== undefined && nodeHasSubs(pwc));
@@ -207,10 +223,10 @@ function countLevel<T>(
 
 function addSubtree<T extends SubLike>(l: Level<T> | undefined, acc: Acc<T>): void {
   if (l === undefined) return;
-  for (const n of l.nodes.values()) {
+  l.nodes.forEach((n) => {
     addNodeToAcc(n, acc);
     addSubtree(n.next, acc);
-  }
+  });
   for (const n of [l.pwc, l.fwc]) {
     if (n === undefined) continue;
     addNodeToAcc(n, acc);
@@ -233,7 +249,7 @@ function reverseMatchLevel<T extends SubLike>(l: Level<T>, toks: string[], i: nu
     else if (n.next !== undefined) reverseMatchLevel(n.next, toks, i + 1, acc);
   };
   if (t === "*") {
-    for (const n of l.nodes.values()) visit(n);
+    l.nodes.forEach(visit);
   } else {
     const n = l.nodes.get(t);
     if (n !== undefined) visit(n);
@@ -245,7 +261,7 @@ function visitLevel<T>(l: Level<T> | undefined, depth: number): number {
   if (l === undefined || l.numNodes() === 0) return depth;
   depth++;
   let max = depth;
-  for (const n of l.nodes.values()) max = Math.max(max, visitLevel(n.next, depth));
+  l.nodes.forEach((n) => max = Math.max(max, visitLevel(n.next, depth)));
   if (l.pwc !== undefined) max = Math.max(max, visitLevel(l.pwc.next, depth));
   if (l.fwc !== undefined) max = Math.max(max, visitLevel(l.fwc.next, depth));
   return max;
@@ -258,7 +274,7 @@ function collectAll<T>(l: Level<T> | undefined, out: T[]): void {
     if (n.qsubs !== undefined) { for (const g of n.qsubs.values()) for (const s of g) out.push(s); }
     collectAll(n.next, out);
   };
-  for (const n of l.nodes.values()) visit(n);
+  l.nodes.forEach(visit);
   if (l.pwc !== undefined) visit(l.pwc);
   if (l.fwc !== undefined) visit(l.fwc);
 }
@@ -346,7 +362,7 @@ export class SublistStats {
  */
 export class Sublist<T extends SubLike> {
   #root = new Level<T>();
-  #cache: Map<string, SublistResult<T>> | undefined;
+  #cache: StrTable<SublistResult<T>> | undefined;
   #genid = 0;
   #count = 0;
   #inserts = 0;
@@ -358,10 +374,12 @@ export class Sublist<T extends SubLike> {
   // Scratch for remove(): the levels and nodes walked, reused so a remove allocates nothing.
   #walkLevels: Level<T>[] = [];
   #walkNodes: Node<T>[] = [];
+  // Scratch for match(): where each token of the subject ends. match() never re-enters itself.
+  #ends: number[] = [];
 
   /** @param opts.cache keep a result cache (default true); turn off where interest changes constantly. */
   constructor(opts?: { cache?: boolean }) {
-    this.#cache = opts?.cache === false ? undefined : new Map();
+    this.#cache = opts?.cache === false ? undefined : new StrTable(64);
   }
 
   /** Bumped on every successful insert/remove. Callers compare it to invalidate their own caches. */
@@ -441,7 +459,7 @@ export class Sublist<T extends SubLike> {
     } else {
       // As Go: skip per-entry cache work and start the cache afresh.
       for (const sub of subs) this.#remove(sub, false);
-      if (this.#cache !== undefined) this.#cache = new Map();
+      if (this.#cache !== undefined) this.#cache = new StrTable(64);
     }
     this.#genid++;
   }
@@ -532,12 +550,14 @@ export class Sublist<T extends SubLike> {
       return;
     }
     // A wildcard subscription may reach any cached subject; the cache is bounded, so this is ≤ 1024 checks.
-    for (const [key, r] of cache) {
-      if (matchLiteral(key, subject)) this.#updateCached(cache, key, r, sub);
-    }
+    const hits: string[] = [];
+    cache.forEach((_, key) => {
+      if (matchLiteral(key, subject)) hits.push(key);
+    });
+    for (const key of hits) this.#updateCached(cache, key, cache.get(key)!, sub);
   }
 
-  #updateCached(cache: Map<string, SublistResult<T>>, key: string, r: SublistResult<T>, sub: T): void {
+  #updateCached(cache: StrTable<SublistResult<T>>, key: string, r: SublistResult<T>, sub: T): void {
     if (resultSize(r) >= CACHE_COPY_MAX) cache.delete(key);
     else cache.set(key, addSubToResult(r, sub));
   }
@@ -549,13 +569,15 @@ export class Sublist<T extends SubLike> {
       cache.delete(subject);
       return;
     }
-    for (const key of cache.keys()) {
-      if (matchLiteral(key, subject)) cache.delete(key);
-    }
+    const hits: string[] = [];
+    cache.forEach((_, key) => {
+      if (matchLiteral(key, subject)) hits.push(key);
+    });
+    for (const key of hits) cache.delete(key);
   }
 
   /**
-   * Returns the subscriptions a literal subject reaches. A cached result is returned as is (one Map
+   * Returns the subscriptions a literal subject reaches. A cached result is returned as is (one hash
    * lookup); the same object comes back until an insert or remove touches the subject.
    */
   match(subject: string): SublistResult<T> {
@@ -568,10 +590,10 @@ export class Sublist<T extends SubLike> {
         return r;
       }
     }
-    const toks = splitLiteral(subject);
-    if (toks === undefined) return EMPTY_RESULT;
+    const ntoks = scanLiteral(subject, this.#ends);
+    if (ntoks < 0) return EMPTY_RESULT;
     const acc: Acc<T> = { psubs: [], qsubs: [], qnames: [] };
-    matchLevel(this.#root, toks, 0, acc);
+    matchLevel(this.#root, subject, this.#ends, ntoks, 0, acc);
     const r = toResult(acc);
     if (cache !== undefined) {
       cache.set(subject, r);
@@ -585,9 +607,9 @@ export class Sublist<T extends SubLike> {
     const r = this.#cache?.get(subject);
     // Cached results are exact, so a cached empty result is a definite no.
     if (r !== undefined) return r.psubs.length > 0 || r.qsubs.length > 0;
-    const toks = splitLiteral(subject);
-    if (toks === undefined) return false;
-    return matchLevelForAny(this.#root, toks, 0);
+    const ntoks = scanLiteral(subject, this.#ends);
+    if (ntoks < 0) return false;
+    return matchLevelForAny(this.#root, subject, this.#ends, ntoks, 0);
   }
 
   /** Counts the plain and queue subscriptions (each member once, weights ignored) a subject reaches. */
@@ -637,14 +659,12 @@ export class Sublist<T extends SubLike> {
     let tot = 0;
     let max = 0;
     let clen = 0;
-    if (this.#cache !== undefined) {
-      for (const r of this.#cache.values()) {
-        clen++;
-        const n = r.psubs.length + r.qsubs.length;
-        tot += n;
-        if (n > max) max = n;
-      }
-    }
+    this.#cache?.forEach((r) => {
+      clen++;
+      const n = r.psubs.length + r.qsubs.length;
+      tot += n;
+      if (n > max) max = n;
+    });
     return SublistStats.from(
       {
         numSubs: this.#count,
@@ -776,6 +796,24 @@ function moveNotify(m: Map<string, InterestNotify[]>, key: string, list: Interes
 
 const DOT = 0x2e;
 
+// Records where each token of a literal subject ends; returns the token count, or -1 when a token is
+// empty (such subjects match nothing).
+function scanLiteral(subject: string, ends: number[]): number {
+  const n = subject.length;
+  if (n === 0) return -1;
+  let ntoks = 0;
+  let start = 0;
+  for (let i = 0; i < n; i++) {
+    if (subject.charCodeAt(i) !== DOT) continue;
+    if (i === start) return -1;
+    ends[ntoks++] = i;
+    start = i + 1;
+  }
+  if (start === n) return -1;
+  ends[ntoks++] = n;
+  return ntoks;
+}
+
 // Splits a literal subject for a trie walk; undefined when a token is empty (such subjects match nothing).
 function splitLiteral(subject: string): string[] | undefined {
   const n = subject.length;
@@ -787,12 +825,8 @@ function splitLiteral(subject: string): string[] | undefined {
   return subject.split(".");
 }
 
-// Drops the oldest cached results until CACHE_SWEEP remain. Go does this on a goroutine; here it runs
-// inline, at most once per ~512 cache misses, and costs a few microseconds.
-function sweepCache<T>(cache: Map<string, SublistResult<T>>): void {
-  let excess = cache.size - CACHE_SWEEP;
-  for (const key of cache.keys()) {
-    if (excess-- <= 0) break;
-    cache.delete(key);
-  }
+// Drops cached results, in table order (pseudo-random, as Go's map order), until CACHE_SWEEP remain.
+// Go does this on a goroutine; here it runs inline, at most once per ~512 cache misses.
+function sweepCache<T>(cache: StrTable<SublistResult<T>>): void {
+  for (const key of cache.someKeys(cache.size - CACHE_SWEEP)) cache.delete(key);
 }
