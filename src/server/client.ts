@@ -45,6 +45,8 @@ const MAX_SPARE = 1024 * 1024;
 const STALL_BYTES = 1024 * 1024;
 const STALL_MS = 5;
 const FIRST_PING_MS = 2_000;
+/** An RTT measurement older than this makes the next ping timer send a PING regardless of activity. */
+const RTT_MEASUREMENT_MS = 3_600_000;
 
 const PONG_B = encoder.encode("PONG\r\n");
 const PING_B = encoder.encode("PING\r\n");
@@ -107,6 +109,10 @@ export class Client implements ParserHandler {
   #pingTimer: TimerEntry | undefined;
   #pendingAuth: Promise<void> | undefined;
   #rttStart = 0;
+  /** performance.now() of the last read with a message or SUB, and of the last PING from the client. */
+  #lastMsgIn = 0;
+  #lastPingIn = 0;
+  #subOps = 0;
   /** Receivers that went over STALL_BYTES while this client published. */
   #stallOn: Client | undefined;
   #flushQueued = false;
@@ -155,6 +161,7 @@ export class Client implements ParserHandler {
       }
       if (this.closed) return;
       this.lastActivity = Date.now();
+      const active = this.inMsgs + this.#subOps;
       let chunk = this.#rbuf.subarray(0, n);
       for (;;) {
         const ok = this.#parser.parse(chunk);
@@ -169,6 +176,8 @@ export class Client implements ParserHandler {
         chunk = chunk.subarray(this.#parser.resumeAt);
       }
       if (this.closed) return;
+      // Messages or subscriptions (not PINGs or PONGs) count as activity that makes a PING needless.
+      if (this.inMsgs + this.#subOps !== active) this.#lastMsgIn = performance.now();
       // Grow the read buffer while reads fill it; shrink it back when traffic is light.
       if (n === this.#rbuf.length && n < MAX_READ) this.#rbuf = new Uint8Array(n * 2);
       else if (n < this.#rbuf.length / 8 && this.#rbuf.length > MIN_READ * 2) {
@@ -463,6 +472,7 @@ export class Client implements ParserHandler {
       this.#protocolViolation(`processSub Parse Error: ${goQuote(decoder.decode(arg))}`);
       return false;
     }
+    this.#subOps++;
     this.processSub(subject, queue, sid);
     return !this.closed;
   }
@@ -542,6 +552,7 @@ export class Client implements ParserHandler {
 
   onPing(): boolean {
     if (this.server.trace) this.server.log.trace(`${this} - <<- [PING]`);
+    this.#lastPingIn = performance.now();
     this.enqueue(PONG_B);
     if (this.connectReceived && (this.opts.protocol ?? 0) >= CLIENT_PROTO_INFO && !this.#firstPongSent) {
       this.#firstPongSent = true;
@@ -585,6 +596,11 @@ export class Client implements ParserHandler {
       `${this} - ${ERR_MAX_CONTROL_LINE}: State ${state}, max_control_line ${mcl}, Buffer len ${argLen} (snip: ${snippet}...)`,
     );
     this.close(ClosedState.MaxControlLineExceeded);
+  }
+
+  /** Config reload: a new max_control_line applies to this connection's next control line. */
+  setMaxControlLine(mcl: number): void {
+    this.#parser.mcl = mcl;
   }
 
   /** Re-checks credentials and permissions after a config reload, as nats-server does. */
@@ -790,6 +806,14 @@ export class Client implements ParserHandler {
   #pingTick(): void {
     if (this.closed) return;
     const s = this.server;
+    // As nats-server: no PING while the client was recently active or pinged us, unless an RTT is due.
+    const now = performance.now();
+    const interval = s.opts.pingIntervalMs;
+    const needRtt = this.#rttStart === 0 || now - this.#rttStart > RTT_MEASUREMENT_MS;
+    if (!needRtt && (now - this.#lastMsgIn < interval || now - this.#lastPingIn < interval)) {
+      this.#setPingTimer(interval);
+      return;
+    }
     if (this.pingsOut + 1 > s.opts.maxPingsOut) {
       this.sendErr(ERR_STALE_CONNECTION);
       s.log.debug(`${this} - Stale Client Connection - Closing`);

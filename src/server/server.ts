@@ -111,6 +111,8 @@ export class Server {
     );
     this.host = o.host;
     this.port = this.#listener.port;
+    // As nats-server, the options then carry the bound port (a reload keeps it when the file says -1).
+    if (o.port <= 0) o.port = this.port;
     log.notice(`Listening for client connections on ${hostPort(o.host, this.port)}`);
     this.running = true;
     this.#scheduleHousekeeping();
@@ -190,8 +192,7 @@ export class Server {
       version: VERSION,
       proto: PROTO,
       go: `natsdeno/${NATSDENO_VERSION}`,
-      host: o.host,
-      port: this.port,
+      ...advertisedHostPort(o.clientAdvertise, o.host, this.port),
       headers: !o.noHeaderSupport,
       "auth_required": this.auth.authRequired || undefined,
       "max_payload": o.maxPayload,
@@ -301,6 +302,7 @@ export class Server {
     if (has("authorization")) log.notice("Reloaded: authorization token");
     if (has("authTimeoutMs")) log.notice(`Reloaded: authorization timeout = ${next.authTimeoutMs / 1000}`);
     if (has("users")) log.notice("Reloaded: authorization users");
+    if (has("users") || has("nkeys")) log.notice("Reloaded: accounts");
     if (has("nkeys")) log.notice("Reloaded: authorization nkey users");
     if (has("maxConn")) this.#reloadMaxConn(next.maxConn);
     if (has("pidFile") && next.pidFile) {
@@ -320,7 +322,10 @@ export class Server {
       }
       log.notice(`Reloaded: ports_file_dir = ${next.portsFileDir}`);
     }
-    if (has("maxControlLine")) log.notice(`Reloaded: max_control_line = ${next.maxControlLine}`);
+    if (has("maxControlLine")) {
+      for (const c of this.clients.values()) c.setMaxControlLine(next.maxControlLine);
+      log.notice(`Reloaded: max_control_line = ${next.maxControlLine}`);
+    }
     if (has("maxPayload")) {
       this.#infoChanged = Date.now();
       log.notice(`Reloaded: max_payload = ${next.maxPayload}`);
@@ -470,6 +475,19 @@ export class Server {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.shutdown();
   }
+}
+
+/** INFO host and port: client_advertise ("host", "host:port", "[v6]:port") over the listen address. */
+function advertisedHostPort(
+  adv: string | undefined,
+  host: string,
+  port: number,
+): { host: string; port: number } {
+  if (!adv) return { host, port };
+  const m = /^\[([^\]]*)\](?::(.*))?$/.exec(adv) ?? /^([^:]*)(?::([^:]*))?$/.exec(adv);
+  if (m === null) return { host: adv.trim(), port };
+  const p = m[2] === undefined ? port : Number(m[2].trim());
+  return { host: m[1].trim(), port: !Number.isInteger(p) || p === 0 || p === -1 ? port : p };
 }
 
 function hostPort(host: string, port: number): string {
