@@ -52,26 +52,37 @@ function untilStopped(server: Server, args: string[]): Promise<number> {
         // Signal not available on this platform.
       }
     };
+    let finished = false;
     const done = (code: number) => {
+      if (finished) return;
+      finished = true;
       for (const [sig, f] of handlers) Deno.removeSignalListener(sig, f);
       resolve(code);
     };
-    const stop = (name: string) => {
-      server.log.notice(`Trapped "${name}" signal`);
-      server.shutdown().then(() => done(0), () => done(1));
+    // nats-server traps signals at debug level; SIGINT exits 0, SIGTERM exits 1 (and is ignored while in
+    // lame duck mode, which ends in a shutdown of its own).
+    const trapped = (name: string) => server.log.debug(`Trapped "${name}" signal`);
+    const stop = (code: number) => {
+      server.shutdown().then(() => done(code), () => done(1));
     };
-    on("SIGINT", () => stop("interrupt"));
-    on("SIGTERM", () => stop("terminated"));
+    on("SIGINT", () => {
+      trapped("interrupt");
+      stop(0);
+    });
+    on("SIGTERM", () => {
+      trapped("terminated");
+      if (!server.ldm) stop(1);
+    });
     on("SIGHUP", () => {
-      server.log.notice('Trapped "hangup" signal');
+      trapped("hangup");
       reloadFromArgs(server, args);
     });
     on("SIGUSR1", () => {
-      server.log.notice('Trapped "user defined signal 1" signal');
+      trapped("user defined signal 1");
       server.log.reopen(server.opts.logFile || undefined);
     });
     on("SIGUSR2", () => {
-      server.log.notice('Trapped "user defined signal 2" signal');
+      trapped("user defined signal 2");
       server.lameDuck().then(() => done(0), () => done(1));
     });
   });
