@@ -399,11 +399,11 @@ export class Client implements ParserHandler {
     if (sub.closed || c.closed) return false;
     if (c === this && !this.echo) return false;
     if (c.perms !== undefined && c.perms.hasSubDeny && c.perms.denyDeliver(subject)) return false;
+    // nm counts every delivery (/subsz shows it); max is the UNSUB auto-unsubscribe count.
     if (sub.max > 0) {
       if (sub.nm >= sub.max) return false;
-      sub.nm++;
-      if (sub.nm >= sub.max) c.#autoUnsub(sub);
-    }
+      if (++sub.nm >= sub.max) c.#autoUnsub(sub);
+    } else sub.nm++;
     let hdr = pa.hdr;
     let body = msg;
     if (hdr >= 0 && !c.headers) {
