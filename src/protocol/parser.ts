@@ -484,6 +484,16 @@ export class Parser {
     return true;
   }
 
+  /** The partial argument line kept across reads (tests look at it); undefined when none. */
+  get pendingArg(): Uint8Array | undefined {
+    return this.#argBuf;
+  }
+
+  /** The part of a split payload copied so far (tests look at it); undefined when none. */
+  get pendingMsg(): Uint8Array | undefined {
+    return this.#msgBuf?.subarray(0, this.#msgLen);
+  }
+
   /** Index of the LF that ended the last argument line. */
   lineEnd = 0;
   /** Where to continue after a handler paused parsing (CONNECT awaiting bcrypt). */

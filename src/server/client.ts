@@ -572,8 +572,20 @@ export class Client implements ParserHandler {
     return true;
   }
 
-  onInfo(_arg: Uint8Array): boolean {
-    return true; // Clients have no business sending INFO; nats-server ignores it.
+  onInfo(arg: Uint8Array): boolean {
+    // nats-server ignores an INFO from a client, but closes the connection when its JSON does not decode.
+    let v: unknown;
+    try {
+      v = JSON.parse(decoder.decode(arg));
+    } catch (e) {
+      this.#protocolViolation((e as Error).message);
+      return false;
+    }
+    if (v !== null && (typeof v !== "object" || Array.isArray(v))) {
+      this.#protocolViolation("json: cannot unmarshal INFO into Go value of type server.Info");
+      return false;
+    }
+    return true;
   }
 
   onErr(arg: Uint8Array): boolean {
