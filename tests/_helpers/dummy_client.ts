@@ -71,7 +71,9 @@ export class DummyClient implements AsyncDisposable {
 
   /** Waits for pending writes and returns what the client was sent since the last call. */
   async read(): Promise<string> {
-    for (let i = 0; i < 5; i++) await new Promise((r) => setTimeout(r, 0));
+    // Writes to MemTransport settle in microtasks; one macrotask turn lets every write loop finish.
+    for (let i = 0; i < 20; i++) await Promise.resolve();
+    await new Promise((r) => setTimeout(r, 0));
     const all = this.conn.text();
     const out = all.slice(this.#seen);
     this.#seen = all.length;
