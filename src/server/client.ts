@@ -24,6 +24,7 @@ import {
   type ParserHandler,
   type PubArg,
   pubPermissionViolation,
+  replyPermissionViolation,
   type State,
   subPermissionViolation,
   subTokensViolation,
@@ -54,6 +55,26 @@ const OK_B = encoder.encode("+OK\r\n");
 const MSG_B = encoder.encode("MSG ");
 const HMSG_B = encoder.encode("HMSG ");
 const GR_PREFIX = "_GR_.";
+const SYS_GROUP = "_sys_";
+/**
+ * Reply prefixes clients may not use (service import replies, JetStream acks, gateway routed replies),
+ * each with the shortest reply it applies to: nats-server counts "_R_." alone but not the others.
+ */
+const RESERVED_REPLY_PREFIXES: [Uint8Array, number][] = [
+  [encoder.encode("_R_."), 4],
+  [encoder.encode("$JS.ACK."), 9],
+  [encoder.encode("_GR_."), 6],
+];
+
+/** True when buf[start, end) starts with a reserved reply prefix and is long enough to count. */
+function isReservedReply(buf: Uint8Array, start: number, end: number): boolean {
+  const c = buf[start];
+  if (c !== 0x5f && c !== 0x24) return false; // Only "_" and "$" can start one.
+  for (const [p, min] of RESERVED_REPLY_PREFIXES) {
+    if (end - start >= min && sameBytes(p, buf, start, start + p.length)) return true;
+  }
+  return false;
+}
 
 /** Per-connection cache of the last published subject (compared as bytes, no decode on a hit). */
 interface PubCache {
@@ -368,6 +389,12 @@ export class Client implements ParserHandler {
   }
 
   #route(pa: PubArg, msg: Uint8Array, pc: PubCache): boolean {
+    if (pa.replyStart >= 0 && isReservedReply(pa.buf, pa.replyStart, pa.replyEnd)) {
+      const reply = asciiString(pa.buf, pa.replyStart, pa.replyEnd);
+      this.sendErr(replyPermissionViolation(reply));
+      this.server.log.error(`${this} - Publish Violation - ${this.#userDesc()}, Reply ${goQuote(reply)}`);
+      return !this.closed;
+    }
     if (this.opts.verbose) this.enqueue(OK_B);
     const r = pc.result;
     let delivered = false;
@@ -480,8 +507,9 @@ export class Client implements ParserHandler {
   /** SUB after parsing: permissions, limits, then insert. Returns the subscription or undefined. */
   processSub(subject: string, queue: string | undefined, sid: string): Subscription | undefined {
     const s = this.server;
-    if (this.perms !== undefined) {
-      if (!this.perms.canSubscribe(subject, queue) || (queue !== undefined && queue === "_sys_")) {
+    // The "_sys_" queue group is reserved: refused to clients even without permissions configured.
+    if (this.perms !== undefined || queue === SYS_GROUP) {
+      if (queue === SYS_GROUP || !this.perms!.canSubscribe(subject, queue)) {
         this.sendErr(subPermissionViolation(subject, queue));
         s.log.error(
           queue !== undefined

@@ -80,6 +80,13 @@ const CASES: [string, Step[]][] = [
   ]],
   ["non-pedantic publish to wildcards", [C, "SUB foo.* 1\r\nPUB foo.* 2\r\nok\r\nPING\r\n"]],
   ["publish on the gateway reply prefix", [C, "PUB _GR_.x 2\r\nok\r\nPING\r\n"]],
+  ["reserved reply prefixes", [
+    C,
+    "SUB foo 1\r\nPUB foo _R_.x 1\r\na\r\nPUB foo $JS.ACK.x 1\r\nb\r\nPUB foo _GR_.x 1\r\nc\r\n",
+    "PUB foo _R_. 1\r\nd\r\nPUB foo _R_x 1\r\ne\r\nPING\r\n",
+  ]],
+  ["reserved reply prefix with verbose", ['CONNECT {"verbose":true}\r\nPUB foo _R_.x 1\r\na\r\nPING\r\n']],
+  ["queue group _sys_", [C, "SUB foo _sys_ 1\r\nPUB foo 1\r\na\r\nPING\r\n"]],
   ["lower-case verbs", ['connect {"verbose":false}\r\nsub foo 1\r\npub foo 2\r\nok\r\nping\r\n']],
   ["tabs as separators", [C, "SUB\tfoo\t1\r\nPUB\tfoo\tbar\t2\r\nok\r\nPING\r\n"]],
   ["empty payload", [C, "SUB foo 1\r\nPUB foo 0\r\n\r\nPING\r\n"]],
