@@ -669,7 +669,10 @@ export class Client implements ParserHandler {
       for (const sub of [...this.subs.values()]) {
         if (p.canSubscribe(sub.subject, sub.queue)) continue;
         this.#unsubscribe(sub);
-        this.sendErr(`${subPermissionViolation(sub.subject, sub.queue)} (sid ${goQuote(sub.sid)})`);
+        // nats-server names no queue here, even for a queue subscription.
+        const what = `${goQuote(sub.subject)} (sid ${goQuote(sub.sid)})`;
+        this.sendErr(`Permissions Violation for Subscription to ${what}`);
+        this.server.log.notice(`Removed sub ${what} for ${this.#userDesc()} - not authorized`);
       }
     }
     this.flushSoon();
