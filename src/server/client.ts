@@ -150,7 +150,8 @@ export class Client implements ParserHandler {
   }
 
   toString(): string {
-    return `${this.host}:${this.port} - cid:${this.cid}`;
+    const h = this.host.includes(":") ? `[${this.host}]` : this.host;
+    return `${h}:${this.port} - cid:${this.cid}`;
   }
 
   /** Sends INFO, arms the auth and ping timers, and runs the read loop until the connection ends. */
@@ -506,6 +507,7 @@ export class Client implements ParserHandler {
 
   /** SUB after parsing: permissions, limits, then insert. Returns the subscription or undefined. */
   processSub(subject: string, queue: string | undefined, sid: string): Subscription | undefined {
+    if (this.closed) return undefined;
     const s = this.server;
     // The "_sys_" queue group is reserved: refused to clients even without permissions configured.
     if (this.perms !== undefined || queue === SYS_GROUP) {
@@ -739,11 +741,12 @@ export class Client implements ParserHandler {
       this.#out = out;
     }
     if (len === 0) this.server.markPending(this);
+    // As nats-server's queueOutbound: bytes that would take the client past max_pending are never queued.
+    if (len + n + this.#inflight > this.server.opts.maxPending) {
+      this.#slowConsumer();
+      return -1;
+    }
     if (len + n > out.length) {
-      if (len + n + this.#inflight > this.server.opts.maxPending) {
-        this.#slowConsumer();
-        return -1;
-      }
       const grown = new Uint8Array(Math.max(out.length * 2, len + n));
       grown.set(out.subarray(0, len));
       this.#out = grown;
@@ -760,7 +763,8 @@ export class Client implements ParserHandler {
 
   async #writeLoop(): Promise<void> {
     try {
-      while (this.#outLen > 0 && !this.closed) {
+      // After close() only an in-flight write's tail (an -ERR queued behind it) is still sent.
+      while (this.#outLen > 0 && (!this.closed || this.#closing)) {
         const buf = this.#out!;
         const len = this.#outLen;
         this.#out = this.#spare;
