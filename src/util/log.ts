@@ -1,4 +1,5 @@
 // Server logger; line format follows nats-server's logger: "[pid] 2006/01/02 15:04:05.000000 [INF] text".
+// deno-lint-ignore-file no-console
 // The only module that writes to the console.
 
 /** Logging switches, as the options carry them. */
@@ -129,4 +130,14 @@ function stamp(utc: boolean): string {
       d.getMilliseconds(),
     ];
   return `${y}/${pad(mo)}/${pad(da)} ${pad(h)}:${pad(mi)}:${pad(s)}.${pad(ms, 3)}000`;
+}
+
+/** Prints a line to stdout (command-line output such as --help). */
+export function printOut(line: string): void {
+  console.log(line);
+}
+
+/** Prints a line to stderr (command-line errors before a logger exists). */
+export function printErr(line: string): void {
+  console.error(line);
 }
