@@ -1,7 +1,8 @@
 // Embedding entry point: builds a Server from Options and starts its listeners (client port, monitoring).
 // main.ts and the tests start servers through here; users can too (`import { startServer }`).
 
-import { defaultOptions, type Options } from "./config/mod.ts";
+import { defaultOptions, type Options, validateOptions } from "./config/mod.ts";
+import { validateAuth } from "./auth/mod.ts";
 import { Server, type ServerDeps } from "./server/mod.ts";
 import { startMonitor } from "./monitor/mod.ts";
 
@@ -13,6 +14,9 @@ export async function startServer(
   deps: ServerDeps = {},
 ): Promise<Server> {
   const full = "unsupported" in opts && "users" in opts ? opts as Options : defaultOptions(opts);
+  validateOptions(full);
+  const authErr = validateAuth(full);
+  if (authErr) throw new Error(authErr);
   const s = new Server(full, deps);
   try {
     if (full.httpPort !== 0 || full.httpsPort !== 0) await startMonitor(s);

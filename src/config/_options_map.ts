@@ -377,6 +377,16 @@ export function setBaselineOptions(o: Options): Options {
 
 /** Checks that need the whole Options (nats-server's validateOptions); throws Error with Go's text. */
 export function validateOptions(o: Options): void {
+  if (o.lameDuckDurationMs > 0 && o.lameDuckGracePeriodMs >= o.lameDuckDurationMs) {
+    throw new Error(
+      `lame duck grace period (${
+        formatDuration(o.lameDuckGracePeriodMs)
+      }) should be strictly lower than lame duck duration (${formatDuration(o.lameDuckDurationMs)})`,
+    );
+  }
+  if (o.maxPayload > o.maxPending) {
+    throw new Error(`max_payload (${o.maxPayload}) cannot be higher than max_pending (${o.maxPending})`);
+  }
   if (o.serverName.includes(" ")) throw new Error("server name cannot contain spaces");
   if (o.noAuthUser) {
     if (o.users.length === 0) {

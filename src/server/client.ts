@@ -25,6 +25,7 @@ import {
   type PubArg,
   pubPermissionViolation,
   replyPermissionViolation,
+  snippet,
   type State,
   subPermissionViolation,
   subTokensViolation,
@@ -359,6 +360,7 @@ export class Client implements ParserHandler {
   }
 
   onMsg(pa: PubArg, msg: Uint8Array): boolean {
+    if (this.server.trace) this.#traceMsg(msg);
     this.inMsgs++;
     this.inBytes += msg.length;
     const s = this.server;
@@ -488,6 +490,15 @@ export class Client implements ParserHandler {
     out[off++] = 0x0d;
     out[off++] = 0x0a;
     this.#outLen = off;
+  }
+
+  /** `<<- MSG_PAYLOAD: ["…"]`, cut at max_traced_msg_len, as nats-server traces payloads. */
+  #traceMsg(msg: Uint8Array): void {
+    const max = this.server.opts.maxTracedMsgLen;
+    if (max > 0 && msg.length > max) {
+      const q = snippet(msg, 0, max);
+      this.server.log.trace(`${this} - <<- MSG_PAYLOAD: ["${q.slice(1, max + 1)}..."]`);
+    } else this.server.log.trace(`${this} - <<- MSG_PAYLOAD: [${snippet(msg, 0, msg.length)}]`);
   }
 
   onSub(arg: Uint8Array): boolean {
