@@ -51,7 +51,17 @@ export function listenTcp(
         // Not every platform lets us set it; the connection still works.
       }
       const ra = conn.remoteAddr as Deno.NetAddr;
-      onConn({ conn, remoteHost: ra.hostname, remotePort: ra.port });
+      try {
+        onConn({ conn, remoteHost: ra.hostname, remotePort: ra.port });
+      } catch (e) {
+        // One bad connection must not stop the accept loop.
+        onError(e);
+        try {
+          conn.close();
+        } catch {
+          // Already closed.
+        }
+      }
     }
   })().catch(onError);
   return {
