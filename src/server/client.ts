@@ -22,7 +22,7 @@ import {
   parseConnect,
   Parser,
   type ParserHandler,
-  type PubArg,
+  PubArg,
   pubPermissionViolation,
   replyPermissionViolation,
   snippet,
@@ -33,7 +33,7 @@ import {
 import { isValidLiteralSubject, isValidSubject, numTokens, type SublistResult } from "../sublist/mod.ts";
 import type { AuthResult, ClientPermissions } from "../auth/mod.ts";
 import type { Transport } from "../net/mod.ts";
-import { Subscription } from "./subscription.ts";
+import { type InternalCallback, Subscription } from "./subscription.ts";
 import type { Account } from "./account.ts";
 import type { Server } from "./server.ts";
 import { ClosedState } from "./closed_state.ts";
@@ -434,6 +434,10 @@ export class Client implements ParserHandler {
       if (sub.nm >= sub.max) return false;
       if (++sub.nm >= sub.max) c.#autoUnsub(sub);
     } else sub.nm++;
+    if (sub.icb !== undefined) {
+      this.#deliverInternal(sub, pa, msg, subject);
+      return true;
+    }
     let hdr = pa.hdr;
     let body = msg;
     if (hdr >= 0 && !c.headers) {
@@ -452,6 +456,68 @@ export class Client implements ParserHandler {
     if (c.#outLen + c.#inflight > STALL_BYTES && c !== this) this.#stallOn = c;
     return true;
   }
+
+  /** Hands a message to an internal subscription's callback; a throwing callback only logs. */
+  #deliverInternal(sub: Subscription, pa: PubArg, msg: Uint8Array, subject: string): void {
+    const reply = pa.replyStart >= 0 ? asciiString(pa.buf, pa.replyStart, pa.replyEnd) : undefined;
+    const hdr = pa.hdr > 0 ? msg.subarray(0, pa.hdr) : undefined;
+    const payload = pa.hdr > 0 ? msg.subarray(pa.hdr) : msg;
+    try {
+      sub.icb!(sub, this, subject, reply, hdr, payload);
+    } catch (e) {
+      this.server.log.error(`Internal subscription on "${sub.subject}" failed: ${(e as Error)?.stack ?? e}`);
+    }
+  }
+
+  // ---- Internal clients (server services, account imports, JetStream) ---------------------------------
+
+  /**
+   * Publishes a message from this (internal) client into its account, as if it had arrived as PUB/HPUB.
+   * Allocates per call; not for a client connection's read path.
+   */
+  publishInternal(
+    subject: string,
+    reply: string | undefined,
+    hdr: Uint8Array | undefined,
+    payload: Uint8Array,
+  ): void {
+    const head = encoder.encode(reply === undefined ? subject : `${subject} ${reply}`);
+    const pa = new PubArg();
+    pa.buf = head;
+    pa.subjStart = 0;
+    pa.subjEnd = subject.length;
+    if (reply !== undefined) {
+      pa.replyStart = subject.length + 1;
+      pa.replyEnd = head.length;
+    }
+    pa.argStart = 0;
+    pa.argEnd = head.length;
+    let msg = payload;
+    if (hdr !== undefined && hdr.length > 0) {
+      msg = new Uint8Array(hdr.length + payload.length);
+      msg.set(hdr);
+      msg.set(payload, hdr.length);
+      pa.hdr = hdr.length;
+    } else pa.hdr = -1;
+    pa.size = msg.length;
+    this.onMsg(pa, msg);
+  }
+
+  /** Adds an internal subscription whose messages go to `icb`. */
+  subscribeInternal(subject: string, icb: InternalCallback, queue?: string): Subscription {
+    const sid = String(++this.#isid);
+    const sub = new Subscription(this, subject, queue, sid, icb);
+    this.account.sl.insert(sub);
+    this.subs.set(sid, sub);
+    return sub;
+  }
+
+  /** Removes a subscription made by subscribeInternal. */
+  unsubscribeInternal(sub: Subscription): void {
+    this.#unsubscribe(sub);
+  }
+
+  #isid = 0;
 
   /** Writes "MSG subj sid [reply] size\r\npayload\r\n" (or HMSG) into the outbound buffer. */
   #appendMsg(sub: Subscription, pa: PubArg, hdr: number, body: Uint8Array): void {

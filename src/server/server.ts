@@ -5,7 +5,7 @@ import { formatDuration, Logger, randomBase32, Timers } from "../util/mod.ts";
 import { PROTO, type ServerInfo, VERSION } from "../protocol/mod.ts";
 import { ClientAuth, newNonce } from "../auth/mod.ts";
 import { diffOptions, type Options, validateOptions } from "../config/mod.ts";
-import { type Accepted, type Listener, listenTcp } from "../net/mod.ts";
+import { type Accepted, type Listener, listenTcp, type Transport } from "../net/mod.ts";
 import { Account, GLOBAL_ACCOUNT, SYSTEM_ACCOUNT } from "./account.ts";
 import { Client } from "./client.ts";
 import { ClosedState } from "./closed_state.ts";
@@ -212,6 +212,19 @@ export class Server {
   /** True when an INFO sent at `since` is out of date (max_payload changed by reload). */
   infoChangedSince(since: Date): boolean {
     return this.#infoChanged >= since.getTime();
+  }
+
+  /**
+   * A client with no connection, for the server's own services (kind "System"), JetStream ("JetStream") and
+   * account imports ("Account"). It publishes with publishInternal and subscribes with subscribeInternal.
+   */
+  createInternalClient(kind: "System" | "JetStream" | "Account", account: Account): Client {
+    const c = new Client(this, ++this.#cid, NULL_TRANSPORT, "", 0, account);
+    c.kind = kind;
+    c.connectReceived = true;
+    c.opts = { verbose: false, pedantic: false, echo: true, headers: true };
+    c.headers = true;
+    return c;
   }
 
   lookupAccount(name: string): Account | undefined {
@@ -489,6 +502,13 @@ function advertisedHostPort(
   const p = m[2] === undefined ? port : Number(m[2].trim());
   return { host: m[1].trim(), port: !Number.isInteger(p) || p === 0 || p === -1 ? port : p };
 }
+
+/** The transport of internal clients: never reads, drops writes. */
+const NULL_TRANSPORT: Transport = {
+  read: () => new Promise<number | null>(() => {}),
+  write: (p: Uint8Array) => Promise.resolve(p.length),
+  close: () => {},
+};
 
 function hostPort(host: string, port: number): string {
   return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;

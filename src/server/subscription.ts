@@ -4,6 +4,19 @@ import { encoder } from "../util/mod.ts";
 import { subjectIsLiteral } from "../sublist/mod.ts";
 import type { Client } from "./client.ts";
 
+/**
+ * Handler of an internal subscription (server services, imports, JetStream). The views are valid only during
+ * the call: copy what must outlive it. `hdr` is the header block (NATS/1.0 … CRLF CRLF) or undefined.
+ */
+export type InternalCallback = (
+  sub: Subscription,
+  from: Client,
+  subject: string,
+  reply: string | undefined,
+  hdr: Uint8Array | undefined,
+  payload: Uint8Array,
+) => void;
+
 /** One SUB of a client; the sublist holds these. */
 export class Subscription {
   readonly subject: string;
@@ -21,8 +34,17 @@ export class Subscription {
   /** Messages delivered so far. */
   nm = 0;
   closed = false;
+  /** Set for internal subscriptions: delivery calls it instead of writing MSG. */
+  icb: InternalCallback | undefined;
 
-  constructor(client: Client, subject: string, queue: string | undefined, sid: string) {
+  constructor(
+    client: Client,
+    subject: string,
+    queue: string | undefined,
+    sid: string,
+    icb?: InternalCallback,
+  ) {
+    this.icb = icb;
     this.client = client;
     this.subject = subject;
     this.queue = queue;
