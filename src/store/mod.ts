@@ -1,0 +1,2 @@
+// JetStream storage: the StreamStore interface and its implementations.
+export * from "./store.ts";

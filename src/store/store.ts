@@ -1,0 +1,216 @@
+// The storage boundary of JetStream: one StreamStore interface, implemented by MemStore and FileStore.
+// Shaped after nats-server server/store.go; jetstream maps its StreamConfig onto StoreConfig, so the store
+// never sees API types. Sequences are numbers (<= MAX_SAFE_INTEGER); times are nanoseconds since the epoch
+// as bigint, because 1.7e18 does not fit in a double.
+
+/** Where a stream keeps its messages. */
+export type StorageType = "memory" | "file";
+
+/** The limits and options of a stream that the store enforces. 0 or -1 means unlimited, as in the API. */
+export interface StoreConfig {
+  name: string;
+  storage: StorageType;
+  /** Subjects the stream captures (for the per-subject index; the store does not filter on them). */
+  subjects: string[];
+  maxMsgs: number;
+  maxBytes: number;
+  /** Maximum age in nanoseconds; 0n means no limit. */
+  maxAge: bigint;
+  maxMsgsPerSubject: number;
+  maxMsgSize: number;
+  /** discard: new — refuse a message past a limit instead of dropping the oldest. */
+  discardNew: boolean;
+  /** With discardNew: apply max_msgs_per_subject as a refusal too. */
+  discardNewPerSubject: boolean;
+  /** Per-message TTLs (Nats-TTL) are honoured. */
+  allowMsgTtl: boolean;
+  /** Stream compression: "none" or "s2" (FileStore only). */
+  compression: "none" | "s2";
+}
+
+/** A stored message. Views may be shared with the store's cache: copy before mutating. */
+export interface StoredMsg {
+  subject: string;
+  /** Header block (NATS/1.0 …\r\n\r\n), or undefined when the message has none. */
+  hdr: Uint8Array | undefined;
+  msg: Uint8Array;
+  seq: number;
+  /** Store time, nanoseconds since the epoch. */
+  ts: bigint;
+}
+
+/** Counts for a filter: messages, first and last sequence. */
+export interface SimpleState {
+  msgs: number;
+  first: number;
+  last: number;
+}
+
+/** A stream's state, as StreamInfo.state reports it. */
+export interface StreamState {
+  msgs: number;
+  bytes: number;
+  firstSeq: number;
+  /** Nanoseconds since the epoch; 0n when empty. */
+  firstTime: bigint;
+  lastSeq: number;
+  lastTime: bigint;
+  numSubjects: number;
+  numDeleted: number;
+  /** Interior deleted sequences; only from state(), never from fastState(). */
+  deleted?: number[];
+  consumers: number;
+}
+
+/** Called after every change in the number of messages/bytes (limits, purges, removals, stores). */
+export type StorageUpdateHandler = (
+  deltaMsgs: number,
+  deltaBytes: number,
+  seq: number,
+  subject: string,
+) => void;
+
+/** Errors a store raises for expected refusals; `code` lets jetstream map them onto API errors. */
+export class StoreError extends Error {
+  constructor(
+    readonly code:
+      | "msg_too_big"
+      | "max_msgs"
+      | "max_bytes"
+      | "max_msgs_per_subject"
+      | "sequence_mismatch"
+      | "closed"
+      | "corrupt"
+      | "io"
+      | "bad_key",
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = "StoreError";
+  }
+}
+
+/** The messages of one stream. Every method is synchronous; only durability is awaited (see `flushed`). */
+export interface StreamStore {
+  /**
+   * Appends a message; returns its sequence and store time. `ttlNs` > 0n sets a per-message TTL (with
+   * allowMsgTtl). Throws StoreError when a discard-new limit refuses it.
+   */
+  storeMsg(
+    subject: string,
+    hdr: Uint8Array | undefined,
+    msg: Uint8Array,
+    ttlNs?: bigint,
+  ): { seq: number; ts: bigint };
+  /** Stores at a given sequence and time (mirrors, restores, replication). */
+  storeRawMsg(
+    subject: string,
+    hdr: Uint8Array | undefined,
+    msg: Uint8Array,
+    seq: number,
+    ts: bigint,
+    ttlNs?: bigint,
+  ): void;
+  /** Reserves the next sequence without a message; returns it. */
+  skipMsg(): number;
+  /** Reserves `num` sequences starting at `seq` (which must be the next one). */
+  skipMsgs(seq: number, num: number): void;
+  /**
+   * Resolves once every message up to `seq` is durable (fsynced for FileStore); undefined when it already is.
+   * JetStream sends a PubAck only after this.
+   */
+  flushed(seq: number): Promise<void> | undefined;
+
+  /** The message at `seq`, or undefined when absent (deleted, purged, never stored). */
+  loadMsg(seq: number): StoredMsg | undefined;
+  /** The first message at or after `start` whose subject matches `filter` ("" or ">" = all). */
+  loadNextMsg(filter: string, start: number): StoredMsg | undefined;
+  /** The last message on `subject` (may be a wildcard; "" = any), or undefined. */
+  loadLastMsg(subject: string): StoredMsg | undefined;
+  /** The last message at or before `start`, or undefined. */
+  loadPrevMsg(start: number): StoredMsg | undefined;
+
+  /** Removes a message; false when it was not there. */
+  removeMsg(seq: number): boolean;
+  /** Removes and overwrites a message's bytes (secure delete); false when it was not there. */
+  eraseMsg(seq: number): boolean;
+  /** Removes everything; returns the number purged. The next sequence stays where it was. */
+  purge(): number;
+  /**
+   * Purges messages on `subject` (wildcards allowed; "" = all) below sequence `seq` (0 = no bound), keeping
+   * the newest `keep` per the filter (0 = none). Returns the number purged.
+   */
+  purgeEx(subject: string, seq: number, keep: number): number;
+  /** Removes all messages below `seq`; returns the number removed. */
+  compact(seq: number): number;
+  /** Removes all messages above `seq`. */
+  truncate(seq: number): void;
+
+  /** The first sequence stored at or after `tsNs`. */
+  getSeqFromTime(tsNs: bigint): number;
+  /** Counts of messages matching `subject` at or after `seq`. */
+  filteredState(seq: number, subject: string): SimpleState;
+  /** Per-subject counts for subjects matching `filter` ("" or ">" = all). */
+  subjectsState(filter: string): Map<string, SimpleState>;
+  /** Per-subject message totals for subjects matching `filter`. */
+  subjectsTotals(filter: string): Map<string, number>;
+  /**
+   * Messages at or after `sseq` matching `filter`; with `lastPerSubject`, only the last of each subject.
+   * `validThrough` is the last sequence the count covers.
+   */
+  numPending(sseq: number, filter: string, lastPerSubject: boolean): { total: number; validThrough: number };
+  /** Full state, with the deleted list. */
+  state(): StreamState;
+  /** State without the deleted list (cheap). */
+  fastState(): StreamState;
+  type(): StorageType;
+
+  registerStorageUpdates(cb: StorageUpdateHandler): void;
+  /** Applies new limits, enforcing them at once. */
+  updateConfig(cfg: StoreConfig): void;
+  /** Stops and removes all data. */
+  delete(): void;
+  /** Stops, keeping data (FileStore flushes). */
+  stop(): void;
+
+  /** A store for a consumer's state (delivered, acks, redeliveries). */
+  consumerStore(name: string, cfg: ConsumerStoreConfig): ConsumerStore;
+}
+
+/** What a consumer store needs of the consumer's config. */
+export interface ConsumerStoreConfig {
+  /** Acks: "none", "all" or "explicit". */
+  ackPolicy: "none" | "all" | "explicit";
+  durable: boolean;
+}
+
+/** A pair of consumer and stream sequences. */
+export interface SequencePair {
+  consumerSeq: number;
+  streamSeq: number;
+}
+
+/** A consumer's durable state. */
+export interface ConsumerState {
+  delivered: SequencePair;
+  ackFloor: SequencePair;
+  /** Pending acks: stream sequence → { consumer sequence, delivery time ns }. */
+  pending: Map<number, { seq: number; ts: bigint }>;
+  /** Stream sequence → redelivery count (only for messages delivered more than once). */
+  redelivered: Map<number, number>;
+}
+
+/** A consumer's state store. */
+export interface ConsumerStore {
+  setStarting(sseq: number): void;
+  hasState(): boolean;
+  updateDelivered(dseq: number, sseq: number, dc: number, ts: bigint): void;
+  updateAcks(dseq: number, sseq: number): void;
+  update(state: ConsumerState): void;
+  state(): ConsumerState;
+  /** Resolves when the state is durable (FileStore); undefined when it already is. */
+  flushed(): Promise<void> | undefined;
+  stop(): void;
+  delete(): void;
+}
