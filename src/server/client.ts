@@ -39,7 +39,7 @@ import type { Server } from "./server.ts";
 import { ClosedState } from "./closed_state.ts";
 
 const MIN_READ = 512;
-const MAX_READ = 64 * 1024;
+const MAX_READ = 256 * 1024;
 const START_OUT = 1024;
 /** Keep at most this much as the spare outbound buffer. */
 const MAX_SPARE = 1024 * 1024;
