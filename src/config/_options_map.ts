@@ -2,6 +2,7 @@
 // texts follow nats-server server/opts.go processConfigFileLine; keys whose feature natsdeno lacks are kept.
 import { formatDuration } from "../util/mod.ts";
 import { parseAuthorization, parseTls } from "./_auth_tls.ts";
+import { parseJetStream } from "./_jetstream.ts";
 import type { ConfigMap, ConfigValue } from "./_tree.ts";
 import {
   asBool,
@@ -123,45 +124,8 @@ const storeDir: Handler = (o, v, c) => {
   o.storeDir = asString(v, c.ref?.kind);
 };
 
-/** `jetstream: enabled|disabled|true|false` or a map; enablement and store_dir are read, the rest kept raw. */
-const jetstream: Handler = (o, v, c) => {
-  unsupported(o, v, c);
-  if (typeof v === "boolean") o.jetStream = v;
-  else if (typeof v === "string") {
-    const s = v.toLowerCase();
-    if (s === "enabled" || s === "enable") o.jetStream = true;
-    else if (s === "disabled" || s === "disable") o.jetStream = false;
-    else throw new FieldFault(`Expected 'enabled' or 'disabled' for string value, got '${v}'`);
-  } else if (isMap(v)) {
-    o.jetStream = true;
-    for (const [k, val] of Object.entries(v)) {
-      const r = refOf(v, k);
-      c.report.guard(r, () => {
-        switch (k.toLowerCase()) {
-          case "store_dir":
-          case "storedir":
-            if (o.storeDir !== "") throw new FieldFault("Duplicate 'store_dir' configuration");
-            o.storeDir = asString(val, r?.kind);
-            break;
-          case "enabled":
-            o.jetStream = asBool(val, r?.kind);
-            break;
-          case "max_memory_store":
-          case "max_mem_store":
-          case "max_mem":
-            o.jetStreamMaxMemory = asInt(val, r?.kind);
-            break;
-          case "max_file_store":
-          case "max_file":
-            o.jetStreamMaxStore = asInt(val, r?.kind);
-            break;
-        }
-      });
-    }
-  } else {throw new FieldFault(
-      `interface conversion: interface {} is ${goType(v)}, not map[string]interface {}`,
-    );}
-};
+/** `jetstream: enabled|disabled|true|false` or a map (src/config/_jetstream.ts). */
+const jetstream: Handler = (o, v, c) => parseJetStream(o, v, c.report);
 
 const lameDuckDuration: Handler = (o, v, c) => {
   const ms = durationMs("lame_duck_duration", asString(v, c.ref?.kind));

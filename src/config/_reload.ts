@@ -102,6 +102,7 @@ const FIELDS: { [K in keyof Options]: [goName: string, rule: Rule] } = {
     "JetStreamMaxStore",
     (o, n, st) => jsLimit(o.jetStreamMaxStore, n.jetStreamMaxStore, st),
   ],
+  jetStreamOpts: ["JetStream", "reload"],
   profPort: ["ProfPort", "reject"],
   profBlockRate: ["ProfBlockRate", "reload"],
   writeTimeout: ["WriteTimeout", "reject"],

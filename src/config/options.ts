@@ -1,5 +1,7 @@
 // Server options: the typed form of nats-server's flags and config file, with its defaults (opts.go).
 
+import { defaultJetStreamOptions, type JetStreamOptions } from "./_jetstream.ts";
+
 /** Subject allow/deny lists for one direction. */
 export interface SubjectPermission {
   allow?: string[];
@@ -136,6 +138,8 @@ export interface Options {
   /** -1 means dynamic (a share of RAM / disk), as in nats-server. */
   jetStreamMaxMemory: number;
   jetStreamMaxStore: number;
+  /** The rest of the `jetstream {}` block (domain, strict, limits, sync_interval, …). */
+  jetStreamOpts: JetStreamOptions;
 
   traceHeaders: boolean;
   logFileMaxNum: number;
@@ -228,6 +232,7 @@ export function defaultOptions(overrides: Partial<Options> = {}): Options {
     storeDir: "",
     jetStreamMaxMemory: -1,
     jetStreamMaxStore: -1,
+    jetStreamOpts: defaultJetStreamOptions(),
     traceHeaders: false,
     logFileMaxNum: 0,
     profPort: 0,

@@ -67,6 +67,16 @@ export interface JszOptions {
 
 /** Builds /jsz for a server without JetStream; throws MonitorError for leader-only requests. */
 export function jsz(s: Server, opts: JszOptions = {}): Record<string, unknown> {
+  if (s.jetStream !== undefined) {
+    const o = opts;
+    return s.jetStream.jsz({
+      accounts: o.accounts,
+      streams: o.streams,
+      consumers: o.consumers,
+      config: o.config,
+      account: o.acc,
+    });
+  }
   if (opts.leaderOnly) throw new MonitorError("filtered response: not leader");
   return {
     "server_id": s.id,

@@ -155,7 +155,7 @@ export function varz(s: Server, opts: VarzOptions = {}): Varz {
     leaf: {},
     mqtt: {},
     websocket: {},
-    jetstream: {},
+    jetstream: s.jetStream?.varz() ?? {},
     "tls_timeout": (tls?.timeoutMs ?? 2000) / 1000,
     "write_deadline": msToNs(o.writeDeadlineMs),
     start: goTime(s.start.getTime()),

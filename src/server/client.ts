@@ -230,7 +230,6 @@ export class Client implements ParserHandler {
         this.#registerUser(r);
         this.#clearAuthTimer();
         this.connectReceived = true;
-        for (const f of s.onClientConnected) f(this);
         return true;
       }
     }
@@ -289,7 +288,6 @@ export class Client implements ParserHandler {
       }
       this.#registerUser(r);
     }
-    for (const f of s.onClientConnected) f(this);
     if (this.opts.account || this.opts.new_account) {
       this.authViolation();
       return false;
@@ -316,12 +314,9 @@ export class Client implements ParserHandler {
     this.perms = r.permissions;
     const acc = this.server.lookupAccount(r.account);
     if (acc && acc !== this.account) {
-      const prev = this.account;
-      prev.removeClient(this);
+      this.account.removeClient(this);
       this.account = acc;
       acc.addClient(this);
-      for (const f of this.server.onAccountClient) f(prev, this, false);
-      for (const f of this.server.onAccountClient) f(acc, this, true);
     }
   }
 
@@ -984,7 +979,6 @@ export class Client implements ParserHandler {
     } else s.log.error(`${this} - authentication error`);
     this.sendErr(ERR_AUTH_VIOLATION);
     this.close(ClosedState.AuthenticationViolation);
-    for (const f of s.onAuthError) f(this);
   }
 
   #protocolViolation(logText: string): void {

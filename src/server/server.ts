@@ -19,6 +19,20 @@ export interface ServerDeps {
   log?: Logger;
 }
 
+/** What JetStream (src/jetstream) registers on the server when enabled; the core knows it only by this shape. */
+export interface JetStreamHooks {
+  /** The /varz `jetstream` block. */
+  varz(): Record<string, unknown>;
+  /** The /jsz body (and $SYS JSZ data). */
+  jsz(
+    opts: { accounts?: boolean; streams?: boolean; consumers?: boolean; config?: boolean; account?: string },
+  ): Record<string, unknown>;
+  /** Stops streams and consumers; called at server shutdown before clients close. */
+  shutdown(): void;
+  /** The JetStream instance, for code that imports src/jetstream. */
+  readonly impl: unknown;
+}
+
 /** One NATS server. Self-contained: several can run in one process. */
 export class Server {
   opts: Options;
@@ -48,21 +62,10 @@ export class Server {
   monitorUrls: string[] = [];
   /** Called at shutdown (the monitor closes its listener here). */
   readonly onShutdown: (() => void | Promise<void>)[] = [];
-  // Event hooks (the system account's events register here). Called synchronously, never per message.
-  /** A client joined (`added`) or left an account: at accept ($G), on CONNECT, when it closes. */
-  readonly onAccountClient: ((a: Account, c: Client, added: boolean) => void)[] = [];
-  /** A client's CONNECT passed authentication (before the protocol checks, as nats-server). */
-  readonly onClientConnected: ((c: Client) => void)[] = [];
-  /** A registered client closed (closeReason is set); after onAccountClient(…, false). */
-  readonly onClientClosed: ((c: Client) => void)[] = [];
-  /** A client failed authentication and is being closed. */
-  readonly onAuthError: ((c: Client) => void)[] = [];
-  /** Lame duck mode began. */
-  readonly onLameDuck: (() => void)[] = [];
-  /** Shutdown began: called before listeners and clients close. */
-  readonly onShuttingDown: (() => void)[] = [];
   /** HTTP monitoring requests served, by endpoint path ("/varz"), for /varz's http_req_stats. */
   readonly httpReqStats = new Map<string, number>();
+  /** Set by src/jetstream when JetStream is enabled. */
+  jetStream: JetStreamHooks | undefined;
 
   #cid = 0;
   #listener: Listener | undefined;
@@ -115,7 +118,6 @@ export class Server {
       log.warn(`Config key "${k}" is recognized but not supported by natsdeno yet; ignoring it`);
     }
     for (const w of o.warnings) log.warn(w);
-    if (o.jetStream) log.warn("JetStream is not supported by natsdeno yet; starting without it");
     this.#listener = listenTcp(
       o.host,
       o.port,
@@ -191,7 +193,6 @@ export class Server {
     }
     this.clients.set(cid, c);
     this.gacc.addClient(c);
-    for (const f of this.onAccountClient) f(this.gacc, c, true);
     this.log.debug(`${c} - Client connection created`);
     if (this.auth.needsNonce) c.nonce = newNonce();
     c.run(this.clientInfo(c));
@@ -208,6 +209,7 @@ export class Server {
       go: `natsdeno/${NATSDENO_VERSION}`,
       ...advertisedHostPort(o.clientAdvertise, o.host, this.port),
       headers: !o.noHeaderSupport,
+      jetstream: this.jetStream !== undefined || undefined,
       "auth_required": this.auth.authRequired || undefined,
       "max_payload": o.maxPayload,
       "client_id": c.cid,
@@ -288,8 +290,6 @@ export class Server {
   removeClient(c: Client): void {
     if (!this.clients.delete(c.cid)) return;
     c.account.removeClient(c);
-    for (const f of this.onAccountClient) f(c.account, c, false);
-    for (const f of this.onClientClosed) f(c);
     this.log.debug(`${c} - Client connection closed: ${c.closeReason}`);
     const max = this.opts.maxClosedClients;
     if (max > 0) {
@@ -422,7 +422,6 @@ export class Server {
     if (this.ldm || !this.running) return this.#ldmPromise ?? this.#shutdownPromise ?? Promise.resolve();
     this.log.notice("Entering lame duck mode, stop accepting new clients");
     this.ldm = true;
-    for (const f of this.onLameDuck) f();
     this.#listener?.close();
     this.#ldmPromise = this.#lameDuck();
     return this.#ldmPromise;
@@ -484,10 +483,14 @@ export class Server {
 
   async #shutdown(): Promise<void> {
     this.log.notice("Initiating Shutdown...");
-    for (const f of this.onShuttingDown) f();
     this.running = false;
     this.#ldmWake?.();
     await this.#listener?.close();
+    try {
+      this.jetStream?.shutdown();
+    } catch (e) {
+      this.log.error(`Error during JetStream shutdown: ${(e as Error).message}`);
+    }
     for (const c of [...this.clients.values()]) c.close(ClosedState.ServerShutdown);
     for (const f of this.onShutdown) {
       try {

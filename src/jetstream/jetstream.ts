@@ -1,0 +1,425 @@
+// JetStream on one server: enablement, limits, per-account state and shutdown. Behaviour follows
+// nats-server server/jetstream.go (enableJetStream, jsAccount, account limits).
+
+import { join } from "node:path";
+import { tmpdir } from "node:os";
+import type { Account, Client, Server } from "../server/mod.ts";
+import { VERSION } from "../protocol/mod.ts";
+import type { StoreConfig, StreamStore } from "../store/mod.ts";
+import { type ApiError, newJSError } from "./api_errors.ts";
+import { ApiDispatcher } from "./_api.ts";
+import { Stream, type StreamHost } from "./stream.ts";
+import { rfc3339Nano } from "./_headers.ts";
+
+/** Builds a store for a stream: `dir` is the stream's directory under the store dir (file storage). */
+export type StreamStoreFactory = (cfg: StoreConfig, dir: string) => StreamStore;
+
+/** Construction options of JetStream. */
+export interface JetStreamDeps {
+  /** The store factory; defaults to the store module's MemStore/FileStore once they exist. */
+  newStreamStore?: StreamStoreFactory;
+}
+
+/** The API level natsdeno implements (ADR-44); reported only when VERSION is 2.11 or newer. */
+export const JS_API_LEVEL = 1;
+
+/** True when the nats-server version we report knows API levels (2.11+). */
+export function reportsApiLevel(version = VERSION): boolean {
+  const [maj, min] = version.split(".").map(Number);
+  return maj > 2 || (maj === 2 && min >= 11);
+}
+
+/** JetStream account limits; -1 = unlimited. */
+export interface JsLimits {
+  maxMemory: number;
+  maxStore: number;
+  maxStreams: number;
+  maxConsumers: number;
+  maxAckPending: number;
+  memoryMaxStreamBytes: number;
+  storeMaxStreamBytes: number;
+  maxBytesRequired: boolean;
+}
+
+/** Unlimited account limits. */
+export function unlimited(): JsLimits {
+  return {
+    maxMemory: -1,
+    maxStore: -1,
+    maxStreams: -1,
+    maxConsumers: -1,
+    maxAckPending: -1,
+    memoryMaxStreamBytes: -1,
+    storeMaxStreamBytes: -1,
+    maxBytesRequired: false,
+  };
+}
+
+/** Limits from an account's raw `jetstream` config value; undefined when it disables JetStream. */
+export function accountLimitsFromConfig(v: unknown): JsLimits | undefined {
+  if (v === undefined || v === false) return undefined;
+  if (v === true) return unlimited();
+  if (typeof v === "string") {
+    const s = v.toLowerCase();
+    return s === "enabled" || s === "enable" ? unlimited() : undefined;
+  }
+  if (typeof v !== "object" || v === null) return undefined;
+  const l = unlimited();
+  for (const [k, val] of Object.entries(v as Record<string, unknown>)) {
+    const n = typeof val === "number" ? val : -1;
+    switch (k.toLowerCase()) {
+      case "max_memory":
+      case "max_mem":
+      case "mem":
+      case "memory":
+        l.maxMemory = n;
+        break;
+      case "max_store":
+      case "max_file":
+      case "max_disk":
+      case "store":
+      case "disk":
+        l.maxStore = n;
+        break;
+      case "max_streams":
+      case "streams":
+        l.maxStreams = n;
+        break;
+      case "max_consumers":
+      case "consumers":
+        l.maxConsumers = n;
+        break;
+      case "max_ack_pending":
+        l.maxAckPending = n;
+        break;
+      case "max_bytes_required":
+      case "max_stream_bytes_required":
+        l.maxBytesRequired = val === true;
+        break;
+      case "mem_max_stream_bytes":
+      case "memory_max_stream_bytes":
+        l.memoryMaxStreamBytes = n;
+        break;
+      case "disk_max_stream_bytes":
+      case "store_max_stream_bytes":
+      case "storage_max_stream_bytes":
+        l.storeMaxStreamBytes = n;
+        break;
+    }
+  }
+  return l;
+}
+
+/** JetStream state of one account. */
+export class JsAccount {
+  readonly js: JetStream;
+  readonly account: Account;
+  limits: JsLimits;
+  readonly client: Client;
+  readonly streams = new Map<string, Stream>();
+  memory = 0;
+  storage = 0;
+  apiTotal = 0;
+  apiErrors = 0;
+  readonly host: StreamHost;
+
+  constructor(js: JetStream, account: Account, limits: JsLimits) {
+    this.js = js;
+    this.account = account;
+    this.limits = limits;
+    this.client = js.server.createInternalClient("JetStream", account);
+    this.host = {
+      client: this.client,
+      log: js.server.log,
+      domain: js.domain,
+      accountName: account.name,
+      maxPayload: () => js.server.maxPayload,
+      after: (ms, fn) => {
+        const t = js.server.timers.after(ms, fn);
+        return () => js.server.timers.cancel(t);
+      },
+      updateUsage: (storage, delta) => {
+        if (storage === "memory") {
+          this.memory += delta;
+          js.memory += delta;
+        } else {
+          this.storage += delta;
+          js.storage += delta;
+        }
+      },
+      limitsExceeded: (storage) => this.limitsExceeded(storage),
+    };
+  }
+
+  /** An error when storing more would exceed the account's or the server's limits. */
+  limitsExceeded(storage: "memory" | "file"): ApiError | undefined {
+    if (storage === "memory") {
+      if (this.limits.maxMemory >= 0 && this.memory > this.limits.maxMemory) {
+        return newJSError("JSAccountResourcesExceededErr");
+      }
+      if (this.js.maxMemory > 0 && this.js.memory > this.js.maxMemory) {
+        return newJSError("JSInsufficientResourcesErr");
+      }
+    } else {
+      if (this.limits.maxStore >= 0 && this.storage > this.limits.maxStore) {
+        return newJSError("JSAccountResourcesExceededErr");
+      }
+      if (this.js.maxStore > 0 && this.js.storage > this.js.maxStore) {
+        return newJSError("JSInsufficientResourcesErr");
+      }
+    }
+    return undefined;
+  }
+
+  /** Bytes reserved by streams with max_bytes set, per storage type. */
+  reserved(storage: "memory" | "file", except?: string): number {
+    let n = 0;
+    for (const s of this.streams.values()) {
+      if (s.config.storage === storage && s.config.max_bytes > 0 && s.name !== except) {
+        n += s.config.max_bytes;
+      }
+    }
+    return n;
+  }
+
+  numConsumers(): number {
+    let n = 0;
+    for (const s of this.streams.values()) n += s.numConsumers();
+    return n;
+  }
+
+  /** Stops all streams (data kept). */
+  stop(): void {
+    for (const s of this.streams.values()) s.stop();
+  }
+}
+
+/** JetStream of one server. */
+export class JetStream {
+  readonly server: Server;
+  readonly storeDir: string;
+  readonly maxMemory: number;
+  readonly maxStore: number;
+  readonly domain: string;
+  readonly strict: boolean;
+  readonly accounts = new Map<string, JsAccount>();
+  readonly api: ApiDispatcher;
+  readonly newStreamStore: StreamStoreFactory;
+  memory = 0;
+  storage = 0;
+  apiTotal = 0;
+  apiErrors = 0;
+  readonly started = new Date();
+
+  constructor(server: Server, deps: JetStreamDeps = {}) {
+    this.server = server;
+    const o = server.opts;
+    this.storeDir = join(o.storeDir || join(tmpdir(), "nats"), "jetstream");
+    this.maxMemory = o.jetStreamMaxMemory >= 0 ? o.jetStreamMaxMemory : dynamicMemory();
+    this.maxStore = o.jetStreamMaxStore >= 0 ? o.jetStreamMaxStore : dynamicStore();
+    this.domain = o.jetStreamOpts.domain;
+    this.strict = o.jetStreamOpts.strict;
+    this.newStreamStore = deps.newStreamStore ?? noStore;
+    this.api = new ApiDispatcher(this);
+  }
+
+  /** Logs the banner and enables the accounts that have JetStream. */
+  start(): void {
+    const log = this.server.log;
+    log.notice("Starting JetStream");
+    for (const l of BANNER) log.notice(l);
+    log.notice("");
+    log.notice("         https://docs.nats.io/jetstream");
+    log.notice("");
+    log.notice("---------------- JETSTREAM ----------------");
+    log.notice(`  Max Memory:      ${friendlyBytes(this.maxMemory)}`);
+    log.notice(`  Max Storage:     ${friendlyBytes(this.maxStore)}`);
+    log.notice(`  Store Directory: "${this.storeDir}"`);
+    if (this.domain !== "") log.notice(`  Domain:          ${this.domain}`);
+    if (reportsApiLevel()) log.notice(`  API Level:       ${JS_API_LEVEL}`);
+    log.notice("-------------------------------------------");
+    this.#enableAccounts();
+  }
+
+  #enableAccounts(): void {
+    const s = this.server;
+    let configured = false;
+    for (const acc of s.accounts.values()) {
+      const raw = (acc as unknown as { jetstream?: unknown }).jetstream;
+      if (raw === undefined) continue;
+      configured = true;
+      const l = accountLimitsFromConfig(raw);
+      if (l !== undefined) this.enableAccount(acc, l);
+    }
+    const hasAccounts = s.opts.unsupportedConfig["accounts"] !== undefined ||
+      (s.opts as unknown as { accounts?: unknown[] }).accounts?.length;
+    if (!configured && !hasAccounts) this.enableAccount(s.gacc, unlimited());
+  }
+
+  /** Turns JetStream on for an account: its API subscriptions and state. */
+  enableAccount(acc: Account, limits: JsLimits): JsAccount {
+    let jsa = this.accounts.get(acc.name);
+    if (jsa !== undefined) {
+      jsa.limits = limits;
+      return jsa;
+    }
+    jsa = new JsAccount(this, acc, limits);
+    this.accounts.set(acc.name, jsa);
+    this.api.subscribe(jsa);
+    this.server.log.debug(`Enabled JetStream for account "${acc.name}"`);
+    return jsa;
+  }
+
+  lookupAccount(name: string): JsAccount | undefined {
+    return this.accounts.get(name);
+  }
+
+  /** Stops every stream and consumer. */
+  shutdown(): void {
+    const log = this.server.log;
+    log.notice("Initiating JetStream Shutdown...");
+    for (const jsa of this.accounts.values()) jsa.stop();
+    log.notice("JetStream Shutdown");
+  }
+
+  numStreams(): number {
+    let n = 0;
+    for (const a of this.accounts.values()) n += a.streams.size;
+    return n;
+  }
+
+  /** The /varz `jetstream` block. */
+  varz(): Record<string, unknown> {
+    return {
+      config: this.#configJson(),
+      stats: this.#statsJson(),
+    };
+  }
+
+  #configJson(): Record<string, unknown> {
+    const c: Record<string, unknown> = {
+      "max_memory": this.maxMemory,
+      "max_storage": this.maxStore,
+      "store_dir": this.storeDir,
+    };
+    if (this.domain !== "") c.domain = this.domain;
+    return c;
+  }
+
+  #statsJson(): Record<string, unknown> {
+    let rm = 0;
+    let rs = 0;
+    for (const a of this.accounts.values()) {
+      rm += a.reserved("memory");
+      rs += a.reserved("file");
+    }
+    return {
+      memory: this.memory,
+      storage: this.storage,
+      "reserved_memory": rm,
+      "reserved_storage": rs,
+      accounts: this.accounts.size,
+      "ha_assets": 0,
+      api: { total: this.apiTotal, errors: this.apiErrors },
+    };
+  }
+
+  /** The /jsz body (and $SYS.REQ.SERVER.*.JSZ data), per nats-server's JSInfo. */
+  jsz(
+    opts: { accounts?: boolean; streams?: boolean; consumers?: boolean; config?: boolean; account?: string } =
+      {},
+  ): Record<string, unknown> {
+    let msgs = 0;
+    let bytes = 0;
+    let consumers = 0;
+    for (const a of this.accounts.values()) {
+      for (const s of a.streams.values()) {
+        const st = s.store.fastState();
+        msgs += st.msgs;
+        bytes += st.bytes;
+        consumers += s.numConsumers();
+      }
+    }
+    const out: Record<string, unknown> = {
+      "server_id": this.server.id,
+      now: new Date().toISOString(),
+      config: this.#configJson(),
+      ...this.#statsJson(),
+      streams: this.numStreams(),
+      consumers,
+      messages: msgs,
+      bytes,
+    };
+    const wantDetail = opts.accounts || opts.streams || opts.consumers || opts.account;
+    if (wantDetail) {
+      const details: Record<string, unknown>[] = [];
+      for (const a of this.accounts.values()) {
+        if (opts.account && a.account.name !== opts.account) continue;
+        const d: Record<string, unknown> = {
+          name: a.account.name,
+          id: a.account.name,
+          memory: a.memory,
+          storage: a.storage,
+          "reserved_memory": a.reserved("memory"),
+          "reserved_storage": a.reserved("file"),
+          accounts: 0,
+          "ha_assets": 0,
+          api: { total: a.apiTotal, errors: a.apiErrors },
+        };
+        if (opts.streams || opts.consumers) {
+          d["stream_detail"] = [...a.streams.values()].map((s) => {
+            const sd: Record<string, unknown> = {
+              name: s.name,
+              created: rfc3339Nano(s.created),
+              cluster: { leader: this.server.name },
+              state: s.stateJson(),
+            };
+            if (opts.config) sd.config = s.infoJson().config;
+            if (opts.consumers && s.numConsumers() > 0) {
+              sd["consumer_detail"] = [...s.consumers.values()].map((c) => c.info());
+            }
+            return sd;
+          });
+        }
+        details.push(d);
+      }
+      out["account_details"] = details;
+    }
+    return out;
+  }
+}
+
+/** The default store factory until the store module exports MemStore/FileStore. */
+const noStore: StreamStoreFactory = () => {
+  throw new RangeError("no stream store implementation is available");
+};
+
+const BANNER = [
+  "    _ ___ _____ ___ _____ ___ ___   _   __  __",
+  " _ | | __|_   _/ __|_   _| _ \\ __| /_\\ |  \\/  |",
+  "| || | _|  | | \\__ \\ | | |   / _| / _ \\| |\\/| |",
+  " \\__/|___| |_| |___/ |_| |_|_\\___/_/ \\_\\_|  |_|",
+];
+
+/** 75% of system memory, as the reference's dynamic max_memory_store. */
+function dynamicMemory(): number {
+  try {
+    return Math.floor(Deno.systemMemoryInfo().total * 0.75);
+  } catch {
+    return 256 * 1024 * 1024;
+  }
+}
+
+/** The reference uses 75% of the free disk; without statfs in Deno we use its fallback of 1 TiB. */
+function dynamicStore(): number {
+  return 1024 ** 4;
+}
+
+/** Go's friendlyBytes: "17.69 GB". */
+export function friendlyBytes(n: number): string {
+  const units = ["K", "M", "G", "T", "P", "E"];
+  if (n < 1024) return `${n} B`;
+  let exp = Math.floor(Math.log(n) / Math.log(1024));
+  if (exp > units.length) exp = units.length;
+  return `${(n / 1024 ** exp).toFixed(2)} ${units[exp - 1]}B`;
+}
