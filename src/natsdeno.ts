@@ -4,12 +4,12 @@
 import { defaultOptions, type Options, validateOptions } from "./config/mod.ts";
 import { validateAuth } from "./auth/mod.ts";
 import { Server, type ServerDeps } from "./server/mod.ts";
-import { startMonitor } from "./monitor/mod.ts";
+import { startMonitor, startSystemServices } from "./monitor/mod.ts";
 import { enableJetStream, type JetStreamDeps } from "./jetstream/mod.ts";
 
 export { defaultOptions, type Options, Server };
 
-/** Starts a server: client listener, then monitoring when configured, then pid/ports files. */
+/** Starts a server: system account services, monitoring when configured, client listener, pid/ports files. */
 export async function startServer(
   opts: Partial<Options> | Options = {},
   deps: ServerDeps & JetStreamDeps = {},
@@ -20,6 +20,7 @@ export async function startServer(
   if (authErr) throw new Error(authErr);
   const s = new Server(full, deps);
   try {
+    startSystemServices(s);
     if (full.httpPort !== 0 || full.httpsPort !== 0) await startMonitor(s);
     s.startListening();
     if (full.jetStream) enableJetStream(s, deps);

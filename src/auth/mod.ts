@@ -25,3 +25,11 @@ export {
 } from "./nkey.ts";
 export { comparePasswords, constantTimeEquals, isBcrypt } from "./password.ts";
 export { dnsAltNameLabels, dnsAltNameMatches } from "./dns_alt_name.ts";
+export * from "./jwt.ts";
+export {
+  type AccountResolver,
+  DirAccResolver,
+  type DirResolverOptions,
+  ERR_MISSING_ACCOUNT,
+  MemAccResolver,
+} from "./resolver.ts";

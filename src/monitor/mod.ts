@@ -1,5 +1,6 @@
 // Monitoring: the HTTP endpoints of nats-server (/varz, /connz, /subsz, /accountz, /healthz, …) over the
-// server's state. The builders are exported for the $SYS request handlers and for tests.
+// server's state, and the system account's $SYS services and events built on the same builders (they live
+// here, not in src/events, because events may not import monitor). The builders are exported for tests.
 export { type Monitor, normalizeBasePath, startMonitor } from "./monitor.ts";
 export { CpuSampler, systemAccountName, type Varz, varz, type VarzOptions } from "./varz.ts";
 export {
@@ -45,3 +46,18 @@ export {
 } from "./endpoints.ts";
 export { type ConnState, MonitorError } from "./_query.ts";
 export { goDurationNs, goTime, myUptime } from "./_format.ts";
+export { startSystemServices, type SystemServices, systemServicesOf } from "./sys_services.ts";
+export {
+  ACCOUNT_CONNS_TYPE,
+  type AccountNumConns,
+  CONNECT_EVENT_TYPE,
+  type ConnectEventMsg,
+  DISCONNECT_EVENT_TYPE,
+  type DisconnectEventMsg,
+  type EventClientInfo,
+  EVENTS_HB_MS,
+  type EventServerInfo,
+  type ServerStatsMsg,
+  SystemEvents,
+} from "./sys_events.ts";
+export { type ServerApiResponse, SystemRequests } from "./sys_requests.ts";

@@ -230,6 +230,7 @@ export class Client implements ParserHandler {
         this.#registerUser(r);
         this.#clearAuthTimer();
         this.connectReceived = true;
+        for (const f of s.onClientConnected) f(this);
         return true;
       }
     }
@@ -288,6 +289,7 @@ export class Client implements ParserHandler {
       }
       this.#registerUser(r);
     }
+    for (const f of s.onClientConnected) f(this);
     if (this.opts.account || this.opts.new_account) {
       this.authViolation();
       return false;
@@ -314,9 +316,12 @@ export class Client implements ParserHandler {
     this.perms = r.permissions;
     const acc = this.server.lookupAccount(r.account);
     if (acc && acc !== this.account) {
-      this.account.removeClient(this);
+      const prev = this.account;
+      prev.removeClient(this);
       this.account = acc;
       acc.addClient(this);
+      for (const f of this.server.onAccountClient) f(prev, this, false);
+      for (const f of this.server.onAccountClient) f(acc, this, true);
     }
   }
 
@@ -979,6 +984,7 @@ export class Client implements ParserHandler {
     } else s.log.error(`${this} - authentication error`);
     this.sendErr(ERR_AUTH_VIOLATION);
     this.close(ClosedState.AuthenticationViolation);
+    for (const f of s.onAuthError) f(this);
   }
 
   #protocolViolation(logText: string): void {

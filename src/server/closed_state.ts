@@ -23,5 +23,7 @@ export const ClosedState = {
   AuthenticationExpired: "Authentication Expired",
   MsgHeaderViolation: "Message Header Violation",
   NoRespondersRequiresHeaders: "No Responders Requires Headers",
+  /** Closed by a $SYS.REQ.SERVER.<id>.KICK request (nats-server 2.10+). */
+  Kicked: "Kicked",
 } as const;
 export type ClosedState = typeof ClosedState[keyof typeof ClosedState];

@@ -62,6 +62,19 @@ export class Server {
   monitorUrls: string[] = [];
   /** Called at shutdown (the monitor closes its listener here). */
   readonly onShutdown: (() => void | Promise<void>)[] = [];
+  // Event hooks (the system account's events register here). Called synchronously, never per message.
+  /** A client joined (`added`) or left an account: at accept ($G), on CONNECT, when it closes. */
+  readonly onAccountClient: ((a: Account, c: Client, added: boolean) => void)[] = [];
+  /** A client's CONNECT passed authentication (before the protocol checks, as nats-server). */
+  readonly onClientConnected: ((c: Client) => void)[] = [];
+  /** A registered client closed (closeReason is set); after onAccountClient(…, false). */
+  readonly onClientClosed: ((c: Client) => void)[] = [];
+  /** A client failed authentication and is being closed. */
+  readonly onAuthError: ((c: Client) => void)[] = [];
+  /** Lame duck mode began. */
+  readonly onLameDuck: (() => void)[] = [];
+  /** Shutdown began: called before listeners and clients close. */
+  readonly onShuttingDown: (() => void)[] = [];
   /** HTTP monitoring requests served, by endpoint path ("/varz"), for /varz's http_req_stats. */
   readonly httpReqStats = new Map<string, number>();
   /** Set by src/jetstream when JetStream is enabled. */
@@ -193,6 +206,7 @@ export class Server {
     }
     this.clients.set(cid, c);
     this.gacc.addClient(c);
+    for (const f of this.onAccountClient) f(this.gacc, c, true);
     this.log.debug(`${c} - Client connection created`);
     if (this.auth.needsNonce) c.nonce = newNonce();
     c.run(this.clientInfo(c));
@@ -290,6 +304,8 @@ export class Server {
   removeClient(c: Client): void {
     if (!this.clients.delete(c.cid)) return;
     c.account.removeClient(c);
+    for (const f of this.onAccountClient) f(c.account, c, false);
+    for (const f of this.onClientClosed) f(c);
     this.log.debug(`${c} - Client connection closed: ${c.closeReason}`);
     const max = this.opts.maxClosedClients;
     if (max > 0) {
@@ -422,6 +438,7 @@ export class Server {
     if (this.ldm || !this.running) return this.#ldmPromise ?? this.#shutdownPromise ?? Promise.resolve();
     this.log.notice("Entering lame duck mode, stop accepting new clients");
     this.ldm = true;
+    for (const f of this.onLameDuck) f();
     this.#listener?.close();
     this.#ldmPromise = this.#lameDuck();
     return this.#ldmPromise;
@@ -483,6 +500,7 @@ export class Server {
 
   async #shutdown(): Promise<void> {
     this.log.notice("Initiating Shutdown...");
+    for (const f of this.onShuttingDown) f();
     this.running = false;
     this.#ldmWake?.();
     await this.#listener?.close();
