@@ -26,6 +26,12 @@ export interface ServerApiResponse {
 /** A handler's way to say "not for this server / nothing to report": no answer at all. */
 const SKIP = Symbol("skip");
 
+/**
+ * A failure the reference reports without a `data` key. Other builder failures carry `"data": null`, as
+ * the reference's typed nil pointers marshal.
+ */
+class NoDataError extends Error {}
+
 type Options = Record<string, unknown>;
 type Build = (o: Options) => unknown;
 
@@ -260,6 +266,7 @@ export class SystemRequests {
       if (data === SKIP) return;
       resp.data = data ?? undefined;
     } catch (e) {
+      if (!(e instanceof NoDataError)) resp.data = null;
       resp.error = { code: 500, description: (e as Error)?.message ?? String(e) };
     }
     this.sys.send(reply, undefined, resp, { si: resp.server, from: responder });
@@ -321,7 +328,7 @@ export class SystemRequests {
     const s = this.server;
     const tk = subject.split(".");
     const acc = tk.length === 5 ? tk[3] : undefined;
-    const malformed = () => new Error(`subject ${JSON.stringify(subject)} is malformed`);
+    const malformed = () => new NoDataError(`subject ${JSON.stringify(subject)} is malformed`);
     switch (name) {
       case "SUBSZ":
         return this.#zReq(reply, from, payload, "SubszEventOptions", SUBSZ_FIELDS, (o) => {
@@ -410,7 +417,7 @@ export class SystemRequests {
     if (cid === undefined) return;
     this.#zReq(reply, from, payload, "EventFilterOptions", CID_FIELDS, () => {
       const c = this.server.clients.get(cid);
-      if (c === undefined) throw new Error("no such client or leafnode id");
+      if (c === undefined) throw new NoDataError("no such client or leafnode id");
       c.close(ClosedState.Kicked);
       return undefined;
     });
@@ -422,9 +429,11 @@ export class SystemRequests {
     if (cid === undefined) return;
     this.#zReq(reply, from, payload, "EventFilterOptions", CID_FIELDS, () => {
       const c = this.server.clients.get(cid);
-      if (c === undefined) throw new Error("no such client id");
+      if (c === undefined) throw new NoDataError("no such client id");
       if ((c.opts.protocol ?? 0) < 1 || !c.connectReceived) {
-        throw new Error("client does not support Lame Duck Mode or is not ready to receive the notification");
+        throw new NoDataError(
+          "client does not support Lame Duck Mode or is not ready to receive the notification",
+        );
       }
       const info = this.server.clientInfo(c).replace(/^INFO \{/, `INFO {"ldm":true,`);
       c.enqueue(new TextEncoder().encode(info));
