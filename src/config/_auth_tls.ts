@@ -116,7 +116,7 @@ function isValidUserNkey(key: string): boolean {
   }
 }
 
-function parseUsers(
+export function parseUsers(
   v: ConfigValue,
   ref: Ref | undefined,
   report: Report,

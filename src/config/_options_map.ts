@@ -1,6 +1,7 @@
 // Top-level config keys mapped onto Options: one small handler per key, aliases share a handler. Keys and
 // texts follow nats-server server/opts.go processConfigFileLine; keys whose feature natsdeno lacks are kept.
 import { formatDuration } from "../util/mod.ts";
+import { parseAccounts, parseMappings } from "./_accounts.ts";
 import { parseAuthorization, parseTls } from "./_auth_tls.ts";
 import { parseJetStream } from "./_jetstream.ts";
 import type { ConfigMap, ConfigValue } from "./_tree.ts";
@@ -191,11 +192,11 @@ const KEYS: Record<string, Handler> = {
   }),
   logtime: bool((o, b) => o.logtime = b),
   "logtime_utc": bool((o, b) => o.logtimeUTC = b),
-  mappings: unsupported,
-  maps: unsupported,
+  mappings: (o, v, c) => o.mappings.push(...parseMappings(v, c.ref, c.report)),
+  maps: (o, v, c) => o.mappings.push(...parseMappings(v, c.ref, c.report)),
   "disable_sublist_cache": bool((o, b) => o.disableSublistCache = b),
   "no_sublist_cache": bool((o, b) => o.disableSublistCache = b),
-  accounts: unsupported,
+  accounts: (o, v, c) => parseAccounts(o, v, c.ref, c.report),
   authorization,
   http: (o, v, c) => {
     const hp = parseListen(v, c.ref?.kind);
@@ -265,8 +266,8 @@ const KEYS: Record<string, Handler> = {
   "resolver_preload": unsupported,
   "resolver_pinned_accounts": unsupported,
   "no_auth_user": str((o, s) => o.noAuthUser = s),
-  "system_account": both(str((o, s) => o.systemAccount = s), unsupported),
-  system: both(str((o, s) => o.systemAccount = s), unsupported),
+  "system_account": str((o, s) => o.systemAccount = s),
+  system: str((o, s) => o.systemAccount = s),
   "no_system_account": bool((o, b) => o.noSystemAccount = b),
   "no_system": bool((o, b) => o.noSystemAccount = b),
   "no_sys_acc": bool((o, b) => o.noSystemAccount = b),

@@ -81,6 +81,9 @@ const FIELDS: { [K in keyof Options]: [goName: string, rule: Rule] } = {
     throw rejectMsg("NoAuthUser", oldV, newV);
   }],
   defaultPermissions: ["DefaultPermissions", "reload"],
+  accounts: ["Accounts", "reload"],
+  mappings: ["Mappings", "reload"],
+  accountsPos: ["AccountsPos", "ignore"],
   tls: ["TLSConfig", "reload"],
   allowNonTls: ["AllowNonTLS", "reject"],
   jetStream: ["JetStream", (_o, n, st) => {

@@ -38,6 +38,74 @@ export interface NkeyUser {
   allowedConnectionTypes?: string[];
 }
 
+/** One destination of a subject mapping; weights are percents (0–100). */
+export interface MapDest {
+  subject: string;
+  weight: number;
+  /** Applies only in this cluster (ignored without one). */
+  cluster?: string;
+}
+
+/** A subject mapping (`mappings {}`): messages published on `source` go to one of the destinations. */
+export interface SubjectMapping {
+  source: string;
+  destinations: MapDest[];
+  /** Where the mapping was written ("file:line:col"), for errors found when the account is built. */
+  pos?: string;
+}
+
+/** An `exports` entry of an account: `{stream: subject}` or `{service: subject}`. */
+export interface AccountExport {
+  kind: "stream" | "service";
+  subject: string;
+  /** Accounts allowed to import; absent means public. */
+  accounts?: string[];
+  /** 1-based token of the subject that must equal the importing account's name; 0 when unused. */
+  accountTokenPosition: number;
+  /** Services: "Singleton" (default), "Streamed" or "Chunked". */
+  responseType?: "Singleton" | "Streamed" | "Chunked";
+  /** Services: how long a response may take before the pending response is dropped; 0 = default (2m). */
+  responseThresholdMs?: number;
+  /** Services: latency tracking; sampling 1–100 percent, or 0 for "headers" (triggered by trace headers). */
+  latency?: { sampling: number; subject: string };
+}
+
+/** An `imports` entry of an account. */
+export interface AccountImport {
+  kind: "stream" | "service";
+  /** The exporting account. */
+  account: string;
+  /** The exported subject. */
+  subject: string;
+  /** Streams: prepended to the delivered subject. */
+  prefix?: string;
+  /** Streams: the local subject the stream appears on; services: the local subject clients publish to. */
+  to?: string;
+  /** Services: share the requestor's details with the exporter (latency tracking). */
+  share?: boolean;
+}
+
+/** Per-account limits; -1 means unlimited. */
+export interface AccountLimits {
+  maxConnections: number;
+  maxSubscriptions: number;
+  maxPayload: number;
+  maxLeafnodes: number;
+}
+
+/** One account of the `accounts {}` block. */
+export interface AccountOptions {
+  name: string;
+  nkey?: string;
+  exports: AccountExport[];
+  imports: AccountImport[];
+  defaultPermissions?: Permissions;
+  mappings: SubjectMapping[];
+  limits: AccountLimits;
+  /** The account's raw `jetstream` value (`enabled`, or a map of limits), for the JetStream layer. */
+  jetstream?: unknown;
+}
+
 /** Client TLS settings (the `tls {}` block and --tls* flags). */
 export interface TlsOptions {
   certFile?: string;
@@ -129,6 +197,13 @@ export interface Options {
   nkeys: NkeyUser[];
   noAuthUser?: string;
   defaultPermissions?: Permissions;
+
+  /** The `accounts {}` block. Users of an account carry its name in `users[].account` / `nkeys[].account`. */
+  accounts: AccountOptions[];
+  /** Top-level `mappings`, applied in the global account. */
+  mappings: SubjectMapping[];
+  /** Where `accounts` was written ("file:line:col"), prefixed to import/export errors found at startup. */
+  accountsPos?: string;
 
   tls?: TlsOptions;
   allowNonTls: boolean;
@@ -227,6 +302,8 @@ export function defaultOptions(overrides: Partial<Options> = {}): Options {
     portsFileDir: "",
     users: [],
     nkeys: [],
+    accounts: [],
+    mappings: [],
     allowNonTls: false,
     jetStream: false,
     storeDir: "",

@@ -36,6 +36,7 @@ import type { Transport } from "../net/mod.ts";
 import { type InternalCallback, Subscription } from "./subscription.ts";
 import type { Account } from "./account.ts";
 import type { Server } from "./server.ts";
+import { addShadowSubscriptions, removeShadowSubscriptions, type ServiceImport } from "./_account_service.ts";
 import { ClosedState } from "./closed_state.ts";
 
 const MIN_READ = 512;
@@ -115,6 +116,8 @@ export class Client implements ParserHandler {
   pingsOut = 0;
   /** The nonce sent in INFO when nkeys are configured. */
   nonce?: string;
+  /** Service imports the message being delivered went through (cycle detection); empty on the plain path. */
+  readonly psi: ServiceImport[] = [];
 
   #conn: Transport;
   #parser: Parser;
@@ -315,6 +318,15 @@ export class Client implements ParserHandler {
     this.authResult = r;
     this.perms = r.permissions;
     const acc = this.server.lookupAccount(r.account);
+    if (acc && acc !== this.account && this.kind === "Client" && acc.maxTotalConnectionsReached()) {
+      // As nats-server's registerWithAccount: the client is closed, after the account switch.
+      this.account.removeClient(this);
+      this.account = acc;
+      this.sendErr("maximum account active connections exceeded");
+      this.server.log.error(`${this} - maximum account active connections exceeded`);
+      this.close(ClosedState.MaxAccountConnectionsExceeded);
+      return;
+    }
     if (acc && acc !== this.account) {
       const prev = this.account;
       prev.removeClient(this);
@@ -351,8 +363,8 @@ export class Client implements ParserHandler {
       );
       return false;
     }
-    const max = this.server.maxPayload;
-    if (max > 0 && pa.size > max) {
+    const max = this.maxPayload();
+    if (max >= 0 && pa.size > max) {
       this.sendErr(ERR_MAX_PAYLOAD);
       this.server.log.error(`${this} - maximum payload exceeded: ${pa.size} vs ${max}`);
       this.close(ClosedState.MaxPayloadExceeded);
@@ -372,6 +384,11 @@ export class Client implements ParserHandler {
     s.inMsgs++;
     s.inBytes += msg.length;
     const acc = this.account;
+    if (acc.hasMappings) {
+      const mapped = this.#mapPub(pa, acc);
+      if (mapped === null) return !this.closed;
+      if (mapped !== undefined) pa = mapped;
+    }
     const sl = acc.sl;
     let pc = this.#pubCache;
     if (pc === undefined || pc.genid !== sl.genid || !sameBytes(pc.bytes, pa.buf, pa.subjStart, pa.subjEnd)) {
@@ -404,11 +421,19 @@ export class Client implements ParserHandler {
       return !this.closed;
     }
     if (this.opts.verbose) this.enqueue(OK_B);
-    const r = pc.result;
+    const delivered = this.#deliverResult(pc.result, pa, msg, pc.subject);
+    if (!delivered && pa.replyStart >= 0 && this.opts.no_responders) {
+      this.#noResponders(asciiString(pa.buf, pa.replyStart, pa.replyEnd));
+    }
+    return !this.closed;
+  }
+
+  /** Delivers to every plain subscription and one member of each queue group; true when any took it. */
+  #deliverResult(r: SublistResult<Subscription>, pa: PubArg, msg: Uint8Array, subject: string): boolean {
     let delivered = false;
     const psubs = r.psubs;
     for (let i = 0; i < psubs.length; i++) {
-      if (this.#deliver(psubs[i], pa, msg, pc.subject)) delivered = true;
+      if (this.#deliver(psubs[i], pa, msg, subject)) delivered = true;
     }
     const qsubs = r.qsubs;
     for (let i = 0; i < qsubs.length; i++) {
@@ -416,16 +441,77 @@ export class Client implements ParserHandler {
       // Start at a random member; skip ones that cannot take it (closed, echo off, denied).
       const start = (Math.random() * g.length) | 0;
       for (let j = 0; j < g.length; j++) {
-        if (this.#deliver(g[(start + j) % g.length], pa, msg, pc.subject)) {
+        if (this.#deliver(g[(start + j) % g.length], pa, msg, subject)) {
           delivered = true;
           break;
         }
       }
     }
-    if (!delivered && pa.replyStart >= 0 && this.opts.no_responders) {
-      this.#noResponders(asciiString(pa.buf, pa.replyStart, pa.replyEnd));
+    return delivered;
+  }
+
+  /**
+   * Account mappings (nats-server's selectMappedSubject): the PubArg for the mapped subject, undefined when
+   * no mapping applies, null when the mapping drops the message. Allocates; only accounts with mappings
+   * come here.
+   */
+  #mapPub(pa: PubArg, acc: Account): PubArg | undefined | null {
+    const subject = asciiString(pa.buf, pa.subjStart, pa.subjEnd);
+    const to = acc.selectMappedSubject(subject);
+    if (to === undefined || to === subject) return undefined;
+    if (to === "") return null;
+    const reply = pa.replyStart >= 0 ? asciiString(pa.buf, pa.replyStart, pa.replyEnd) : undefined;
+    const np = makePubArg(to, reply);
+    np.hdr = pa.hdr;
+    np.size = pa.size;
+    return np;
+  }
+
+  /**
+   * Delivers a message this client published into another account under `subject`/`reply` (service imports
+   * and their responses); true when a subscription took it. Allocates per call: the import path only.
+   */
+  deliverImported(
+    acc: Account,
+    subject: string,
+    reply: string | undefined,
+    hdr: Uint8Array | undefined,
+    payload: Uint8Array,
+  ): boolean {
+    const pa = makePubArg(subject, reply);
+    let msg = payload;
+    if (hdr !== undefined && hdr.length > 0) {
+      msg = new Uint8Array(hdr.length + payload.length);
+      msg.set(hdr);
+      msg.set(payload, hdr.length);
+      pa.hdr = hdr.length;
     }
-    return !this.closed;
+    pa.size = msg.length;
+    return this.#deliverResult(acc.sl.match(subject), pa, msg, subject);
+  }
+
+  /**
+   * Delivers to one subscription of this client under `subject` (stream imports: the shadow subscription in
+   * the exporting account hands the message to the real one). `from` is the publisher.
+   */
+  deliverTo(
+    sub: Subscription,
+    from: Client,
+    subject: string,
+    reply: string | undefined,
+    hdr: Uint8Array | undefined,
+    payload: Uint8Array,
+  ): boolean {
+    const pa = makePubArg(subject, reply);
+    let msg = payload;
+    if (hdr !== undefined && hdr.length > 0) {
+      msg = new Uint8Array(hdr.length + payload.length);
+      msg.set(hdr);
+      msg.set(payload, hdr.length);
+      pa.hdr = hdr.length;
+    }
+    pa.size = msg.length;
+    return from.#deliver(sub, pa, msg, subject);
   }
 
   /** Appends MSG/HMSG for `sub`; false when the subscription does not take the message. */
@@ -616,8 +702,8 @@ export class Client implements ParserHandler {
       );
       return undefined;
     }
-    const maxSubs = s.opts.maxSubs;
-    if (maxSubs > 0 && this.subs.size >= maxSubs) {
+    const maxSubs = this.maxSubscriptions();
+    if (maxSubs >= 0 && this.subs.size >= maxSubs) {
       this.sendErr(ERR_MAX_SUBS);
       s.log.error(`${this} - maximum subscriptions exceeded`);
       return undefined;
@@ -639,6 +725,7 @@ export class Client implements ParserHandler {
       return undefined;
     }
     this.subs.set(sid, sub);
+    if (this.account.streamImports.length > 0) addShadowSubscriptions(this.account, sub);
     if (this.opts.verbose) this.enqueue(OK_B);
     return sub;
   }
@@ -668,7 +755,7 @@ export class Client implements ParserHandler {
     this.enqueue(PONG_B);
     if (this.connectReceived && (this.opts.protocol ?? 0) >= CLIENT_PROTO_INFO && !this.#firstPongSent) {
       this.#firstPongSent = true;
-      if (this.server.infoChangedSince(this.start)) {
+      if (this.server.infoChangedSince(this.start) || this.maxPayload() !== this.server.maxPayload) {
         this.enqueue(encoder.encode(this.server.clientInfo(this)));
       }
     }
@@ -760,6 +847,24 @@ export class Client implements ParserHandler {
       }
     }
     this.flushSoon();
+  }
+
+  /** The payload limit of this connection: the lower of max_payload and the account's; -1 for none. */
+  maxPayload(): number {
+    let max = this.server.maxPayload;
+    if (max <= 0) max = -1;
+    const am = this.account.maxPayload;
+    if (am >= 0 && (max < 0 || am < max)) max = am;
+    return max;
+  }
+
+  /** The subscription limit of this connection: the lower of max_subscriptions and the account's. */
+  maxSubscriptions(): number {
+    let max = this.server.opts.maxSubs;
+    if (max <= 0) max = -1;
+    const am = this.account.maxSubscriptions;
+    if (am >= 0 && (max < 0 || am < max)) max = am;
+    return max;
   }
 
   // ---- Permissions -------------------------------------------------------------------------------------
@@ -1009,6 +1114,8 @@ export class Client implements ParserHandler {
     sub.closed = true;
     this.subs.delete(sub.sid);
     this.account.sl.remove(sub);
+    if (sub.shadow !== undefined) removeShadowSubscriptions(sub);
+    if (this.account.rrMap.size > 0) this.account.checkForReverseEntry(sub.subject, true);
   }
 
   #closing = false;
@@ -1023,7 +1130,14 @@ export class Client implements ParserHandler {
     s.timers.cancel(this.#pingTimer);
     this.#clearAuthTimer();
     for (const sub of this.subs.values()) sub.closed = true;
-    if (this.subs.size > 0) this.account.sl.removeBatch([...this.subs.values()]);
+    if (this.subs.size > 0) {
+      const acc = this.account;
+      acc.sl.removeBatch([...this.subs.values()]);
+      for (const sub of this.subs.values()) {
+        if (sub.shadow !== undefined) removeShadowSubscriptions(sub);
+        if (acc.rrMap.size > 0) acc.checkForReverseEntry(sub.subject, true);
+      }
+    }
     s.removeClient(this);
     this.#wakeDrainWaiters();
     // Let queued bytes (an -ERR) go out before the socket closes.
@@ -1070,6 +1184,23 @@ export class Client implements ParserHandler {
 }
 
 const EMPTY = new Uint8Array(0);
+
+/** A PubArg over a fresh "subject [reply]" buffer (internal and cross-account publishes). */
+function makePubArg(subject: string, reply: string | undefined): PubArg {
+  const head = encoder.encode(reply === undefined ? subject : `${subject} ${reply}`);
+  const pa = new PubArg();
+  pa.buf = head;
+  pa.subjStart = 0;
+  pa.subjEnd = reply === undefined ? head.length : encoder.encode(subject).length;
+  if (reply !== undefined) {
+    pa.replyStart = pa.subjEnd + 1;
+    pa.replyEnd = head.length;
+  }
+  pa.argStart = 0;
+  pa.argEnd = head.length;
+  pa.hdr = -1;
+  return pa;
+}
 
 function put(out: Uint8Array, off: number, src: Uint8Array): number {
   const n = src.length;

@@ -1,5 +1,18 @@
 // The server core: connections, accounts, delivery and lifecycle.
-export { Account, GLOBAL_ACCOUNT, SYSTEM_ACCOUNT } from "./account.ts";
+export {
+  Account,
+  AccountError,
+  GLOBAL_ACCOUNT,
+  type ResponseType,
+  type ServiceExport,
+  type ServiceExportOptions,
+  type ServiceImport,
+  type StreamImport,
+  subjectIsSubsetMatch,
+  SYSTEM_ACCOUNT,
+} from "./account.ts";
+export { AccountConfigError, validateAccountOptions } from "./_account_config.ts";
+export { SERVICE_LATENCY_TYPE } from "./_account_service.ts";
 export { Client } from "./client.ts";
 export { ClosedState } from "./closed_state.ts";
 export { hostUrls, type JetStreamHooks, NATSDENO_VERSION, Server, type ServerDeps } from "./server.ts";

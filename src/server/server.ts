@@ -6,7 +6,8 @@ import { PROTO, type ServerInfo, VERSION } from "../protocol/mod.ts";
 import { ClientAuth, newNonce } from "../auth/mod.ts";
 import { diffOptions, type Options, validateOptions } from "../config/mod.ts";
 import { type Accepted, type Listener, listenTcp, type Transport } from "../net/mod.ts";
-import { Account, GLOBAL_ACCOUNT, SYSTEM_ACCOUNT } from "./account.ts";
+import { Account } from "./account.ts";
+import { buildAccounts } from "./_account_config.ts";
 import { Client } from "./client.ts";
 import { ClosedState } from "./closed_state.ts";
 
@@ -42,6 +43,9 @@ export class Server {
   auth: ClientAuth;
   readonly accounts = new Map<string, Account>();
   readonly gacc: Account;
+  /** The system account (system_account, "$SYS" by default); undefined with no_system_account. */
+  readonly systemAccount: Account | undefined;
+  #sysClient: Client | undefined;
   readonly clients = new Map<number, Client>();
   /** Closed connections, newest last, at most max_closed_clients. */
   readonly closedClients: Client[] = [];
@@ -101,9 +105,28 @@ export class Server {
         logFile: opts.logFile,
       });
     this.auth = new ClientAuth(opts);
-    this.gacc = new Account(GLOBAL_ACCOUNT, { cache: !opts.disableSublistCache });
-    this.accounts.set(GLOBAL_ACCOUNT, this.gacc);
-    this.accounts.set(SYSTEM_ACCOUNT, new Account(SYSTEM_ACCOUNT));
+    // Accounts, their exports and imports, and the system account; throws with the config's errors.
+    const built = buildAccounts(opts, (name) => this.#newAccount(name));
+    this.gacc = built.gacc;
+    for (const [name, a] of built.accounts) this.accounts.set(name, a);
+    this.systemAccount = built.sys;
+  }
+
+  #newAccount(name: string): Account {
+    const a = new Account(name, { cache: !this.opts.disableSublistCache });
+    a.server = this;
+    return a;
+  }
+
+  /**
+   * The internal client of the system account (kind "System"), made on first use; undefined without a
+   * system account. The $SYS services subscribe and publish through it.
+   */
+  systemClient(): Client | undefined {
+    const sys = this.systemAccount;
+    if (sys === undefined) return undefined;
+    this.#sysClient ??= this.createInternalClient("System", sys);
+    return this.#sysClient;
   }
 
   get name(): string {
@@ -225,7 +248,7 @@ export class Server {
       headers: !o.noHeaderSupport,
       jetstream: this.jetStream !== undefined || undefined,
       "auth_required": this.auth.authRequired || undefined,
-      "max_payload": o.maxPayload,
+      "max_payload": c.maxPayload(),
       "client_id": c.cid,
       "client_ip": c.host,
       nonce: c.nonce,
@@ -260,7 +283,7 @@ export class Server {
   lookupAccount(name: string): Account | undefined {
     let a = this.accounts.get(name);
     if (a === undefined && name !== "") {
-      a = new Account(name, { cache: !this.opts.disableSublistCache });
+      a = this.#newAccount(name);
       this.accounts.set(name, a);
     }
     return a;

@@ -3,6 +3,7 @@
 import { encoder } from "../util/mod.ts";
 import { subjectIsLiteral } from "../sublist/mod.ts";
 import type { Client } from "./client.ts";
+import type { Account } from "./account.ts";
 
 /**
  * Handler of an internal subscription (server services, imports, JetStream). The views are valid only during
@@ -36,6 +37,11 @@ export class Subscription {
   closed = false;
   /** Set for internal subscriptions: delivery calls it instead of writing MSG. */
   icb: InternalCallback | undefined;
+  /** Stream imports: the shadow subscriptions made in exporting accounts for this one. */
+  shadow?: Subscription[];
+  /** On a shadow subscription: the subscription it delivers to, and the account whose sublist holds it. */
+  shadowOf?: Subscription;
+  shadowAcc?: Account;
 
   constructor(
     client: Client,

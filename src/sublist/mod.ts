@@ -31,3 +31,15 @@ export {
   tokenizeSubject,
   validateMappingDestination,
 } from "./_subject.ts";
+export {
+  indexPlaceHolders,
+  MAPPING_REASONS,
+  type PlaceHolder,
+  SubjectTransform,
+  TransformError,
+  TransformKind,
+  type TransformOptions,
+  transformTokenize,
+  transformUntokenize,
+  validateMapping,
+} from "./transform.ts";

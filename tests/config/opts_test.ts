@@ -386,12 +386,10 @@ Deno.test("TestHandleUnknownTopLevelConfigurationField: unknown keys are errors,
   const o = processConfigFile("conf/unsupported.conf");
   assertEquals(o.unsupported, [
     "cluster",
-    "accounts",
     "websocket",
     "mqtt",
     "leafnodes",
     "gateway",
-    "mappings",
   ]);
   assertEquals(o.storeDir, "/tmp/natsdeno-js");
   assertEquals(o.jetStreamMaxMemory, 1000 ** 3);
