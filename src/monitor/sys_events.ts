@@ -163,7 +163,7 @@ export class SystemEvents {
   constructor(server: Server, account: Account) {
     this.server = server;
     this.account = account;
-    this.client = server.createInternalClient("System", account);
+    this.client = server.systemClient() ?? server.createInternalClient("System", account);
     this.client.echo = false;
   }
 
@@ -254,6 +254,15 @@ export class SystemEvents {
    */
   sendAccConns(a: Account, subjects: string[]): void {
     if (!this.#running) return;
+    const timers = this.server.timers;
+    timers.cancel(this.#accTimers.get(a));
+    this.#accTimers.delete(a);
+    // Counting the account's connections walks them; with nobody listening (the common case) only the
+    // heartbeat is kept, so a connect storm into one account stays linear.
+    if (!subjects.some((subj) => this.#hasInterest(subj))) {
+      if (a.clients.size > 0) this.#scheduleAccConns(a);
+      return;
+    }
     const stat = accountStatz(this.server, { accounts: [a.name], unused: true }).account_statz[0];
     const m: AccountNumConns = {
       type: ACCOUNT_CONNS_TYPE,
@@ -268,26 +277,30 @@ export class SystemEvents {
       received: stat?.received ?? { msgs: 0, bytes: 0 },
       "slow_consumers": stat?.slow_consumers ?? 0,
     };
-    const timers = this.server.timers;
-    timers.cancel(this.#accTimers.get(a));
-    this.#accTimers.delete(a);
-    if (m.total_conns > 0) {
-      this.#accTimers.set(
-        a,
-        timers.after(this.accountHbMs, () => {
-          this.#accTimers.delete(a);
-          this.sendAccConns(a, [
-            `$SYS.SERVER.ACCOUNT.${a.name}.CONNS`,
-            `$SYS.ACCOUNT.${a.name}.SERVER.CONNS`,
-          ]);
-        }),
-      );
-    }
+    if (m.total_conns > 0) this.#scheduleAccConns(a);
     // Each subject's copy is stamped at send time, so each gets its own sequence, as in the reference.
     for (const subj of subjects) {
       const own = blankServerInfo();
       this.send(subj, undefined, { ...m, server: own }, { si: own });
     }
+  }
+
+  #scheduleAccConns(a: Account): void {
+    this.#accTimers.set(
+      a,
+      this.server.timers.after(this.accountHbMs, () => {
+        this.#accTimers.delete(a);
+        this.sendAccConns(a, [`$SYS.SERVER.ACCOUNT.${a.name}.CONNS`, `$SYS.ACCOUNT.${a.name}.SERVER.CONNS`]);
+      }),
+    );
+  }
+
+  /** True when a subscription in the system account, other than the system client's own, gets `subject`. */
+  #hasInterest(subject: string): boolean {
+    const r = this.account.sl.match(subject);
+    if (r.qsubs.length > 0) return true;
+    for (const sub of r.psubs) if (sub.client !== this.client) return true;
+    return false;
   }
 
   /** True when an account heartbeat is scheduled (tests). */

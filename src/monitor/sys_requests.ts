@@ -207,12 +207,13 @@ export class SystemRequests {
    * PING.STATZ for its own connections, and USER.INFO for the requesting user. They are internal
    * subscriptions in `a` that answer into `a`, which is what a service import with its reply mapping
    * amounts to on one server.
-   * TODO(accounts): use the account import API once it lands, so /accountz lists these imports.
+   * TODO(accounts): make these real service imports (Account.addServiceImport) once imports can share the
+   * requester's identity (USER.INFO needs it), so /accountz lists them as nats-server does.
    */
   registerSystemImports(a: Account): void {
     if (this.#importClients.has(a)) return;
     // Every account has an internal client, the system account too (it takes a client id, as there).
-    const ic = this.server.createInternalClient("Account", a);
+    const ic = a.internalClient() ?? this.server.createInternalClient("Account", a);
     ic.echo = false;
     this.#importClients.set(a, ic);
     if (a === this.sys.account) return;

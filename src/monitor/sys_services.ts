@@ -18,9 +18,8 @@ export interface SystemServices {
  */
 export function startSystemServices(s: Server): SystemServices | undefined {
   if (running.has(s)) return running.get(s);
-  const name = systemAccountName(s);
-  if (name === undefined) return undefined;
-  const acc = s.lookupAccount(name);
+  if (systemAccountName(s) === undefined) return undefined;
+  const acc = s.systemAccount;
   if (acc === undefined) return undefined;
   const events = new SystemEvents(s, acc);
   const requests = new SystemRequests(events);
