@@ -125,6 +125,8 @@ export class ClientAuth {
   readonly authRequired: boolean;
   /** Nkey users are configured, so INFO carries a nonce to sign. */
   readonly needsNonce: boolean;
+  /** Trusted operators or keys are configured: users authenticate with JWTs only. */
+  readonly trusted: boolean;
 
   readonly #token: string;
   readonly #username: string;
@@ -160,9 +162,13 @@ export class ClientAuth {
         types: toTypeSet(n.allowedConnectionTypes),
       });
     }
-    this.authRequired = this.#users.size > 0 || this.#nkeys.size > 0 || this.#username !== "" ||
+    // Operator mode: every client needs a user JWT and a signed nonce, checked by the server's operator mode
+    // (src/server/_resolver.ts); check() here refuses.
+    this.trusted = opts.trustedOperators.length > 0 || (opts.trustedKeys?.length ?? 0) > 0;
+    this.authRequired = this.trusted || this.#users.size > 0 || this.#nkeys.size > 0 ||
+      this.#username !== "" ||
       this.#token !== "";
-    this.needsNonce = this.#nkeys.size > 0;
+    this.needsNonce = this.trusted || this.#nkeys.size > 0;
   }
 
   /** True when some configured user or token is stored in plain text (nats-server warns at startup). */
@@ -186,6 +192,7 @@ export class ClientAuth {
     ctx: AuthContext,
   ): AuthResult | undefined | Promise<AuthResult | undefined> {
     if (!this.authRequired) return { user: "", account: GLOBAL_ACCOUNT };
+    if (this.trusted) return undefined;
     const cnkey = creds.nkey ?? "";
     if (this.#nkeys.size > 0 && cnkey !== "") {
       const n = this.#nkeys.get(cnkey);

@@ -3,6 +3,7 @@
 import { formatDuration } from "../util/mod.ts";
 import { parseAccounts, parseMappings } from "./_accounts.ts";
 import { parseAuthorization, parseTls } from "./_auth_tls.ts";
+import { parseOperator, parsePinned, parsePreload, parseResolver, parseTrusted } from "./_operator.ts";
 import { parseJetStream } from "./_jetstream.ts";
 import type { ConfigMap, ConfigValue } from "./_tree.ts";
 import {
@@ -172,6 +173,10 @@ const writeTimeout: Handler = (o, v, c) => {
   o.writeTimeout = s;
 };
 
+/** `operator` and its aliases; `resolver` and its aliases (src/config/_operator.ts). */
+const operator: Handler = (o, v, c) => parseOperator(o, v, c.ref, c.report);
+const resolver: Handler = (o, v, c) => parseResolver(o, v, c.ref, c.report);
+
 /** Every top-level key nats-server knows (through 2.14), lower-cased, with its handler. */
 const KEYS: Record<string, Handler> = {
   listen,
@@ -253,18 +258,18 @@ const KEYS: Record<string, Handler> = {
   "allow_non_tls": bool((o, b) => o.allowNonTls = b),
   "lame_duck_duration": lameDuckDuration,
   "lame_duck_grace_period": lameDuckGrace,
-  operator: unsupported,
-  operators: unsupported,
-  roots: unsupported,
-  root: unsupported,
-  "root_operators": unsupported,
-  "root_operator": unsupported,
-  resolver: unsupported,
-  "account_resolver": unsupported,
-  "accounts_resolver": unsupported,
-  "resolver_tls": unsupported,
-  "resolver_preload": unsupported,
-  "resolver_pinned_accounts": unsupported,
+  operator: operator,
+  operators: operator,
+  roots: operator,
+  root: operator,
+  "root_operators": operator,
+  "root_operator": operator,
+  resolver,
+  "account_resolver": resolver,
+  "accounts_resolver": resolver,
+  "resolver_tls": (o, v) => o.resolverTls = v,
+  "resolver_preload": (o, v, c) => parsePreload(o, v, c.ref, c.report),
+  "resolver_pinned_accounts": (o, v, c) => parsePinned(o, v, c.ref, c.report),
   "no_auth_user": str((o, s) => o.noAuthUser = s),
   "system_account": str((o, s) => o.systemAccount = s),
   system: str((o, s) => o.systemAccount = s),
@@ -272,8 +277,8 @@ const KEYS: Record<string, Handler> = {
   "no_system": bool((o, b) => o.noSystemAccount = b),
   "no_sys_acc": bool((o, b) => o.noSystemAccount = b),
   "no_header_support": bool((o, b) => o.noHeaderSupport = b),
-  trusted: unsupported,
-  "trusted_keys": unsupported,
+  trusted: (o, v, c) => parseTrusted(o, v, c.ref, c.report),
+  "trusted_keys": (o, v, c) => parseTrusted(o, v, c.ref, c.report),
   "connect_error_reports": int((o, n) => o.connectErrorReports = n),
   "reconnect_error_reports": int((o, n) => o.reconnectErrorReports = n),
   websocket: unsupported,

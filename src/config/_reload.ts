@@ -84,6 +84,21 @@ const FIELDS: { [K in keyof Options]: [goName: string, rule: Rule] } = {
   accounts: ["Accounts", "reload"],
   mappings: ["Mappings", "reload"],
   accountsPos: ["AccountsPos", "ignore"],
+  trustedOperators: ["TrustedOperators", (o, n) => {
+    const a = o.trustedOperators.map((t) => t.jwt).join();
+    const b = n.trustedOperators.map((t) => t.jwt).join();
+    if (a !== b) throw rejectMsg("TrustedOperators", a, b);
+  }],
+  trustedKeys: ["TrustedKeys", "ignore"],
+  accountResolver: ["AccountResolver", (o, n, st) => {
+    if ((o.accountResolver === undefined) !== (n.accountResolver === undefined)) {
+      throw new Error("config reload does not support moving to or from an account resolver");
+    }
+    st.changed.push("accountResolver");
+  }],
+  resolverPreload: ["resolverPreloads", "reload"],
+  resolverTls: ["AccountResolverTLSConfig", "reload"],
+  resolverPinnedAccounts: ["resolverPinnedAccounts", "reload"],
   tls: ["TLSConfig", "reload"],
   allowNonTls: ["AllowNonTLS", "reject"],
   jetStream: ["JetStream", (_o, n, st) => {

@@ -1,5 +1,9 @@
 // Server options: the typed form of nats-server's flags and config file, with its defaults (opts.go).
 
+import type { OperatorOptions } from "./_operator.ts";
+
+export type { OperatorJwt, OperatorOptions, ResolverConfig } from "./_operator.ts";
+
 import { defaultJetStreamOptions, type JetStreamOptions } from "./_jetstream.ts";
 
 /** Subject allow/deny lists for one direction. */
@@ -144,8 +148,11 @@ export interface ClusterOptions {
   routes: string[];
 }
 
-/** Every option the server reads. Field names are camelCase forms of the config keys. */
-export interface Options {
+/**
+ * Every option the server reads. Field names are camelCase forms of the config keys. Operator mode
+ * (`operator`, `trusted`, `resolver`, …) comes from OperatorOptions (src/config/_operator.ts).
+ */
+export interface Options extends OperatorOptions {
   configFile?: string;
   serverName: string;
   host: string;
@@ -302,6 +309,8 @@ export function defaultOptions(overrides: Partial<Options> = {}): Options {
     portsFileDir: "",
     users: [],
     nkeys: [],
+    trustedOperators: [],
+    resolverPreload: {},
     accounts: [],
     mappings: [],
     allowNonTls: false,

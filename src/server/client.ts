@@ -38,6 +38,7 @@ import type { Account } from "./account.ts";
 import type { Server } from "./server.ts";
 import { addShadowSubscriptions, removeShadowSubscriptions, type ServiceImport } from "./_account_service.ts";
 import { ClosedState } from "./closed_state.ts";
+import type { JwtUserState } from "./_resolver.ts";
 
 const MIN_READ = 512;
 const MAX_READ = 256 * 1024;
@@ -116,6 +117,8 @@ export class Client implements ParserHandler {
   pingsOut = 0;
   /** The nonce sent in INFO when nkeys are configured. */
   nonce?: string;
+  /** Operator mode: the user JWT's claims, limits and expiry timer (src/server/_resolver.ts). */
+  jwtUser?: JwtUserState;
   /** Service imports the message being delivered went through (cycle detection); empty on the plain path. */
   readonly psi: ServiceImport[] = [];
 
@@ -265,7 +268,7 @@ export class Client implements ParserHandler {
     }
 
     const s = this.server;
-    const r = s.auth.check(
+    const r = s.operator !== undefined ? s.operator.check(this, this.opts) : s.auth.check(
       { user: o.user, pass: o.pass, auth_token: o.auth_token, nkey: o.nkey, sig: o.sig, jwt: o.jwt },
       { connectionType: "STANDARD", nonce: this.nonce },
     );
@@ -335,6 +338,7 @@ export class Client implements ParserHandler {
       for (const f of this.server.onAccountClient) f(prev, this, false);
       for (const f of this.server.onAccountClient) f(acc, this, true);
     }
+    this.server.operator?.applyLimits(this);
   }
 
   onPubArg(pa: PubArg): boolean {
@@ -855,6 +859,8 @@ export class Client implements ParserHandler {
     if (max <= 0) max = -1;
     const am = this.account.maxPayload;
     if (am >= 0 && (max < 0 || am < max)) max = am;
+    const um = this.jwtUser?.mpay ?? -1;
+    if (um >= 0 && (max < 0 || um < max)) max = um;
     return max;
   }
 
@@ -864,6 +870,8 @@ export class Client implements ParserHandler {
     if (max <= 0) max = -1;
     const am = this.account.maxSubscriptions;
     if (am >= 0 && (max < 0 || am < max)) max = am;
+    const um = this.jwtUser?.msubs ?? -1;
+    if (um >= 0 && (max < 0 || um < max)) max = um;
     return max;
   }
 
@@ -1129,6 +1137,7 @@ export class Client implements ParserHandler {
     const s = this.server;
     s.timers.cancel(this.#pingTimer);
     this.#clearAuthTimer();
+    if (this.jwtUser !== undefined) s.operator?.clientClosed(this);
     for (const sub of this.subs.values()) sub.closed = true;
     if (this.subs.size > 0) {
       const acc = this.account;

@@ -21,6 +21,7 @@ export const ClosedState = {
   MaxSubscriptionsExceeded: "Maximum Subscriptions Exceeded",
   ServerShutdown: "Server Shutdown",
   AuthenticationExpired: "Authentication Expired",
+  Revocation: "Credentials Revoked",
   MsgHeaderViolation: "Message Header Violation",
   NoRespondersRequiresHeaders: "No Responders Requires Headers",
   /** Closed by a $SYS.REQ.SERVER.<id>.KICK request (nats-server 2.10+). */

@@ -10,6 +10,7 @@ import { Account } from "./account.ts";
 import { buildAccounts } from "./_account_config.ts";
 import { Client } from "./client.ts";
 import { ClosedState } from "./closed_state.ts";
+import { OperatorMode } from "./_resolver.ts";
 
 /** natsdeno's own release, shown next to the nats-server version it implements. */
 export const NATSDENO_VERSION = "0.1.0";
@@ -44,7 +45,10 @@ export class Server {
   readonly accounts = new Map<string, Account>();
   readonly gacc: Account;
   /** The system account (system_account, "$SYS" by default); undefined with no_system_account. */
-  readonly systemAccount: Account | undefined;
+  /** Set again at startup in operator mode, where the system account comes from its JWT. */
+  systemAccount: Account | undefined;
+  /** Operator mode (trusted operators or keys): JWT accounts and users; undefined otherwise. */
+  readonly operator: OperatorMode | undefined;
   #sysClient: Client | undefined;
   readonly clients = new Map<number, Client>();
   /** Closed connections, newest last, at most max_closed_clients. */
@@ -106,7 +110,14 @@ export class Server {
       });
     this.auth = new ClientAuth(opts);
     // Accounts, their exports and imports, and the system account; throws with the config's errors.
-    const built = buildAccounts(opts, (name) => this.#newAccount(name));
+    // Operator mode validates its options and builds the resolver here; its accounts come from JWTs.
+    const trusted = opts.trustedOperators.length > 0 || (opts.trustedKeys?.length ?? 0) > 0;
+    this.operator = trusted ? new OperatorMode(this, opts) : undefined;
+    // The system account of operator mode is a JWT account too, set at startup; without one there is none.
+    const built = buildAccounts(
+      trusted ? { ...opts, systemAccount: "", noSystemAccount: true } : opts,
+      (name) => this.#newAccount(name),
+    );
     this.gacc = built.gacc;
     for (const [name, a] of built.accounts) this.accounts.set(name, a);
     this.systemAccount = built.sys;
@@ -154,6 +165,7 @@ export class Server {
       log.warn(`Config key "${k}" is recognized but not supported by natsdeno yet; ignoring it`);
     }
     for (const w of o.warnings) log.warn(w);
+    this.operator?.start();
     this.#listener = listenTcp(
       o.host,
       o.port,
@@ -281,6 +293,10 @@ export class Server {
   }
 
   lookupAccount(name: string): Account | undefined {
+    if (this.operator !== undefined) {
+      const r = this.operator.lookupAccount(name);
+      return typeof r === "string" ? undefined : r;
+    }
     let a = this.accounts.get(name);
     if (a === undefined && name !== "") {
       a = this.#newAccount(name);
@@ -434,6 +450,7 @@ export class Server {
       this.auth = new ClientAuth(next);
       for (const c of this.clients.values()) c.reauthorize();
     }
+    if (has("accountResolver") || has("resolverPreload")) this.operator?.reload(next);
     log.notice("Reloaded server configuration");
   }
 
@@ -533,6 +550,7 @@ export class Server {
       this.log.error(`Error during JetStream shutdown: ${(e as Error).message}`);
     }
     for (const c of [...this.clients.values()]) c.close(ClosedState.ServerShutdown);
+    this.operator?.close();
     for (const f of this.onShutdown) {
       try {
         await f();
