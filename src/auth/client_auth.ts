@@ -6,6 +6,7 @@ import type { Options, Permissions } from "../config/mod.ts";
 import { decodeSignature, nkeyToKeyObject, verifyWithKey } from "./nkey.ts";
 import { comparePasswords, isBcrypt } from "./password.ts";
 import { ClientPermissions } from "./permissions.ts";
+import { type CertIdentity, dnEqual, dnRdnsMatch, parseCertIdentity, parseDn } from "./tls_map.ts";
 
 /** Credential fields of a client's CONNECT. */
 export interface ClientCredentials {
@@ -44,6 +45,8 @@ export interface AuthContext {
   /** The nonce sent in this connection's INFO (present whenever `needsNonce`). */
   nonce?: string;
   connectionType: ConnectionType;
+  /** DER of the client's TLS certificate (leaf), for `verify_and_map`. */
+  tlsCert?: Uint8Array;
 }
 
 /** An authenticated client. */
@@ -132,6 +135,8 @@ export class ClientAuth {
   readonly #username: string;
   readonly #password: string;
   readonly #noAuthUser: string;
+  /** TLS verify_and_map: users come from the client certificate, not from CONNECT. */
+  readonly #tlsMap: boolean;
   readonly #users = new Map<string, UserEntry>();
   readonly #nkeys = new Map<string, NkeyEntry>();
 
@@ -140,6 +145,7 @@ export class ClientAuth {
     this.#username = opts.username ?? "";
     this.#password = opts.password ?? "";
     this.#noAuthUser = opts.noAuthUser ?? "";
+    this.#tlsMap = !!opts.tls?.verifyAndMap;
     const defaults = opts.defaultPermissions;
     const compileOpts = { now: authOpts.now };
     const compilePerms = (p: Permissions | undefined) =>
@@ -205,6 +211,16 @@ export class ClientAuth {
 
     let cuser = creds.user ?? "";
     let cpass = creds.pass ?? "";
+    if (this.#users.size > 0 && this.#tlsMap) {
+      const u = this.#userFromCert(ctx);
+      if (u === undefined) return undefined;
+      const result: AuthResult = {
+        user: u.username,
+        account: u.account,
+        permissions: u.perms?.forConnection(),
+      };
+      return withPassword(comparePasswords(u.password, cpass), result);
+    }
     if (this.#users.size > 0) {
       let viaNoAuthUser = false;
       if (this.#noAuthUser !== "" && cuser === "" && cpass === "" && !creds.auth_token) {
@@ -245,6 +261,47 @@ export class ClientAuth {
       });
     }
     return undefined;
+  }
+
+  /**
+   * verify_and_map: the user named by the certificate's e-mail addresses, then DNS names, then URIs, then
+   * its subject as a DN (exact order first, then any order), then the subject string with and without its
+   * domain components, as nats-server tries them.
+   */
+  #userFromCert(ctx: AuthContext): UserEntry | undefined {
+    if (ctx.tlsCert === undefined) return undefined;
+    let id: CertIdentity;
+    try {
+      id = parseCertIdentity(ctx.tlsCert);
+    } catch {
+      return undefined;
+    }
+    const lookup = (name: string) => {
+      const u = this.#users.get(name);
+      return u !== undefined && typeAllowed(u.types, ctx.connectionType) ? u : undefined;
+    };
+    for (const names of [id.emails, id.dnsNames, id.uris]) {
+      for (const n of names) {
+        const u = lookup(n);
+        if (u !== undefined) return u;
+      }
+    }
+    if (id.dn !== undefined) {
+      const reordered: UserEntry[] = [];
+      for (const u of this.#users.values()) {
+        if (!typeAllowed(u.types, ctx.connectionType)) continue;
+        const dn = parseDn(u.username);
+        if (dn === undefined) continue;
+        if (dnEqual(dn, id.dn)) return u;
+        if (dnRdnsMatch(dn, id.dn)) reordered.push(u);
+      }
+      if (reordered.length > 0) return reordered[0];
+    }
+    if (id.domainComponents !== "") {
+      const u = lookup(`${id.subject},${id.domainComponents}`);
+      if (u !== undefined) return u;
+    }
+    return lookup(id.subject);
   }
 }
 

@@ -33,3 +33,12 @@ export {
   ERR_MISSING_ACCOUNT,
   MemAccResolver,
 } from "./resolver.ts";
+export {
+  type CertIdentity,
+  type Dn,
+  type DnAttribute,
+  dnEqual,
+  dnRdnsMatch,
+  parseCertIdentity,
+  parseDn,
+} from "./tls_map.ts";

@@ -38,6 +38,7 @@ import type { Account } from "./account.ts";
 import type { Server } from "./server.ts";
 import { addShadowSubscriptions, removeShadowSubscriptions, type ServiceImport } from "./_account_service.ts";
 import { ClosedState } from "./closed_state.ts";
+import { type ClientTlsStart, type PendingRead, startClientTls } from "./_client_tls.ts";
 import type { JwtUserState } from "./_resolver.ts";
 
 const MIN_READ = 512;
@@ -117,6 +118,10 @@ export class Client implements ParserHandler {
   pingsOut = 0;
   /** The nonce sent in INFO when nkeys are configured. */
   nonce?: string;
+  /** TLS state once the handshake completed: "1.3", the IANA suite name, peer certificates (DER, leaf first). */
+  tlsVersion?: string;
+  tlsCipher?: string;
+  tlsPeerCerts?: Uint8Array[];
   /** Operator mode: the user JWT's claims, limits and expiry timer (src/server/_resolver.ts). */
   jwtUser?: JwtUserState;
   /** Service imports the message being delivered went through (cycle detection); empty on the plain path. */
@@ -161,25 +166,52 @@ export class Client implements ParserHandler {
     return `${h}:${this.port} - cid:${this.cid}`;
   }
 
-  /** Sends INFO, arms the auth and ping timers, and runs the read loop until the connection ends. */
-  run(info: string): void {
+  /**
+   * Sends INFO, arms the auth and ping timers, and runs the read loop until the connection ends. With
+   * `tls`, INFO and the handshake are ordered as the TLS settings say (see _client_tls.ts).
+   */
+  run(info: string, tls?: ClientTlsStart): void {
+    if (tls !== undefined) {
+      startClientTls(this, this.#conn, info, tls);
+      return;
+    }
     this.enqueue(encoder.encode(info));
     this.flush();
+    this.startSession();
+  }
+
+  /**
+   * Arms the auth and ping timers and starts the read loop. `first` is a read already issued on the
+   * transport (a TLS peek) whose bytes, in `first.buf`, are parsed before anything else.
+   */
+  startSession(first?: PendingRead): void {
     const s = this.server;
     if (s.auth.authRequired) {
       const ms = s.authTimeoutMs();
       this.#authTimer = s.timers.after(ms, () => this.#authTimeout());
     }
     this.#setPingTimer(FIRST_PING_MS);
-    this.#readLoop().catch((e) => this.#closeWith(ClosedState.ReadError, e));
+    this.#readLoop(first).catch((e) => this.#closeWith(ClosedState.ReadError, e));
   }
 
-  async #readLoop(): Promise<void> {
+  /** Replaces the transport once a TLS handshake completes; later reads and writes go through it. */
+  setTransport(t: Transport): void {
+    this.#conn = t;
+  }
+
+  async #readLoop(first?: PendingRead): Promise<void> {
     const conn = this.#conn;
     while (!this.closed) {
       let n: number | null;
       try {
-        n = await conn.read(this.#rbuf);
+        if (first !== undefined) {
+          n = await first.read;
+          if (n !== null && n > 0) {
+            if (n > this.#rbuf.length) this.#rbuf = new Uint8Array(n * 2);
+            this.#rbuf.set(first.buf.subarray(0, n));
+          }
+          first = undefined;
+        } else n = await conn.read(this.#rbuf);
       } catch (e) {
         this.#closeWith(this.closed ? ClosedState.ClientClosed : ClosedState.ReadError, e);
         return;
@@ -231,7 +263,11 @@ export class Client implements ParserHandler {
     // no_auth_user lets a client skip CONNECT (telnet demos), as nats-server allows.
     const s = this.server;
     if (s.opts.noAuthUser) {
-      const r = s.auth.check({}, { connectionType: "STANDARD", nonce: this.nonce });
+      const r = s.auth.check({}, {
+        connectionType: "STANDARD",
+        nonce: this.nonce,
+        tlsCert: this.tlsPeerCerts?.[0],
+      });
       if (r && !(r instanceof Promise)) {
         this.#registerUser(r);
         this.#clearAuthTimer();
@@ -270,7 +306,7 @@ export class Client implements ParserHandler {
     const s = this.server;
     const r = s.operator !== undefined ? s.operator.check(this, this.opts) : s.auth.check(
       { user: o.user, pass: o.pass, auth_token: o.auth_token, nkey: o.nkey, sig: o.sig, jwt: o.jwt },
-      { connectionType: "STANDARD", nonce: this.nonce },
+      { connectionType: "STANDARD", nonce: this.nonce, tlsCert: this.tlsPeerCerts?.[0] },
     );
     if (r instanceof Promise) {
       this.#pendingAuth = r.then(
@@ -824,7 +860,7 @@ export class Client implements ParserHandler {
     const o = this.opts;
     const r = this.server.auth.check(
       { user: o.user, pass: o.pass, auth_token: o.auth_token, nkey: o.nkey, sig: o.sig, jwt: o.jwt },
-      { connectionType: "STANDARD", nonce: this.nonce },
+      { connectionType: "STANDARD", nonce: this.nonce, tlsCert: this.tlsPeerCerts?.[0] },
     );
     if (r instanceof Promise) r.then((res) => this.#applyReauth(res), () => this.#applyReauth(undefined));
     else this.#applyReauth(r);

@@ -5,11 +5,19 @@ import { formatDuration, Logger, randomBase32, Timers } from "../util/mod.ts";
 import { PROTO, type ServerInfo, VERSION } from "../protocol/mod.ts";
 import { ClientAuth, newNonce } from "../auth/mod.ts";
 import { diffOptions, type Options, validateOptions } from "../config/mod.ts";
-import { type Accepted, type Listener, listenTcp, type Transport } from "../net/mod.ts";
+import {
+  type Accepted,
+  type Listener,
+  listenTcp,
+  TlsAcceptor,
+  type Transport,
+  unsupportedTlsSettings,
+} from "../net/mod.ts";
 import { Account } from "./account.ts";
 import { buildAccounts } from "./_account_config.ts";
 import { Client } from "./client.ts";
 import { ClosedState } from "./closed_state.ts";
+import type { ClientTlsStart } from "./_client_tls.ts";
 import { OperatorMode } from "./_resolver.ts";
 
 /** natsdeno's own release, shown next to the nats-server version it implements. */
@@ -90,6 +98,10 @@ export class Server {
 
   #cid = 0;
   #listener: Listener | undefined;
+  /** Client TLS, built from opts.tls (again on reload); undefined when TLS is off. */
+  #tls: TlsAcceptor | undefined;
+  /** connection_rate_limit: TLS handshakes started in the current second, and those refused. */
+  #tlsRate = { end: 0, count: 0, blocked: 0 };
   #pending: Client[] = [];
   #infoChanged = 0;
   #portsFile = "";
@@ -109,6 +121,7 @@ export class Server {
         logFile: opts.logFile,
       });
     this.auth = new ClientAuth(opts);
+    this.#tls = opts.tls ? new TlsAcceptor(opts.tls) : undefined;
     // Accounts, their exports and imports, and the system account; throws with the config's errors.
     // Operator mode validates its options and builds the resolver here; its accounts come from JWTs.
     const trusted = opts.trustedOperators.length > 0 || (opts.trustedKeys?.length ?? 0) > 0;
@@ -177,6 +190,16 @@ export class Server {
     // As nats-server, the options then carry the bound port (a reload keeps it when the file says -1).
     if (o.port <= 0) o.port = this.port;
     log.notice(`Listening for client connections on ${hostPort(o.host, this.port)}`);
+    if (o.tls) {
+      log.notice("TLS required for client connections");
+      if (o.tls.handshakeFirst && !o.tls.handshakeFirstFallbackMs) {
+        log.warn('Clients that are not using "TLS Handshake First" option will fail to connect');
+      }
+      for (const k of unsupportedTlsSettings(o.tls)) {
+        log.warn(`TLS ${k} is not supported by natsdeno (rustls chooses them); ignoring it`);
+      }
+      if ((o.tls.connectionRateLimit ?? 0) > 0) this.#scheduleTlsRateLog();
+    }
     this.running = true;
     this.#scheduleHousekeeping();
   }
@@ -244,11 +267,52 @@ export class Server {
     for (const f of this.onAccountClient) f(this.gacc, c, true);
     this.log.debug(`${c} - Client connection created`);
     if (this.auth.needsNonce) c.nonce = newNonce();
-    c.run(this.clientInfo(c));
+    c.run(this.clientInfo(c), this.#tlsStart(c));
   }
 
-  /** The INFO line for one client, with its id, ip and nonce. */
-  clientInfo(c: Client): string {
+  /** How a new client starts TLS, or undefined when TLS is off. */
+  #tlsStart(c: Client): ClientTlsStart | undefined {
+    const t = this.opts.tls;
+    const acceptor = this.#tls;
+    if (t === undefined || acceptor === undefined) return undefined;
+    return {
+      acceptor,
+      handshakeFirst: !!t.handshakeFirst,
+      fallbackMs: t.handshakeFirst ? t.handshakeFirstFallbackMs ?? 0 : 0,
+      allowNonTls: this.opts.allowNonTls,
+      timeoutMs: t.timeoutMs || 2_000,
+      infoTlsFirst: t.handshakeFirst ? this.clientInfo(c, true) : "",
+      allow: () => this.#allowTlsHandshake(),
+    };
+  }
+
+  /** connection_rate_limit: at most that many TLS handshakes start per second. */
+  #allowTlsHandshake(): boolean {
+    const limit = this.opts.tls?.connectionRateLimit ?? 0;
+    if (limit <= 0) return true;
+    const r = this.#tlsRate;
+    const now = Date.now();
+    if (now > r.end) {
+      r.count = 0;
+      r.end = now + 1_000;
+    } else r.count++;
+    if (r.count < limit) return true;
+    r.blocked++;
+    return false;
+  }
+
+  #scheduleTlsRateLog(): void {
+    this.timers.after(1_000, () => {
+      if (!this.running) return;
+      const r = this.#tlsRate;
+      if (r.blocked > 0) this.log.warn(`Rejected ${r.blocked} connections due to TLS rate limiting`);
+      r.blocked = 0;
+      this.#scheduleTlsRateLog();
+    });
+  }
+
+  /** The INFO line for one client, with its id, ip and nonce; `tlsFirst`: as sent after a TLS-first handshake. */
+  clientInfo(c: Client, tlsFirst = false): string {
     const o = this.opts;
     const info: ServerInfo = {
       "server_id": this.id,
@@ -260,6 +324,9 @@ export class Server {
       headers: !o.noHeaderSupport,
       jetstream: this.jetStream !== undefined || undefined,
       "auth_required": this.auth.authRequired || undefined,
+      "tls_required": (o.tls !== undefined && (tlsFirst || !o.allowNonTls)) || undefined,
+      "tls_verify": (o.tls !== undefined && !!o.tls.verify) || undefined,
+      "tls_available": (o.tls !== undefined && o.allowNonTls && !tlsFirst) || undefined,
       "max_payload": c.maxPayload(),
       "client_id": c.cid,
       "client_ip": c.host,
@@ -271,7 +338,9 @@ export class Server {
 
   /** Milliseconds a client has to send CONNECT when auth is on. */
   authTimeoutMs(): number {
-    return this.opts.authTimeoutMs > 0 ? this.opts.authTimeoutMs : 2_000;
+    const o = this.opts;
+    if (o.authTimeoutMs > 0) return o.authTimeoutMs;
+    return o.tls ? (o.tls.timeoutMs || 2_000) + 1_000 : 2_000;
   }
 
   /** True when an INFO sent at `since` is out of date (max_payload changed by reload). */
@@ -368,9 +437,12 @@ export class Server {
     const old = this.opts;
     const { changed } = diffOptions(old, next);
     if (changed.length > 0) validateOptions(next);
+    // New certificates apply to new connections; a bad file fails the reload before anything changes.
+    const nextTls = changed.includes("tls") ? (next.tls ? new TlsAcceptor(next.tls) : undefined) : this.#tls;
     // A random port in the new config keeps the bound one, as the reference does.
     if (next.port === 0 || next.port === -1) next = { ...next, port: old.port };
     this.opts = next;
+    this.#tls = nextTls;
     this.configTime = new Date();
     const log = this.log;
     const has = (k: keyof Options) => changed.includes(k);
@@ -381,6 +453,7 @@ export class Server {
     if (has("logFile")) log.notice(`Reloaded: log_file = ${next.logFile}`);
     if (has("syslog")) log.notice(`Reloaded: syslog = ${next.syslog}`);
     if (has("remoteSyslog")) log.notice(`Reloaded: remote_syslog = ${next.remoteSyslog}`);
+    if (has("tls")) log.notice(`Reloaded: tls = ${next.tls ? "enabled" : "disabled"}`);
     if (has("username")) log.notice("Reloaded: authorization username");
     if (has("password")) log.notice("Reloaded: authorization password");
     if (has("authorization")) log.notice("Reloaded: authorization token");

@@ -1,0 +1,340 @@
+// Server-side TLS for client connections: a node:tls server fed accepted sockets with emit("connection"),
+// so client chains are verified (requestCert/ca) and peer certificates are readable for verify_and_map.
+// Behaviour follows nats-server server/server.go (createClient TLS path), server/client.go (doTLSHandshake)
+// and server/opts.go (GenTLSConfig).
+import * as tls from "node:tls";
+import { createHash, X509Certificate } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { setImmediate } from "node:timers";
+import type { Buffer } from "node:buffer";
+import type { Transport } from "./transport.ts";
+import { TransportDuplex } from "./_tls_duplex.ts";
+
+/** The first byte of a TLS handshake record (a ClientHello), as nats-server tests it for allow_non_tls. */
+export const TLS_HANDSHAKE_BYTE = 0x16;
+
+/** What the TLS layer needs of a `tls {}` block (a structural subset of the config's TlsOptions). */
+export interface TlsSettings {
+  certFile?: string;
+  keyFile?: string;
+  caFile?: string;
+  verify?: boolean;
+  minVersion?: string;
+  cipherSuites?: string[];
+  curvePreferences?: string[];
+  pinnedCerts?: string[];
+  certs?: { certFile: string; keyFile: string }[];
+}
+
+/** A handshake that failed; `message` is the text nats-server logs after "TLS handshake error: ". */
+export class TlsHandshakeError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "TlsHandshakeError";
+  }
+}
+
+/**
+ * The settings natsdeno cannot apply: Deno's node:tls runs on rustls, which ignores `ciphers` and
+ * `ecdhCurve` and always offers its own AEAD-only suites and curves (X25519, P-256, P-384).
+ */
+export function unsupportedTlsSettings(s: TlsSettings): string[] {
+  const out: string[] = [];
+  if (s.cipherSuites && s.cipherSuites.length > 0) out.push("cipher_suites");
+  if (s.curvePreferences && s.curvePreferences.length > 0) out.push("curve_preferences");
+  return out;
+}
+
+/**
+ * Accepts the server side of TLS handshakes for one configuration. Build a new one to change
+ * certificates (reload): connections already established keep theirs.
+ */
+export class TlsAcceptor {
+  /** Client certificates are required and verified (INFO tls_verify). */
+  readonly verify: boolean;
+  /** Certificates and keys, loaded once; each handshake's server takes them as they are. */
+  readonly #creds: { cert: Buffer | Buffer[]; key: Buffer | Buffer[]; ca?: Buffer };
+  readonly #pins: Set<string> | undefined;
+  readonly #minVersion: tls.SecureVersion;
+
+  /** Loads the certificate files; throws with nats-server's wording when one cannot be read. */
+  constructor(s: TlsSettings) {
+    const certs: Buffer[] = [];
+    const keys: Buffer[] = [];
+    const pairs = [
+      ...(s.certFile ? [{ certFile: s.certFile, keyFile: s.keyFile ?? "" }] : []),
+      ...(s.certs ?? []),
+    ];
+    for (const p of pairs) {
+      try {
+        certs.push(readFileSync(p.certFile));
+        keys.push(readFileSync(p.keyFile));
+      } catch (e) {
+        throw new Error(`error parsing X509 certificate/key pair: ${(e as Error).message}`, { cause: e });
+      }
+    }
+    let ca: Buffer | undefined;
+    if (s.caFile) {
+      try {
+        ca = readFileSync(s.caFile);
+      } catch (e) {
+        throw new Error(`failed to parse root ca certificate: ${(e as Error).message}`, { cause: e });
+      }
+    }
+    this.#minVersion = s.minVersion === "1.3" ? "TLSv1.3" : "TLSv1.2";
+    this.#creds = {
+      cert: certs.length === 1 ? certs[0] : certs,
+      key: keys.length === 1 ? keys[0] : keys,
+      ...(ca !== undefined ? { ca } : {}),
+    };
+    try {
+      // Parses the PEM now, so a bad file fails at startup or reload rather than at the first client.
+      tls.createSecureContext({ ...this.#creds, minVersion: this.#minVersion });
+    } catch (e) {
+      throw new Error(`error parsing X509 certificate/key pair: ${(e as Error).message}`, { cause: e });
+    }
+    this.verify = !!s.verify;
+    this.#pins = s.pinnedCerts && s.pinnedCerts.length > 0
+      ? new Set(s.pinnedCerts.map((p) => p.toLowerCase()))
+      : undefined;
+  }
+
+  /**
+   * Runs the server side of a handshake over `conn`. `pre` holds bytes already read from it (the start
+   * of the ClientHello). Rejects with TlsHandshakeError; the caller owns the timeout (closing `conn`
+   * makes this reject).
+   */
+  accept(conn: Transport, pre?: Uint8Array): Promise<TlsTransport> {
+    const duplex = new TransportDuplex(conn, pre);
+    // One tls.Server per connection ties the handshake's events to this socket without reaching into
+    // node's internals. Deno's node:tls ignores a shared `secureContext`, so the loaded PEM goes in as is.
+    const srv = tls.createServer({
+      ...this.#creds,
+      // The chain is verified either way; refusing here (not inside node's TLS layer) keeps the reason,
+      // which node drops when it destroys an unauthorized socket itself.
+      requestCert: this.verify,
+      rejectUnauthorized: false,
+      minVersion: this.#minVersion,
+    });
+    return new Promise<TlsTransport>((resolve, reject) => {
+      let done = false;
+      const fail = (e: unknown) => {
+        if (done) return;
+        done = true;
+        duplex.destroy();
+        reject(e instanceof TlsHandshakeError ? e : new TlsHandshakeError(goHandshakeText(e), { cause: e }));
+      };
+      srv.once("secureConnection", (sock: tls.TLSSocket) => {
+        if (done) {
+          sock.destroy();
+          return;
+        }
+        const t = new TlsTransport(sock);
+        if (this.verify && !sock.authorized) {
+          const text = verifyErrorText(sock.authorizationError, t);
+          t.close();
+          fail(new TlsHandshakeError(text));
+          return;
+        }
+        if (this.#pins !== undefined && !this.#pins.has(t.peerSpkiSha256() ?? "")) {
+          t.close();
+          fail(new TlsHandshakeError("certificate not pinned"));
+          return;
+        }
+        done = true;
+        resolve(t);
+      });
+      srv.once("tlsClientError", (e: Error) => fail(e));
+      // The TLS layer reports its own error (tlsClientError) just after the socket closes: let it win.
+      duplex.once("close", () => setImmediate(() => fail(new TlsHandshakeError("EOF"))));
+      duplex.once("error", (e: Error) => fail(e));
+      srv.emit("connection", duplex);
+    });
+  }
+}
+
+/** Go's wording for a client certificate that failed verification. */
+function verifyErrorText(code: Error | string | null | undefined, t: TlsTransport): string {
+  const c = typeof code === "string" ? code : (code as { code?: string } | null)?.code ?? String(code ?? "");
+  if (t.peerCertificates().length === 0) return "tls: client didn't provide a certificate";
+  const pre = "tls: failed to verify client certificate: x509: ";
+  if (/EXPIRED|NOT_YET_VALID/.test(c)) return pre + "certificate has expired or is not yet valid";
+  if (/ISSUER|LEAF_SIGNATURE|SELF_SIGNED|UNTRUSTED/.test(c)) {
+    return pre + "certificate signed by unknown authority";
+  }
+  if (/PURPOSE|USAGE/.test(c)) return pre + "certificate specifies an incompatible key usage";
+  return pre + c;
+}
+
+/** Go's wording for the handshake failures clients cause most often. */
+function goHandshakeText(e: unknown): string {
+  const err = e as { message?: string; code?: string };
+  const m = err?.message ?? String(e);
+  const code = err?.code ?? "";
+  if (code === "ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE" || /no certificates/i.test(m)) {
+    return "tls: client didn't provide a certificate";
+  }
+  if (/UnknownIssuer|unknown ?issuer|unable to get (local )?issuer|self.signed/i.test(m)) {
+    return "tls: failed to verify client certificate: x509: certificate signed by unknown authority";
+  }
+  if (/Expired|expired/.test(m)) {
+    return "tls: failed to verify client certificate: x509: certificate has expired or is not yet valid";
+  }
+  if (/ProtocolVersion|NotOfferedOrEnabled|unsupported protocol/i.test(m)) {
+    return "tls: client offered only unsupported versions";
+  }
+  if (/received fatal alert: (\w+)/i.test(m)) {
+    const alert = /received fatal alert: (\w+)/i.exec(m)![1];
+    return `remote error: tls: ${alertText(alert)}`;
+  }
+  if (/ECONNRESET|EOF|closed|aborted/i.test(m)) return "EOF";
+  return m;
+}
+
+function alertText(a: string): string {
+  switch (a) {
+    case "BadCertificate":
+      return "bad certificate";
+    case "UnknownCA":
+      return "unknown certificate authority";
+    case "CertificateUnknown":
+      return "bad certificate";
+    case "DecryptError":
+      return "error decrypting message";
+    case "HandshakeFailure":
+      return "handshake failure";
+    default:
+      return a.replace(/([a-z])([A-Z])/g, "$1 $2").toLowerCase();
+  }
+}
+
+const EMPTY = new Uint8Array(0);
+
+/**
+ * A Transport over an established TLS socket. Decrypted chunks queue until read() takes them; the socket
+ * is paused while more than one chunk waits, so a slow reader pushes back on the sender.
+ */
+export class TlsTransport implements Transport {
+  readonly #sock: tls.TLSSocket;
+  #chunks: Uint8Array[] = [];
+  #head = 0;
+  #off = 0;
+  #ended = false;
+  #error: Error | undefined;
+  #waiter: ((v: void) => void) | undefined;
+  #closed = false;
+
+  constructor(sock: tls.TLSSocket) {
+    this.#sock = sock;
+    sock.on("data", (d: Uint8Array) => {
+      this.#chunks.push(d);
+      if (this.#chunks.length - this.#head > 1) sock.pause();
+      this.#wake();
+    });
+    sock.on("end", () => {
+      this.#ended = true;
+      this.#wake();
+    });
+    sock.on("close", () => {
+      this.#ended = true;
+      this.#wake();
+    });
+    sock.on("error", (e: Error) => {
+      this.#error ??= e;
+      this.#wake();
+    });
+  }
+
+  #wake(): void {
+    const w = this.#waiter;
+    if (w !== undefined) {
+      this.#waiter = undefined;
+      w();
+    }
+  }
+
+  async read(p: Uint8Array): Promise<number | null> {
+    while (this.#head === this.#chunks.length) {
+      if (this.#error !== undefined) throw this.#error;
+      if (this.#ended || this.#closed) return null;
+      if (this.#sock.isPaused()) this.#sock.resume();
+      await new Promise<void>((r) => this.#waiter = r);
+    }
+    const c = this.#chunks[this.#head];
+    const n = Math.min(p.length, c.length - this.#off);
+    p.set(n === c.length && this.#off === 0 ? c : c.subarray(this.#off, this.#off + n));
+    this.#off += n;
+    if (this.#off === c.length) {
+      this.#chunks[this.#head++] = EMPTY;
+      this.#off = 0;
+      if (this.#head === this.#chunks.length) {
+        this.#chunks = [];
+        this.#head = 0;
+        if (this.#sock.isPaused()) this.#sock.resume();
+      }
+    }
+    return n;
+  }
+
+  /** Resolves once the TLS layer has taken `p` (so the caller may reuse it). */
+  write(p: Uint8Array): Promise<number> {
+    if (this.#closed) return Promise.reject(new Error("connection closed"));
+    return new Promise<number>((resolve, reject) => {
+      this.#sock.write(p, (err?: Error | null) => err ? reject(err) : resolve(p.length));
+    });
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#sock.destroy();
+    this.#wake();
+  }
+
+  /** Negotiated version as nats-server prints it: "1.2", "1.3". */
+  get version(): string {
+    const p = this.#sock.getProtocol() ?? "";
+    return p.startsWith("TLSv") ? p.slice(4) : p;
+  }
+
+  /** Negotiated cipher suite, by its IANA name (as Go names them). */
+  get cipherSuite(): string {
+    const c = this.#sock.getCipher();
+    return c?.standardName ?? c?.name ?? "";
+  }
+
+  /**
+   * The peer's certificates as DER, leaf first, as the client sent them (the self-signed root the chain
+   * was verified against is left out); empty when the client sent none.
+   */
+  peerCertificates(): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    let c = this.#sock.getPeerCertificate(true) as tls.DetailedPeerCertificate | undefined;
+    const seen = new Set<unknown>();
+    while (c && c.raw && !seen.has(c)) {
+      seen.add(c);
+      const root = c.issuerCertificate === c || c.issuerCertificate === undefined;
+      if (out.length > 0 && root && c.issuer && c.subject && sameName(c.issuer, c.subject)) break;
+      out.push(new Uint8Array(c.raw));
+      if (root) break;
+      c = c.issuerCertificate;
+    }
+    return out;
+  }
+
+  /** Lower-case hex sha256 of the leaf certificate's DER SubjectPublicKeyInfo (for pinned_certs). */
+  peerSpkiSha256(): string | undefined {
+    const leaf = this.peerCertificates()[0];
+    return leaf === undefined ? undefined : spkiSha256(leaf);
+  }
+}
+
+function sameName(a: tls.Certificate, b: tls.Certificate): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** Lower-case hex sha256 of a DER certificate's SubjectPublicKeyInfo, as pinned_certs lists them. */
+export function spkiSha256(der: Uint8Array): string {
+  const spki = new X509Certificate(der).publicKey.export({ type: "spki", format: "der" });
+  return createHash("sha256").update(spki).digest("hex");
+}
