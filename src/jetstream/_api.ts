@@ -65,6 +65,10 @@ interface Route {
 export class ApiDispatcher {
   readonly js: JetStream;
   #routes: Route[] = [];
+  /** Handles `$JS.API.CONSUMER.MSG.NEXT.<stream>.<consumer>` (set by the consumer API). */
+  onNextMsg:
+    | ((jsa: JsAccount, stream: string, consumer: string, reply: string, payload: Uint8Array) => void)
+    | undefined;
   #nuid = new Nuid();
 
   constructor(js: JetStream) {
@@ -136,6 +140,11 @@ export class ApiDispatcher {
     payload: Uint8Array,
   ): void {
     const tokens = subject.slice(JS_API_PREFIX.length).split(".");
+    // Pull requests go to the consumer and are not API calls (the reference keeps them out of its API import).
+    if (tokens[0] === "CONSUMER" && tokens[1] === "MSG" && tokens[2] === "NEXT") {
+      if (reply && tokens.length === 5) this.onNextMsg?.(jsa, tokens[3], tokens[4], reply, payload);
+      return;
+    }
     // Direct gets are served by the streams' own subscriptions.
     if (tokens[0] === "DIRECT") return;
     if (!reply) return;

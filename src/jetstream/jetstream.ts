@@ -8,6 +8,7 @@ import { VERSION } from "../protocol/mod.ts";
 import type { StoreConfig, StreamStore } from "../store/mod.ts";
 import { type ApiError, newJSError } from "./api_errors.ts";
 import { ApiDispatcher } from "./_api.ts";
+import { registerConsumerApi } from "./_consumer_api.ts";
 import { Stream, type StreamHost } from "./stream.ts";
 import { rfc3339Nano } from "./_headers.ts";
 
@@ -221,6 +222,7 @@ export class JetStream {
     this.strict = o.jetStreamOpts.strict;
     this.newStreamStore = deps.newStreamStore ?? noStore;
     this.api = new ApiDispatcher(this);
+    registerConsumerApi(this.api);
   }
 
   /** Logs the banner and enables the accounts that have JetStream. */

@@ -23,3 +23,5 @@ export { ApiDispatcher, type ApiHandler, type ApiRequest } from "./_api.ts";
 export { type PurgeRequest, storeConfig, Stream, type StreamConsumer, type StreamHost } from "./stream.ts";
 export { isValidName, type StreamConfig } from "./_stream_config.ts";
 export { enableJetStream, jszBuilder } from "./_enable.ts";
+export { Consumer, type ConsumerOpts, createConsumerName } from "./consumer.ts";
+export { type ConsumerConfig, consumerConfigJson } from "./_consumer_config.ts";

@@ -578,7 +578,7 @@ export class Client implements ParserHandler {
     if (pa.replyStart >= 0 && c.perms?.response) {
       c.perms.allowReply(asciiString(pa.buf, pa.replyStart, pa.replyEnd));
     }
-    c.#appendMsg(sub, pa, hdr, body);
+    c.#appendMsg(sub, pa, hdr, body, this.#asSubject);
     c.outMsgs++;
     c.outBytes += body.length;
     const s = this.server;
@@ -649,9 +649,40 @@ export class Client implements ParserHandler {
   }
 
   #isid = 0;
+  // True only during deliverAs(): the MSG line carries the message's own subject, not the subscription's.
+  #asSubject = false;
+
+  /**
+   * Delivers a message of this internal client to the subscriptions matching `route` (one member per queue
+   * group) with `subject` on the MSG line, as nats-server sends JetStream deliveries (pa.deliver). True when
+   * any subscription took it. Allocates per call.
+   */
+  deliverAs(
+    route: string,
+    subject: string,
+    reply: string | undefined,
+    hdr: Uint8Array | undefined,
+    payload: Uint8Array,
+  ): boolean {
+    const pa = makePubArg(subject, reply);
+    let msg = payload;
+    if (hdr !== undefined && hdr.length > 0) {
+      msg = new Uint8Array(hdr.length + payload.length);
+      msg.set(hdr);
+      msg.set(payload, hdr.length);
+      pa.hdr = hdr.length;
+    }
+    pa.size = msg.length;
+    this.#asSubject = true;
+    try {
+      return this.#deliverResult(this.account.sl.match(route), pa, msg, subject);
+    } finally {
+      this.#asSubject = false;
+    }
+  }
 
   /** Writes "MSG subj sid [reply] size\r\npayload\r\n" (or HMSG) into the outbound buffer. */
-  #appendMsg(sub: Subscription, pa: PubArg, hdr: number, body: Uint8Array): void {
+  #appendMsg(sub: Subscription, pa: PubArg, hdr: number, body: Uint8Array, noPrefix = false): void {
     const size = body.length;
     const src = pa.buf;
     const subjLen = pa.subjEnd - pa.subjStart;
@@ -660,7 +691,7 @@ export class Client implements ParserHandler {
     let off = this.#reserve(need);
     if (off < 0) return;
     const out = this.#out!;
-    const pfx = hdr >= 0 ? sub.hmsgPrefix : sub.msgPrefix;
+    const pfx = noPrefix ? undefined : hdr >= 0 ? sub.hmsgPrefix : sub.msgPrefix;
     if (pfx !== undefined) off = put(out, off, pfx);
     else {
       off = put(out, off, hdr >= 0 ? HMSG_B : MSG_B);
