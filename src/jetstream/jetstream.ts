@@ -8,9 +8,9 @@ import { VERSION } from "../protocol/mod.ts";
 import type { StoreConfig, StreamStore } from "../store/mod.ts";
 import { type ApiError, newJSError } from "./api_errors.ts";
 import { ApiDispatcher } from "./_api.ts";
-import { registerConsumerApi } from "./_consumer_api.ts";
 import { Stream, type StreamHost } from "./stream.ts";
 import { rfc3339Nano } from "./_headers.ts";
+import { type BatchLimits, DEFAULT_BATCH_LIMITS } from "./_stream_batch.ts";
 
 /** Builds a store for a stream: `dir` is the stream's directory under the store dir (file storage). */
 export type StreamStoreFactory = (cfg: StoreConfig, dir: string) => StreamStore;
@@ -149,6 +149,9 @@ export class JsAccount {
         }
       },
       limitsExceeded: (storage) => this.limitsExceeded(storage),
+      batchInflight: js.batchInflight,
+      batchLimits: () => js.batchLimits,
+      advisory: (subject, body) => js.api.advisory(this, subject, body),
     };
   }
 
@@ -211,6 +214,9 @@ export class JetStream {
   apiTotal = 0;
   apiErrors = 0;
   readonly started = new Date();
+  /** Atomic batches in flight on this server, and their limits (tests may lower them). */
+  readonly batchInflight = { n: 0 };
+  batchLimits: BatchLimits = { ...DEFAULT_BATCH_LIMITS };
 
   constructor(server: Server, deps: JetStreamDeps = {}) {
     this.server = server;
@@ -222,7 +228,6 @@ export class JetStream {
     this.strict = o.jetStreamOpts.strict;
     this.newStreamStore = deps.newStreamStore ?? noStore;
     this.api = new ApiDispatcher(this);
-    registerConsumerApi(this.api);
   }
 
   /** Logs the banner and enables the accounts that have JetStream. */

@@ -4,32 +4,53 @@
 import type { Client, Subscription } from "../server/mod.ts";
 import type { StoreConfig, StoredMsg, StreamState, StreamStore } from "../store/mod.ts";
 import { StoreError } from "../store/mod.ts";
-import { isValidSubject } from "../sublist/mod.ts";
-import { encoder, type Logger } from "../util/mod.ts";
+import { isValidPublishSubject, isValidSubject, subjectIsSubsetMatch } from "../sublist/mod.ts";
+import { encoder, type Logger, Nuid } from "../util/mod.ts";
 import { ApiError, newJSError } from "./api_errors.ts";
 import {
   appendHeaders,
+  buildHeaders,
   getHeader,
+  JS_BATCH_ID,
   JS_EXPECTED_LAST_MSG_ID,
   JS_EXPECTED_LAST_SEQ,
   JS_EXPECTED_LAST_SUBJ_SEQ,
   JS_EXPECTED_LAST_SUBJ_SEQ_SUBJ,
   JS_EXPECTED_STREAM,
   JS_LAST_SEQUENCE,
+  JS_MARKER_REASON,
   JS_MSG_ID,
   JS_MSG_INCR,
   JS_MSG_ROLLUP,
   JS_MSG_SIZE,
   JS_MSG_TTL,
+  JS_SCHEDULE,
+  JS_SCHEDULE_NEXT,
+  JS_SCHEDULE_TARGET,
+  JS_SCHEDULE_TTL,
+  JS_SCHEDULER,
   JS_SEQUENCE,
   JS_STREAM,
   JS_SUBJECT,
   nowNs,
+  parseHeaders,
   rfc3339Nano,
   ROLLUP_ALL,
   ROLLUP_SUBJECT,
 } from "./_headers.ts";
-import { type StreamConfig, streamConfigJson } from "./_stream_config.ts";
+import { goDuration, type StreamConfig, streamConfigJson } from "./_stream_config.ts";
+import { parseSourceHeader, SourceLink, type SourceTarget } from "./_stream_sources.ts";
+import { Batcher, type BatchLimits, DEFAULT_BATCH_LIMITS, type StagedMsg } from "./_stream_batch.ts";
+import {
+  isValidTimeZone,
+  JS_SCHEDULE_ROLLUP,
+  JS_SCHEDULE_SOURCE,
+  JS_SCHEDULE_TIME_ZONE,
+  nextFire,
+  parseSchedule,
+  type ScheduleEntry,
+  Scheduler,
+} from "./_stream_schedule.ts";
 import { SubjectTransform } from "./_transform.ts";
 import { parseTtl } from "./_ttl.ts";
 
@@ -85,6 +106,14 @@ export interface StreamHost {
   updateUsage(storage: "memory" | "file", deltaBytes: number): void;
   /** True when the account or server storage limits are reached for this storage type. */
   limitsExceeded(storage: "memory" | "file"): ApiError | undefined;
+  /**
+   * Added with atomic batches (optional so existing hosts stay valid): the server-wide count of batches in
+   * flight, and the batch limits (tests lower them).
+   */
+  readonly batchInflight?: { n: number };
+  batchLimits?(): BatchLimits;
+  /** Added with batches/snapshots: publishes an advisory when someone listens. */
+  advisory?(subject: string, body: Record<string, unknown>): void;
 }
 
 /** The body of a STREAM.PURGE request. */
@@ -120,6 +149,21 @@ export class Stream {
   #ingestTransform: SubjectTransform | undefined;
   #republish: SubjectTransform | undefined;
   #lseq = 0;
+  #nuid = new Nuid();
+  #mirror: SourceLink | undefined;
+  #sources = new Map<string, SourceLink>();
+  #batcher: Batcher | undefined;
+  /** Set while a batch commit or a schedule stores through processInbound. */
+  #internalIngest = false;
+  /** The last refusal of processInbound (for sources, batches and schedules, which have no reply). */
+  #ingestErr: ApiError | undefined;
+  /** Consumer notifications held back while a batch commit may still roll back. */
+  #deferred: [number, string][] | undefined;
+  #scheduler: Scheduler | undefined;
+  /** Sequences stored with a per-message TTL (their expiry places no delete marker). */
+  #ttlSeqs = new Set<number>();
+  /** > 0 while the stream itself removes messages (purge, delete, limits): no MaxAge markers then. */
+  #ownOps = 0;
 
   constructor(host: StreamHost, config: StreamConfig, store: StreamStore, created = nowNs()) {
     this.host = host;
@@ -128,7 +172,10 @@ export class Stream {
     this.created = created;
     this.#applyConfig();
     this.#lseq = store.fastState().lastSeq;
-    store.registerStorageUpdates((_dm, db) => host.updateUsage(config.storage, db));
+    store.registerStorageUpdates((dm, db, seq, subject) => {
+      host.updateUsage(this.config.storage, db);
+      if (dm < 0) this.#onRemoved(seq, subject);
+    });
   }
 
   get name(): string {
@@ -149,9 +196,11 @@ export class Stream {
       : undefined;
   }
 
-  /** Subscribes to the stream's subjects. */
+  /** Subscribes to the stream's subjects and starts mirror/source links and schedules. */
   start(): void {
     for (const s of this.config.subjects ?? []) this.#subscribe(s);
+    this.#startLinks();
+    this.#recoverSchedules();
   }
 
   #subscribe(subject: string): void {
@@ -176,6 +225,10 @@ export class Stream {
     this.#applyConfig();
     this.store.updateConfig(storeConfig(cfg));
     if (cfg.duplicate_window !== undefined) this.#purgeDedupe();
+    if (!cfg.allow_atomic) this.#batcher?.clear();
+    this.#startLinks();
+    if (!cfg.allow_msg_schedules) this.#scheduler?.stop();
+    else this.#recoverSchedules();
   }
 
   /** Unsubscribes, stops consumers and the store (data kept). */
@@ -185,6 +238,7 @@ export class Stream {
     for (const s of this.#subs) this.host.client.unsubscribeInternal(s);
     this.#subs = [];
     this.#dedupeTimer?.();
+    this.#stopExtras();
     for (const c of this.consumers.values()) c.stop();
     this.store.stop();
   }
@@ -196,6 +250,7 @@ export class Stream {
     for (const s of this.#subs) this.host.client.unsubscribeInternal(s);
     this.#subs = [];
     this.#dedupeTimer?.();
+    this.#stopExtras();
     for (const c of this.consumers.values()) c.delete();
     this.consumers.clear();
     this.store.delete();
@@ -203,6 +258,380 @@ export class Stream {
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  #stopExtras(): void {
+    this.#mirror?.stop();
+    this.#mirror = undefined;
+    for (const l of this.#sources.values()) l.stop();
+    this.#sources.clear();
+    this.#batcher?.clear();
+    this.#scheduler?.stop();
+  }
+
+  // ---- Mirrors and sources --------------------------------------------------------------------------
+
+  #linkTarget(): SourceTarget {
+    const host = this.host;
+    return {
+      name: this.config.name,
+      client: host.client as unknown as SourceTarget["client"],
+      after: (ms, fn) => host.after(ms, fn),
+      warn: (m) => host.log.warn(m),
+      lastSeq: () => this.#lseq,
+      isEmpty: () => this.store.fastState().msgs === 0,
+      storeMirrored: (subject, hdr, msg, seq, ts) => this.#storeMirrored(subject, hdr, msg, seq, ts),
+      skipTo: (seq) => this.#skipTo(seq),
+      storeSourced: (subject, hdr, msg) => {
+        this.#ingestErr = undefined;
+        this.processInbound(subject, undefined, hdr, msg);
+        return this.#ingestErr === undefined;
+      },
+    };
+  }
+
+  /** Starts links for the configured mirror and sources that have none yet; stops removed sources. */
+  #startLinks(): void {
+    if (this.#closed) return;
+    const cfg = this.config;
+    if (cfg.mirror !== undefined && this.#mirror === undefined) {
+      this.#mirror = new SourceLink(this.#linkTarget(), "mirror", cfg.mirror, this.#nuid);
+      this.#mirror.sseq = this.#lseq;
+      this.#mirror.start();
+    }
+    const want = new Map<string, SourceLink>();
+    for (const src of cfg.sources ?? []) {
+      const l = new SourceLink(this.#linkTarget(), "source", src, this.#nuid);
+      want.set(l.iname, l);
+    }
+    for (const [iname, l] of this.#sources) {
+      if (!want.has(iname)) {
+        l.stop();
+        this.#sources.delete(iname);
+      }
+    }
+    const fresh: SourceLink[] = [];
+    for (const [iname, l] of want) {
+      if (this.#sources.has(iname)) continue;
+      this.#sources.set(iname, l);
+      fresh.push(l);
+    }
+    if (fresh.length === 0) return;
+    this.#recoverSourceSeqs(fresh);
+    for (const l of fresh) l.start();
+  }
+
+  /** Finds each source's last origin sequence from the Nats-Stream-Source headers (newest first). */
+  #recoverSourceSeqs(links: SourceLink[]): void {
+    const byName = new Map(links.map((l) => [l.iname, l]));
+    let left = byName.size;
+    let seq = this.#lseq;
+    for (let n = 0; left > 0 && seq > 0 && n < 100_000; n++) {
+      const m = this.store.loadPrevMsg(seq);
+      if (m === undefined) break;
+      seq = m.seq - 1;
+      const v = getHeader("Nats-Stream-Source", m.hdr);
+      if (v === undefined) continue;
+      const p = parseSourceHeader(v);
+      const l = p && byName.get(p.iname);
+      if (l && l.sseq === 0) {
+        l.sseq = p!.seq;
+        left--;
+      }
+    }
+  }
+
+  #storeMirrored(
+    subject: string,
+    hdr: Uint8Array | undefined,
+    msg: Uint8Array,
+    seq: number,
+    ts: bigint,
+  ): boolean {
+    try {
+      if (seq > this.#lseq + 1) this.store.skipMsgs(this.#lseq + 1, seq - this.#lseq - 1);
+      this.store.storeRawMsg(subject, hdr?.slice(), msg.slice(), seq, ts);
+    } catch (e) {
+      this.host.log.warn(
+        `JetStream failed to store a mirrored msg on '${this.host.accountName} > ${this.config.name}': ${
+          (e as Error).message
+        }`,
+      );
+      return false;
+    }
+    this.#lseq = seq;
+    this.#notify(seq, subject);
+    return true;
+  }
+
+  #skipTo(seq: number): void {
+    if (seq <= this.#lseq) return;
+    try {
+      this.store.skipMsgs(this.#lseq + 1, seq - this.#lseq);
+      this.#lseq = seq;
+    } catch (e) {
+      this.host.log.warn(`JetStream mirror skip failed on '${this.config.name}': ${(e as Error).message}`);
+    }
+  }
+
+  /** StreamSourceInfo of the mirror, or undefined. */
+  mirrorInfo(): Record<string, unknown> | undefined {
+    return this.#mirror?.info();
+  }
+
+  /** StreamSourceInfo of each source. */
+  sourcesInfo(): Record<string, unknown>[] {
+    return [...this.#sources.values()].map((l) => l.info());
+  }
+
+  #notify(seq: number, subject: string): void {
+    if (this.#deferred !== undefined) {
+      this.#deferred.push([seq, subject]);
+      return;
+    }
+    for (const c of this.consumers.values()) c.onStored(seq, subject);
+  }
+
+  // ---- Atomic batches -------------------------------------------------------------------------------
+
+  #getBatcher(): Batcher {
+    if (this.#batcher !== undefined) return this.#batcher;
+    const host = this.host;
+    const inflight = host.batchInflight ?? { n: 0 };
+    this.#batcher = new Batcher({
+      allowAtomic: () => this.config.allow_atomic === true,
+      limits: () => host.batchLimits?.() ?? DEFAULT_BATCH_LIMITS,
+      inflight,
+      after: (ms, fn) => host.after(ms, fn),
+      replyErr: (r, e) => this.#replyErr(r, e),
+      replyEmpty: (r) => this.#reply(r, new Uint8Array(0)),
+      commit: (id, msgs, r) => this.#commitBatch(id, msgs, r),
+      abandoned: (id, reason) => {
+        const o: Record<string, unknown> = {
+          type: "io.nats.jetstream.advisory.v1.stream_batch_abandoned",
+          id: this.#nuid.next(),
+          timestamp: rfc3339Nano(nowNs()),
+          stream: this.config.name,
+        };
+        if (host.domain !== "") o.domain = host.domain;
+        o.batch = id;
+        o.reason = reason;
+        host.advisory?.(`$JS.EVENT.ADVISORY.STREAM.BATCH_ABANDONED.${this.config.name}`, o);
+      },
+    });
+    return this.#batcher;
+  }
+
+  /** Stores all staged messages or none (a refusal rolls the store back to where the batch began). */
+  #commitBatch(id: string, msgs: StagedMsg[], reply: string | undefined): void {
+    const start = this.#lseq;
+    this.#deferred = [];
+    this.#internalIngest = true;
+    let err: ApiError | undefined;
+    try {
+      for (const m of msgs) {
+        this.#ingestErr = undefined;
+        this.processInbound(m.subject, undefined, m.hdr, m.msg);
+        const ie = this.#ingestErr as ApiError | undefined;
+        if (ie !== undefined) {
+          err = ie;
+          break;
+        }
+      }
+    } finally {
+      this.#internalIngest = false;
+    }
+    const deferred = this.#deferred;
+    this.#deferred = undefined;
+    if (err !== undefined) {
+      if (this.#lseq > start) {
+        this.#ownOps++;
+        try {
+          this.store.truncate(start);
+        } finally {
+          this.#ownOps--;
+        }
+        this.#lseq = start;
+      }
+      return this.#replyErr(reply, err);
+    }
+    for (const [seq, subj] of deferred) for (const c of this.consumers.values()) c.onStored(seq, subj);
+    if (reply === undefined || reply === "" || this.config.no_ack) return;
+    const ack = `${this.#pubAckPrefix}${this.#lseq}, "batch":${JSON.stringify(id)}, "count":${msgs.length}}`;
+    const p = this.store.flushed(this.#lseq);
+    if (p === undefined) this.#reply(reply, ack);
+    else {p.then(() =>
+        this.#reply(reply, ack), () =>
+        this.#replyErr(reply, newJSError("JSStreamStoreFailedF", { err: "flush failed" })));}
+  }
+
+  // ---- Subject delete markers -------------------------------------------------------------------------
+
+  /** A message left the store: MaxAge expiry (not TTL, not our own removals) places a delete marker. */
+  #onRemoved(seq: number, subject: string): void {
+    if (this.#ttlSeqs.delete(seq)) return;
+    if (this.#ownOps > 0 || this.#closed) return;
+    if (!(this.config.subject_delete_marker_ttl! > 0)) return;
+    // Not from inside the store's callback: the store may be mid-expiry.
+    queueMicrotask(() => {
+      if (!this.#closed && this.store.loadLastMsg(subject) === undefined) {
+        this.#placeMarker(subject, "MaxAge");
+      }
+    });
+  }
+
+  /** Stores an empty message with Nats-Marker-Reason and a TTL of subject_delete_marker_ttl. */
+  #placeMarker(subject: string, reason: "MaxAge" | "Purge" | "Remove"): void {
+    const ttl = this.config.subject_delete_marker_ttl ?? 0;
+    if (ttl <= 0) return;
+    const hdr = buildHeaders([[JS_MARKER_REASON, reason], [JS_MSG_TTL, goDuration(ttl)]]);
+    let seq: number;
+    try {
+      ({ seq } = this.store.storeMsg(subject, hdr, new Uint8Array(0), BigInt(ttl)));
+    } catch (e) {
+      this.host.log.warn(
+        `JetStream failed to place a delete marker on '${this.config.name}': ${(e as Error).message}`,
+      );
+      return;
+    }
+    this.#ttlSeqs.add(seq);
+    this.#lseq = seq;
+    this.#notify(seq, subject);
+  }
+
+  // ---- Message schedules -----------------------------------------------------------------------------
+
+  #getScheduler(): Scheduler {
+    if (this.#scheduler === undefined) {
+      this.#scheduler = new Scheduler((ms, fn) => this.host.after(ms, fn), (e) => this.#fireSchedule(e));
+    }
+    return this.#scheduler;
+  }
+
+  /** Checks a message's schedule headers; returns the refusal or undefined. */
+  #checkSchedule(subject: string, hdr: Uint8Array, sched: string): ApiError | undefined {
+    const cfg = this.config;
+    if (!cfg.allow_msg_schedules) return newJSError("JSMessageSchedulesDisabledErr");
+    const p = parseSchedule(sched);
+    if (p === undefined) return newJSError("JSMessageSchedulesPatternInvalidErr");
+    const target = getHeader(JS_SCHEDULE_TARGET, hdr) ?? "";
+    if (
+      target === "" || !isValidPublishSubject(target) || target === subject ||
+      !(cfg.subjects ?? []).some((s) => subjectIsSubsetMatch(target, s))
+    ) return newJSError("JSMessageSchedulesTargetInvalidErr");
+    const sttl = getHeader(JS_SCHEDULE_TTL, hdr);
+    if (sttl !== undefined && (parseTtl(sttl) === undefined || !cfg.allow_msg_ttl)) {
+      return newJSError("JSMessageSchedulesTTLInvalidErr");
+    }
+    const rollup = getHeader(JS_SCHEDULE_ROLLUP, hdr);
+    if (rollup !== undefined && rollup !== ROLLUP_SUBJECT) {
+      return newJSError("JSMessageSchedulesRollupInvalidErr");
+    }
+    const source = getHeader(JS_SCHEDULE_SOURCE, hdr);
+    if (source !== undefined && (!isValidPublishSubject(source) || source === subject || source === target)) {
+      return newJSError("JSMessageSchedulesSourceInvalidErr");
+    }
+    const tz = getHeader(JS_SCHEDULE_TIME_ZONE, hdr);
+    if (tz !== undefined && (p.kind !== "cron" || !isValidTimeZone(tz))) {
+      return newJSError("JSMessageSchedulesTimeZoneInvalidErr");
+    }
+    return undefined;
+  }
+
+  #trackSchedule(subject: string, seq: number, hdr: Uint8Array | undefined): void {
+    const sched = getHeader(JS_SCHEDULE, hdr);
+    if (sched === undefined) {
+      this.#scheduler?.delete(subject);
+      return;
+    }
+    const p = parseSchedule(sched);
+    if (p === undefined) return;
+    const tz = getHeader(JS_SCHEDULE_TIME_ZONE, hdr) ?? "";
+    const due = nextFire(p, Date.now(), tz);
+    if (due === undefined) return;
+    this.#getScheduler().set({ subject, seq, pattern: p, tz, dueMs: due });
+  }
+
+  /** Rebuilds the schedules from the last message of each subject. */
+  #recoverSchedules(): void {
+    if (!this.config.allow_msg_schedules) return;
+    let n = 0;
+    for (const subj of this.store.subjectsTotals(">").keys()) {
+      if (++n > 100_000) break;
+      const m = this.store.loadLastMsg(subj);
+      if (m !== undefined && getHeader(JS_SCHEDULE, m.hdr) !== undefined) {
+        this.#trackSchedule(subj, m.seq, m.hdr);
+      }
+    }
+  }
+
+  #fireSchedule(e: ScheduleEntry): void {
+    const sch = this.#scheduler!;
+    const m = this.store.loadMsg(e.seq);
+    if (m === undefined || this.#closed) return sch.delete(e.subject);
+    const target = getHeader(JS_SCHEDULE_TARGET, m.hdr) ?? "";
+    const ttl = getHeader(JS_SCHEDULE_TTL, m.hdr);
+    const rollup = getHeader(JS_SCHEDULE_ROLLUP, m.hdr);
+    const source = getHeader(JS_SCHEDULE_SOURCE, m.hdr);
+    const now = Date.now();
+    const next = e.pattern.kind === "at" ? undefined : nextFire(e.pattern, Math.max(now, e.dueMs), e.tz);
+    let body = m.msg;
+    let base = m.hdr;
+    let publish = true;
+    if (source !== undefined) {
+      const last = this.store.loadLastMsg(source);
+      if (last === undefined) publish = false;
+      else {
+        body = last.msg;
+        base = last.hdr;
+      }
+    }
+    if (publish) {
+      const drop = new Set(
+        [
+          JS_SCHEDULE,
+          JS_SCHEDULE_TARGET,
+          JS_SCHEDULE_TTL,
+          JS_SCHEDULE_SOURCE,
+          JS_SCHEDULE_ROLLUP,
+          JS_SCHEDULE_TIME_ZONE,
+          JS_SCHEDULER,
+          JS_SCHEDULE_NEXT,
+          JS_MSG_TTL,
+          JS_MSG_ROLLUP,
+          JS_MSG_ID,
+        ].map((h) => h.toLowerCase()),
+      );
+      const pairs = parseHeaders(base).filter(([k]) =>
+        !drop.has(k.toLowerCase()) && !k.toLowerCase().startsWith("nats-expected-")
+      );
+      pairs.push([JS_SCHEDULER, e.subject]);
+      pairs.push([JS_SCHEDULE_NEXT, next === undefined ? "purge" : rfc3339Nano(BigInt(next) * 1_000_000n)]);
+      if (ttl !== undefined) pairs.push([JS_MSG_TTL, ttl]);
+      if (rollup !== undefined) pairs.push([JS_MSG_ROLLUP, ROLLUP_SUBJECT]);
+      this.#internalIngest = true;
+      try {
+        this.#ingestErr = undefined;
+        this.processInbound(target, undefined, buildHeaders(pairs), body);
+      } finally {
+        this.#internalIngest = false;
+      }
+      const ie = this.#ingestErr as ApiError | undefined;
+      if (ie !== undefined) {
+        this.host.log.warn(
+          `JetStream schedule '${e.subject}' on '${this.config.name}' failed: ${ie.description}`,
+        );
+      }
+    }
+    if (next === undefined) {
+      sch.delete(e.subject);
+      this.#ownOps++;
+      try {
+        this.store.removeMsg(e.seq);
+      } finally {
+        this.#ownOps--;
+      }
+    } else sch.set({ ...e, dueMs: next });
   }
 
   // ---- Consumers ------------------------------------------------------------------------------------
@@ -229,6 +658,15 @@ export class Stream {
   ackMsg(seq: number): void {
     const r = this.config.retention;
     if (r === "limits") return;
+    this.#ownOps++;
+    try {
+      this.#ackMsg(seq, r);
+    } finally {
+      this.#ownOps--;
+    }
+  }
+
+  #ackMsg(seq: number, r: string): void {
     if (r === "workqueue") {
       this.store.removeMsg(seq);
       return;
@@ -270,6 +708,7 @@ export class Stream {
   }
 
   #replyErr(reply: string | undefined, err: ApiError): void {
+    this.#ingestErr = err;
     if (reply === undefined || reply === "") return;
     this.#reply(reply, JSON.stringify({ error: err, stream: this.config.name, seq: 0 }));
   }
@@ -297,6 +736,9 @@ export class Stream {
     if (hlen > MAX_HDR) return this.#replyErr(r, newJSError("JSStreamHeaderExceedsMaximumErr"));
     const limErr = this.host.limitsExceeded(cfg.storage);
     if (limErr) return this.#replyErr(r, limErr);
+    if (!this.#internalIngest && hdr !== undefined && hlen > 0 && getHeader(JS_BATCH_ID, hdr) !== undefined) {
+      return this.#getBatcher().process(subject, r, hdr, payload);
+    }
 
     let msgId = "";
     let rollup = "";
@@ -335,7 +777,7 @@ export class Stream {
         return this.#replyErr(r, newJSError("JSStreamWrongLastMsgIDErrF", { id: this.#lastMsgId }));
       }
       rollup = getHeader(JS_MSG_ROLLUP, hdr) ?? "";
-      if (rollup !== "") {
+      if (rollup !== "" && !this.#internalIngest) {
         if (!cfg.allow_rollup_hdrs || cfg.deny_purge) {
           return this.#replyErr(r, newJSError("JSStreamRollupFailedF", { err: "rollup not permitted" }));
         }
@@ -352,6 +794,17 @@ export class Stream {
         const t = parseTtl(ttl);
         if (t === undefined) return this.#replyErr(r, newJSError("JSMessageTTLInvalidErr"));
         ttlNs = t;
+      }
+      const sched = getHeader(JS_SCHEDULE, hdr);
+      if (sched !== undefined) {
+        const se = this.#checkSchedule(subject, hdr, sched);
+        if (se !== undefined) return this.#replyErr(r, se);
+        // A schedule is the only message of its subject.
+        if (rollup === "") rollup = ROLLUP_SUBJECT;
+      } else if (
+        cfg.allow_msg_schedules && !this.#internalIngest && getHeader(JS_SCHEDULER, hdr) !== undefined
+      ) {
+        return this.#replyErr(r, newJSError("JSMessageSchedulesSchedulerInvalidErr"));
       }
       const incr = getHeader(JS_MSG_INCR, hdr);
       if (incr !== undefined) {
@@ -409,6 +862,7 @@ export class Stream {
     let seq: number;
     let ts: bigint;
     try {
+      this.#ownOps++;
       ({ seq, ts } = this.store.storeMsg(storeSubject, hcopy, bcopy, ttlNs));
     } catch (e) {
       if (e instanceof StoreError) {
@@ -423,14 +877,18 @@ export class Stream {
         return this.#replyErr(r, newJSError("JSStreamStoreFailedF", { err: e.message }));
       }
       throw e;
+    } finally {
+      this.#ownOps--;
     }
     this.#lseq = seq;
+    if (ttlNs !== undefined && ttlNs > 0n && (cfg.subject_delete_marker_ttl ?? 0) > 0) this.#ttlSeqs.add(seq);
     if (msgId !== "") {
       this.#storeMsgId(msgId, seq);
       this.#lastMsgId = msgId;
     }
-    if (rollup === ROLLUP_SUBJECT) this.purge({ filter: storeSubject, keep: 1 });
-    else if (rollup === ROLLUP_ALL) this.purge({ keep: 1 });
+    if (rollup === ROLLUP_SUBJECT) this.#purgeQuiet({ filter: storeSubject, keep: 1 });
+    else if (rollup === ROLLUP_ALL) this.#purgeQuiet({ keep: 1 });
+    if (cfg.allow_msg_schedules) this.#trackSchedule(storeSubject, seq, hcopy);
 
     if (this.#republish !== undefined) this.#doRepublish(storeSubject, hcopy, bcopy, seq);
 
@@ -450,7 +908,7 @@ export class Stream {
       }
     }
     void ts;
-    for (const c of this.consumers.values()) c.onStored(seq, storeSubject);
+    this.#notify(seq, storeSubject);
   }
 
   #doRepublish(subject: string, hdr: Uint8Array | undefined, msg: Uint8Array, seq: number): void {
@@ -500,22 +958,56 @@ export class Stream {
 
   // ---- Admin operations ---------------------------------------------------------------------------------
 
-  /** Purges per the request; returns the number purged. Consumers learn the new first sequence. */
+  /**
+   * Purges per the request (the STREAM.PURGE API); returns the number purged. Consumers learn the new first
+   * sequence; with subject_delete_marker_ttl, each subject left empty gets a "Purge" marker.
+   */
   purge(req: PurgeRequest = {}): number {
+    const markers = (this.config.subject_delete_marker_ttl ?? 0) > 0;
+    const before = markers ? [...this.store.subjectsTotals(req.filter || ">").keys()] : [];
+    const n = this.#purgeQuiet(req);
+    for (const subj of before) {
+      if (this.store.loadLastMsg(subj) === undefined) this.#placeMarker(subj, "Purge");
+    }
+    return n;
+  }
+
+  #purgeQuiet(req: PurgeRequest): number {
     const filter = req.filter ?? "";
     const seq = req.seq ?? 0;
     const keep = req.keep ?? 0;
-    const n = filter === "" && seq === 0 && keep === 0
-      ? this.store.purge()
-      : this.store.purgeEx(filter, seq, keep);
+    this.#ownOps++;
+    let n: number;
+    try {
+      n = filter === "" && seq === 0 && keep === 0
+        ? this.store.purge()
+        : this.store.purgeEx(filter, seq, keep);
+    } finally {
+      this.#ownOps--;
+    }
     const first = this.store.fastState().firstSeq;
     for (const c of this.consumers.values()) c.onPurged(first);
     return n;
   }
 
-  /** Removes one message (erasing its bytes unless noErase); false when absent. */
+  /**
+   * Removes one message (erasing its bytes unless noErase); false when absent. With
+   * subject_delete_marker_ttl, a subject left empty gets a "Remove" marker.
+   */
   removeMsg(seq: number, noErase: boolean): boolean {
-    return noErase ? this.store.removeMsg(seq) : this.store.eraseMsg(seq);
+    const markers = (this.config.subject_delete_marker_ttl ?? 0) > 0;
+    const subj = markers ? this.store.loadMsg(seq)?.subject : undefined;
+    this.#ownOps++;
+    let ok: boolean;
+    try {
+      ok = noErase ? this.store.removeMsg(seq) : this.store.eraseMsg(seq);
+    } finally {
+      this.#ownOps--;
+    }
+    if (ok && subj !== undefined && this.store.loadLastMsg(subj) === undefined) {
+      this.#placeMarker(subj, "Remove");
+    }
+    return ok;
   }
 
   /** StreamState in its JSON shape. */
@@ -549,6 +1041,9 @@ export class Stream {
       state: this.stateJson(opts),
     };
     if (this.host.domain !== "") o.domain = this.host.domain;
+    const mi = this.mirrorInfo();
+    if (mi !== undefined) o.mirror = mi;
+    if (this.#sources.size > 0) o.sources = this.sourcesInfo();
     return o;
   }
 
