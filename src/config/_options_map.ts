@@ -3,6 +3,7 @@
 import { formatDuration } from "../util/mod.ts";
 import { parseAccounts, parseMappings } from "./_accounts.ts";
 import { parseAuthorization, parseTls } from "./_auth_tls.ts";
+import { parseWebsocket, validateWebsocketOptions } from "./_websocket.ts";
 import { parseOperator, parsePinned, parsePreload, parseResolver, parseTrusted } from "./_operator.ts";
 import { parseJetStream } from "./_jetstream.ts";
 import type { ConfigMap, ConfigValue } from "./_tree.ts";
@@ -281,8 +282,8 @@ const KEYS: Record<string, Handler> = {
   "trusted_keys": (o, v, c) => parseTrusted(o, v, c.ref, c.report),
   "connect_error_reports": int((o, n) => o.connectErrorReports = n),
   "reconnect_error_reports": int((o, n) => o.reconnectErrorReports = n),
-  websocket: unsupported,
-  ws: unsupported,
+  websocket: (o, v, c) => parseWebsocket(o.websocket, v, c.report),
+  ws: (o, v, c) => parseWebsocket(o.websocket, v, c.report),
   mqtt: unsupported,
   "server_tags": serverTags,
   "server_metadata": serverMetadata,
@@ -342,6 +343,7 @@ export function setBaselineOptions(o: Options): Options {
   if (o.connectErrorReports === 0) o.connectErrorReports = DEFAULT_CONNECT_ERROR_REPORTS;
   if (o.reconnectErrorReports === 0) o.reconnectErrorReports = DEFAULT_RECONNECT_ERROR_REPORTS;
   if (o.cluster.port !== 0 && o.cluster.host === "") o.cluster.host = DEFAULT_HOST;
+  if (o.websocket.port !== 0 && o.websocket.host === "") o.websocket.host = DEFAULT_HOST;
   return o;
 }
 
@@ -368,4 +370,5 @@ export function validateOptions(o: Options): void {
       );
     }
   }
+  validateWebsocketOptions(o);
 }

@@ -121,6 +121,14 @@ const FIELDS: { [K in keyof Options]: [goName: string, rule: Rule] } = {
     (o, n, st) => jsLimit(o.jetStreamMaxStore, n.jetStreamMaxStore, st),
   ],
   jetStreamOpts: ["JetStream", "reload"],
+  websocket: ["Websocket", (o, n) => {
+    // Only the TLS settings may change; a random port (-1) in the new config keeps the bound one.
+    const strip = (w: Options["websocket"], port: number) => JSON.stringify({ ...w, tls: undefined, port });
+    const port = n.websocket.port === -1 ? o.websocket.port : n.websocket.port;
+    if (strip(o.websocket, o.websocket.port) !== strip(n.websocket, port)) {
+      throw rejectMsg("Websocket", o.websocket, n.websocket);
+    }
+  }],
   profPort: ["ProfPort", "reject"],
   profBlockRate: ["ProfBlockRate", "reload"],
   writeTimeout: ["WriteTimeout", "reject"],

@@ -1,5 +1,8 @@
 // Server options: the typed form of nats-server's flags and config file, with its defaults (opts.go).
 
+import { defaultWebsocketOptions, type WebsocketOptions } from "./_websocket.ts";
+
+export type { WebsocketOptions } from "./_websocket.ts";
 import type { OperatorOptions } from "./_operator.ts";
 
 export type { OperatorJwt, OperatorOptions, ResolverConfig } from "./_operator.ts";
@@ -220,6 +223,8 @@ export interface Options extends OperatorOptions {
   /** -1 means dynamic (a share of RAM / disk), as in nats-server. */
   jetStreamMaxMemory: number;
   jetStreamMaxStore: number;
+  /** The `websocket {}` block (src/config/_websocket.ts); port 0 means no listener. */
+  websocket: WebsocketOptions;
   /** The rest of the `jetstream {}` block (domain, strict, limits, sync_interval, …). */
   jetStreamOpts: JetStreamOptions;
 
@@ -318,6 +323,7 @@ export function defaultOptions(overrides: Partial<Options> = {}): Options {
     storeDir: "",
     jetStreamMaxMemory: -1,
     jetStreamMaxStore: -1,
+    websocket: defaultWebsocketOptions(),
     jetStreamOpts: defaultJetStreamOptions(),
     traceHeaders: false,
     logFileMaxNum: 0,

@@ -9,3 +9,4 @@ export {
   TlsTransport,
   unsupportedTlsSettings,
 } from "./tls.ts";
+export * from "./websocket.ts";

@@ -4,7 +4,8 @@
 export interface Transport {
   read(p: Uint8Array): Promise<number | null>;
   write(p: Uint8Array): Promise<number>;
-  close(): void;
+  /** `reason`: why the connection closes (a /connz closed-state text), for transports that tell the peer. */
+  close(reason?: string): void;
 }
 
 /** A bound listener. */

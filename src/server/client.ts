@@ -32,7 +32,8 @@ import {
 } from "../protocol/mod.ts";
 import { isValidLiteralSubject, isValidSubject, numTokens, type SublistResult } from "../sublist/mod.ts";
 import type { AuthResult, ClientPermissions } from "../auth/mod.ts";
-import type { Transport } from "../net/mod.ts";
+import type { Transport, WsUpgrade } from "../net/mod.ts";
+import type { ClientAuth, ConnectionType } from "../auth/mod.ts";
 import { type InternalCallback, Subscription } from "./subscription.ts";
 import type { Account } from "./account.ts";
 import type { Server } from "./server.ts";
@@ -118,6 +119,10 @@ export class Client implements ParserHandler {
   pingsOut = 0;
   /** The nonce sent in INFO when nkeys are configured. */
   nonce?: string;
+  /** Set for WebSocket connections: what the upgrade negotiated (cookies, X-Forwarded-For, framing). */
+  ws?: WsUpgrade;
+  /** /connz "type" of a client connection when it is not plain NATS ("websocket"). */
+  clientType?: string;
   /** TLS state once the handshake completed: "1.3", the IANA suite name, peer certificates (DER, leaf first). */
   tlsVersion?: string;
   tlsCipher?: string;
@@ -163,7 +168,30 @@ export class Client implements ParserHandler {
 
   toString(): string {
     const h = this.host.includes(":") ? `[${this.host}]` : this.host;
-    return `${h}:${this.port} - cid:${this.cid}`;
+    if (this.ws === undefined) return `${h}:${this.port} - cid:${this.cid}`;
+    // As nats-server: an X-Forwarded-For address goes in front, and WebSocket clients are "wid".
+    const ip = this.ws.clientIP;
+    const fwd = ip === undefined ? "" : ip.includes(":") ? `[${ip}]/` : `${ip}/`;
+    return `${fwd}${h}:${this.port} - wid:${this.cid}`;
+  }
+
+  /** The authorization this connection is checked against (WebSocket clients may have their own). */
+  get auth(): ClientAuth {
+    return this.#authFor(this.server);
+  }
+
+  #authFor(s: Server): ClientAuth {
+    return (this.ws !== undefined ? s.wsAuth : undefined) ?? s.auth;
+  }
+
+  /** no_auth_user for this connection: the websocket block's when it overrides authorization. */
+  #noAuthUser(s: Server): string | undefined {
+    return this.ws !== undefined && s.wsAuth !== undefined ? s.opts.websocket.noAuthUser : s.opts.noAuthUser;
+  }
+
+  /** The `allowed_connection_types` name of this connection. */
+  get connectionType(): ConnectionType {
+    return this.ws !== undefined ? "WEBSOCKET" : "STANDARD";
   }
 
   /**
@@ -186,8 +214,9 @@ export class Client implements ParserHandler {
    */
   startSession(first?: PendingRead): void {
     const s = this.server;
-    if (s.auth.authRequired) {
-      const ms = s.authTimeoutMs();
+    if (this.auth.authRequired) {
+      const wsTimeout = this.ws !== undefined ? s.opts.websocket.authTimeout * 1000 : 0;
+      const ms = wsTimeout > 0 ? wsTimeout : s.authTimeoutMs();
       this.#authTimer = s.timers.after(ms, () => this.#authTimeout());
     }
     this.#setPingTimer(FIRST_PING_MS);
@@ -256,15 +285,15 @@ export class Client implements ParserHandler {
   // ---- Parser callbacks -------------------------------------------------------------------------------
 
   awaitingConnect(): boolean {
-    return !this.connectReceived && this.server.auth.authRequired;
+    return !this.connectReceived && this.auth.authRequired;
   }
 
   opBeforeConnect(): boolean {
     // no_auth_user lets a client skip CONNECT (telnet demos), as nats-server allows.
     const s = this.server;
-    if (s.opts.noAuthUser) {
-      const r = s.auth.check({}, {
-        connectionType: "STANDARD",
+    if (this.#noAuthUser(s)) {
+      const r = this.#authFor(s).check({}, {
+        connectionType: this.connectionType,
         nonce: this.nonce,
         tlsCert: this.tlsPeerCerts?.[0],
       });
@@ -282,7 +311,7 @@ export class Client implements ParserHandler {
 
   onConnect(arg: Uint8Array): boolean {
     this.#clearAuthTimer();
-    if (this.connectReceived && this.authResult && this.server.auth.authRequired) {
+    if (this.connectReceived && this.authResult && this.auth.authRequired) {
       // A second CONNECT only refreshes the session flags.
     }
     let o: ConnectOptions;
@@ -304,9 +333,10 @@ export class Client implements ParserHandler {
     }
 
     const s = this.server;
-    const r = s.operator !== undefined ? s.operator.check(this, this.opts) : s.auth.check(
+    if (this.ws !== undefined) mergeWsCookies(this.ws, o, this.opts);
+    const r = s.operator !== undefined ? s.operator.check(this, this.opts) : this.#authFor(s).check(
       { user: o.user, pass: o.pass, auth_token: o.auth_token, nkey: o.nkey, sig: o.sig, jwt: o.jwt },
-      { connectionType: "STANDARD", nonce: this.nonce, tlsCert: this.tlsPeerCerts?.[0] },
+      { connectionType: this.connectionType, nonce: this.nonce, tlsCert: this.tlsPeerCerts?.[0] },
     );
     if (r instanceof Promise) {
       this.#pendingAuth = r.then(
@@ -324,7 +354,7 @@ export class Client implements ParserHandler {
 
   #finishConnect(r: AuthResult | undefined): boolean {
     const s = this.server;
-    if (s.auth.authRequired || r !== undefined) {
+    if (this.#authFor(s).authRequired || r !== undefined) {
       if (r === undefined) {
         this.authViolation();
         return false;
@@ -889,9 +919,9 @@ export class Client implements ParserHandler {
   reauthorize(): void {
     if (!this.connectReceived || this.closed) return;
     const o = this.opts;
-    const r = this.server.auth.check(
+    const r = this.auth.check(
       { user: o.user, pass: o.pass, auth_token: o.auth_token, nkey: o.nkey, sig: o.sig, jwt: o.jwt },
-      { connectionType: "STANDARD", nonce: this.nonce, tlsCert: this.tlsPeerCerts?.[0] },
+      { connectionType: this.connectionType, nonce: this.nonce, tlsCert: this.tlsPeerCerts?.[0] },
     );
     if (r instanceof Promise) r.then((res) => this.#applyReauth(res), () => this.#applyReauth(undefined));
     else this.#applyReauth(r);
@@ -899,7 +929,7 @@ export class Client implements ParserHandler {
 
   #applyReauth(r: AuthResult | undefined): void {
     if (this.closed) return;
-    if (r === undefined && this.server.auth.authRequired) {
+    if (r === undefined && this.auth.authRequired) {
       this.authViolation();
       return;
     }
@@ -1243,7 +1273,7 @@ export class Client implements ParserHandler {
     if (this.#finished) return;
     this.#finished = true;
     try {
-      this.#conn.close();
+      this.#conn.close(this.closeReason);
     } catch {
       // Already closed by the peer.
     }
@@ -1324,6 +1354,17 @@ function splitArgs(s: string): string[] {
 /** Queue names may not contain spaces or tabs (the SUB split already ensures it) — anything else goes. */
 function isValidQueueName(q: string): boolean {
   return q.length > 0;
+}
+
+/**
+ * WebSocket cookies stand in for CONNECT credentials the client left empty (jwt_cookie, and the later
+ * user_cookie, pass_cookie and token_cookie), as nats-server does; `o` and the session options get them.
+ */
+function mergeWsCookies(ws: WsUpgrade, o: ConnectOptions, session: ConnectOptions): void {
+  if (!o.jwt && ws.cookieJwt) session.jwt = o.jwt = ws.cookieJwt;
+  if (!o.user && ws.cookieUser) session.user = o.user = ws.cookieUser;
+  if (!o.pass && ws.cookiePass) session.pass = o.pass = ws.cookiePass;
+  if (!o.auth_token && ws.cookieToken) session.auth_token = o.auth_token = ws.cookieToken;
 }
 
 function redactPass(s: string): string {

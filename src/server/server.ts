@@ -17,6 +17,8 @@ import { Account } from "./account.ts";
 import { buildAccounts } from "./_account_config.ts";
 import { Client } from "./client.ts";
 import { ClosedState } from "./closed_state.ts";
+import { wsAuthFor, WsServer } from "./_websocket.ts";
+import type { WsAccepted } from "../net/mod.ts";
 import type { ClientTlsStart } from "./_client_tls.ts";
 import { OperatorMode } from "./_resolver.ts";
 
@@ -50,6 +52,10 @@ export class Server {
   readonly log: Logger;
   readonly timers = new Timers();
   auth: ClientAuth;
+  /** WebSocket clients' auth when the websocket block overrides authorization; else they use `auth`. */
+  wsAuth: ClientAuth | undefined;
+  /** The WebSocket listener, when `websocket {}` sets a port. */
+  ws: WsServer | undefined;
   readonly accounts = new Map<string, Account>();
   readonly gacc: Account;
   /** The system account (system_account, "$SYS" by default); undefined with no_system_account. */
@@ -121,6 +127,7 @@ export class Server {
         logFile: opts.logFile,
       });
     this.auth = new ClientAuth(opts);
+    this.wsAuth = wsAuthFor(opts);
     this.#tls = opts.tls ? new TlsAcceptor(opts.tls) : undefined;
     // Accounts, their exports and imports, and the system account; throws with the config's errors.
     // Operator mode validates its options and builds the resolver here; its accounts come from JWTs.
@@ -179,6 +186,8 @@ export class Server {
     }
     for (const w of o.warnings) log.warn(w);
     this.operator?.start();
+    // As nats-server, the WebSocket listener starts before the client one.
+    if (o.websocket.port !== 0) this.ws = WsServer.start(this);
     this.#listener = listenTcp(
       o.host,
       o.port,
@@ -231,10 +240,11 @@ export class Server {
   }
 
   /** The URLs the ports file lists. */
-  portsInfo(): { nats?: string[]; monitoring?: string[] } {
-    const out: { nats?: string[]; monitoring?: string[] } = {};
+  portsInfo(): { nats?: string[]; monitoring?: string[]; websocket?: string[] } {
+    const out: { nats?: string[]; monitoring?: string[]; websocket?: string[] } = {};
     out.nats = hostUrls("nats", this.opts.host, this.port);
     if (this.monitorUrls.length > 0) out.monitoring = this.monitorUrls;
+    if (this.ws !== undefined) out.websocket = this.ws.portsUrls(hostUrls);
     return out;
   }
 
@@ -244,7 +254,12 @@ export class Server {
     return `nats://${h.includes(":") ? `[${h}]` : h}:${this.port}`;
   }
 
-  #accept(a: Accepted): void {
+  /** A client connection that completed its WebSocket upgrade (TLS, if any, was done by the listener). */
+  acceptWebsocket(a: WsAccepted): void {
+    this.#accept({ conn: a.transport, remoteHost: a.remoteHost, remotePort: a.remotePort }, a);
+  }
+
+  #accept(a: Accepted, ws?: WsAccepted): void {
     const o = this.opts;
     if (!this.running || this.ldm) {
       a.conn.close();
@@ -253,6 +268,11 @@ export class Server {
     const cid = ++this.#cid;
     this.totalConnections++;
     const c = new Client(this, cid, a.conn, a.remoteHost, a.remotePort, this.gacc);
+    if (ws !== undefined) {
+      c.ws = ws.upgrade;
+      c.clientType = "websocket";
+      ws.transport.onProtocolError = (m) => this.log.error(`${c} - read error: ${m}`);
+    }
     if (this.clients.size >= o.maxConn) {
       // Go sends INFO, then the error, then closes.
       c.enqueue(new TextEncoder().encode(this.clientInfo(c)));
@@ -323,7 +343,8 @@ export class Server {
       ...advertisedHostPort(o.clientAdvertise, o.host, this.port),
       headers: !o.noHeaderSupport,
       jetstream: this.jetStream !== undefined || undefined,
-      "auth_required": this.auth.authRequired || undefined,
+      "auth_required": (c.ws !== undefined && this.wsAuth?.authRequired) || this.auth.authRequired ||
+        undefined,
       "tls_required": (o.tls !== undefined && (tlsFirst || !o.allowNonTls)) || undefined,
       "tls_verify": (o.tls !== undefined && !!o.tls.verify) || undefined,
       "tls_available": (o.tls !== undefined && o.allowNonTls && !tlsFirst) || undefined,
@@ -521,6 +542,7 @@ export class Server {
     ];
     if (authKeys.some(has)) {
       this.auth = new ClientAuth(next);
+      this.wsAuth = wsAuthFor(next);
       for (const c of this.clients.values()) c.reauthorize();
     }
     if (has("accountResolver") || has("resolverPreload")) this.operator?.reload(next);
@@ -553,6 +575,7 @@ export class Server {
     this.ldm = true;
     for (const f of this.onLameDuck) f();
     this.#listener?.close();
+    this.ws?.close();
     this.#ldmPromise = this.#lameDuck();
     return this.#ldmPromise;
   }
@@ -617,12 +640,14 @@ export class Server {
     this.running = false;
     this.#ldmWake?.();
     await this.#listener?.close();
+    await this.ws?.close();
     try {
       this.jetStream?.shutdown();
     } catch (e) {
       this.log.error(`Error during JetStream shutdown: ${(e as Error).message}`);
     }
     for (const c of [...this.clients.values()]) c.close(ClosedState.ServerShutdown);
+    await this.ws?.drain();
     this.operator?.close();
     for (const f of this.onShutdown) {
       try {

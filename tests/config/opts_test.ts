@@ -386,7 +386,6 @@ Deno.test("TestHandleUnknownTopLevelConfigurationField: unknown keys are errors,
   const o = processConfigFile("conf/unsupported.conf");
   assertEquals(o.unsupported, [
     "cluster",
-    "websocket",
     "mqtt",
     "leafnodes",
     "gateway",
