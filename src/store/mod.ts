@@ -1,2 +1,4 @@
 // JetStream storage: the StreamStore interface and its implementations.
 export * from "./store.ts";
+export { MemStore, memStoreMsgSize, type MemStoreOptions } from "./memstore.ts";
+export { MemConsumerStore } from "./_consumer_state.ts";

@@ -26,6 +26,8 @@ export interface StoreConfig {
   allowMsgTtl: boolean;
   /** Stream compression: "none" or "s2" (FileStore only). */
   compression: "none" | "s2";
+  /** Sequence of the first message of a new stream (first_seq); 0 or absent means 1. Added for MemStore. */
+  firstSeq?: number;
 }
 
 /** A stored message. Views may be shared with the store's cache: copy before mutating. */
@@ -82,7 +84,17 @@ export class StoreError extends Error {
       | "closed"
       | "corrupt"
       | "io"
-      | "bad_key",
+      | "bad_key"
+      // Added with MemStore: truncate() past the last sequence (Go ErrInvalidSequence).
+      | "invalid_sequence"
+      // Added with MemStore: consumer ack of a sequence that is not pending (Go ErrStoreMsgNotFound).
+      | "not_found"
+      // Added with MemStore: consumer delivery/ack bookkeeping with ack policy none (Go ErrNoAckPolicy).
+      | "no_ack_policy"
+      // Added with MemStore: ConsumerStore.update() refused an inconsistent or outdated state.
+      | "bad_state"
+      // Added with MemStore: multiLastSeqs() matched more than maxAllowed subjects (Go ErrTooManyResults).
+      | "too_many_results",
     message: string,
     options?: ErrorOptions,
   ) {
@@ -103,7 +115,12 @@ export interface StreamStore {
     msg: Uint8Array,
     ttlNs?: bigint,
   ): { seq: number; ts: bigint };
-  /** Stores at a given sequence and time (mirrors, restores, replication). */
+  /**
+   * Stores at a given sequence and time (mirrors, restores, replication). `seq` 0 takes the next sequence;
+   * any other value must be the next one (StoreError "sequence_mismatch"). `discardNewCheck` (default true)
+   * applies discard-new refusals; a clustered follower passes false so that it never drifts from its leader
+   * (Go's StoreRawMsg discardNewCheck, 2.11+). The last two parameters were added with MemStore.
+   */
   storeRawMsg(
     subject: string,
     hdr: Uint8Array | undefined,
@@ -111,10 +128,14 @@ export interface StreamStore {
     seq: number,
     ts: bigint,
     ttlNs?: bigint,
+    discardNewCheck?: boolean,
   ): void;
   /** Reserves the next sequence without a message; returns it. */
   skipMsg(): number;
-  /** Reserves `num` sequences starting at `seq` (which must be the next one). */
+  /**
+   * Reserves `num` sequences starting at `seq`, which must be the next one (0 = the next one); throws
+   * StoreError "sequence_mismatch" otherwise.
+   */
   skipMsgs(seq: number, num: number): void;
   /**
    * Resolves once every message up to `seq` is durable (fsynced for FileStore); undefined when it already is.
@@ -130,6 +151,12 @@ export interface StreamStore {
   loadLastMsg(subject: string): StoredMsg | undefined;
   /** The last message at or before `start`, or undefined. */
   loadPrevMsg(start: number): StoredMsg | undefined;
+  /**
+   * The last sequence of each subject matching any of `filters`, at or below `maxSeq` (0 = last), sorted;
+   * throws StoreError "too_many_results" past `maxAllowed` (0 = no limit). Added with MemStore (Go
+   * MultiLastSeqs, used by batched direct gets).
+   */
+  multiLastSeqs(filters: string[], maxSeq: number, maxAllowed: number): number[];
 
   /** Removes a message; false when it was not there. */
   removeMsg(seq: number): boolean;
@@ -144,7 +171,10 @@ export interface StreamStore {
   purgeEx(subject: string, seq: number, keep: number): number;
   /** Removes all messages below `seq`; returns the number removed. */
   compact(seq: number): number;
-  /** Removes all messages above `seq`. */
+  /**
+   * Removes all messages above `seq`, which becomes the last sequence; 0 resets the store to empty.
+   * Throws StoreError "invalid_sequence" when `seq` is past the last sequence.
+   */
   truncate(seq: number): void;
 
   /** The first sequence stored at or after `tsNs`. */
@@ -183,6 +213,8 @@ export interface ConsumerStoreConfig {
   /** Acks: "none", "all" or "explicit". */
   ackPolicy: "none" | "all" | "explicit";
   durable: boolean;
+  /** max_deliver: a delivery past it leaves pending (0 or -1 = unlimited). Added with MemStore. */
+  maxDeliver?: number;
 }
 
 /** A pair of consumer and stream sequences. */
@@ -205,9 +237,15 @@ export interface ConsumerState {
 export interface ConsumerStore {
   setStarting(sseq: number): void;
   hasState(): boolean;
+  /** Records a delivery (dc = delivery count); throws StoreError "no_ack_policy" for a redelivery with ack none. */
   updateDelivered(dseq: number, sseq: number, dc: number, ts: bigint): void;
+  /** Records an ack; throws StoreError "no_ack_policy" (ack none) or "not_found" (not pending). */
   updateAcks(dseq: number, sseq: number): void;
+  /** Replaces the state (raft snapshots); throws StoreError "bad_state" when it is inconsistent or older. */
   update(state: ConsumerState): void;
+  /** Applies a changed consumer config (ack policy, max_deliver). Added with MemStore. */
+  updateConfig(cfg: ConsumerStoreConfig): void;
+  /** A copy of the state. */
   state(): ConsumerState;
   /** Resolves when the state is durable (FileStore); undefined when it already is. */
   flushed(): Promise<void> | undefined;

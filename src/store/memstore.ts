@@ -1,0 +1,791 @@
+// In-memory stream store; behaviour follows nats-server server/memstore.go (limits, discard policies,
+// per-message TTLs, purges, subject state) with the index of _index.ts instead of a map per sequence.
+//
+// Everything is synchronous: no method awaits, so each call is atomic for the single-threaded server (this
+// replaces the RWMutex of the Go store). Expiry (max_age and per-message TTLs) runs on one timer per store,
+// armed for the earliest deadline; TTL deadlines sit in a binary heap of (deadline, seq) pairs.
+
+import { matchLiteral, subjectHasWildcard } from "../sublist/mod.ts";
+import { MemConsumerStore } from "./_consumer_state.ts";
+import { MsgRec, RecList, SlabPool, SubjState } from "./_index.ts";
+import {
+  type ConsumerStore,
+  type ConsumerStoreConfig,
+  type SimpleState,
+  type StorageType,
+  type StorageUpdateHandler,
+  type StoreConfig,
+  type StoredMsg,
+  StoreError,
+  type StreamState,
+  type StreamStore,
+} from "./store.ts";
+
+/** Options of a MemStore beyond its config. */
+export interface MemStoreOptions {
+  /** Receives errors thrown by the storage-update callback during timer-driven expiry. */
+  onError?: (err: unknown) => void;
+}
+
+/** Go's memStoreMsgSize: subject + header + payload + 16 bytes for sequence and timestamp. */
+export function memStoreMsgSize(subject: string, hdr: Uint8Array | undefined, msg: Uint8Array): number {
+  return utf8Length(subject) + (hdr?.length ?? 0) + msg.length + 16;
+}
+
+const encoder = new TextEncoder();
+const ZERO: SimpleState = Object.freeze({ msgs: 0, first: 0, last: 0 }) as SimpleState;
+const RESYNC_MS = 60_000;
+
+function utf8Length(s: string): number {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return encoder.encode(s).length;
+  return s.length;
+}
+
+function isAll(filter: string): boolean {
+  return filter === "" || filter === ">";
+}
+
+function emptyState(): SimpleState {
+  return { msgs: 0, first: 0, last: 0 };
+}
+
+/** A stream's messages in memory. */
+export class MemStore implements StreamStore {
+  protected cfg: StoreConfig;
+  #maxp: number;
+  #all = new RecList();
+  #subjects = new Map<string, SubjState>();
+  #slabs = new SlabPool();
+  #msgs = 0;
+  #bytes = 0;
+  #firstSeq = 0;
+  #firstTime = 0n;
+  #lastSeq = 0;
+  #lastTime = 0n;
+  #scb: StorageUpdateHandler | undefined;
+  #consumers = 0;
+  #closed = false;
+  #onError: ((err: unknown) => void) | undefined;
+  // Clock: a wall-clock base plus the monotonic clock, so a timestamp costs one BigInt conversion.
+  #baseNs = 0n;
+  #baseMono = -Infinity;
+  // TTL deadlines (ns as doubles; 256 ns precision is plenty) and their sequences, a binary min-heap.
+  #ttlAt: number[] = [];
+  #ttlSeq: number[] = [];
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timerAt = Infinity;
+
+  constructor(cfg: StoreConfig, opts: MemStoreOptions = {}) {
+    this.cfg = { ...cfg };
+    this.#maxp = cfg.maxMsgsPerSubject;
+    this.#onError = opts.onError;
+    const fs = cfg.firstSeq ?? 0;
+    if (fs > 0) {
+      this.#firstSeq = fs;
+      this.#lastSeq = fs - 1;
+    }
+  }
+
+  // ---- appends ----
+
+  storeMsg(
+    subject: string,
+    hdr: Uint8Array | undefined,
+    msg: Uint8Array,
+    ttlNs = 0n,
+  ): { seq: number; ts: bigint } {
+    let ts = this.#clock();
+    if (ts <= this.#lastTime) ts = this.#lastTime + 1n;
+    const seq = this.#store(subject, hdr, msg, this.#lastSeq + 1, ts, ttlNs, true);
+    return { seq, ts };
+  }
+
+  storeRawMsg(
+    subject: string,
+    hdr: Uint8Array | undefined,
+    msg: Uint8Array,
+    seq: number,
+    ts: bigint,
+    ttlNs = 0n,
+    discardNewCheck = true,
+  ): void {
+    this.#store(subject, hdr, msg, seq, ts, ttlNs, discardNewCheck);
+  }
+
+  skipMsg(): number {
+    const seq = this.#lastSeq + 1;
+    this.skipAt(seq, 1, this.#clock());
+    return seq;
+  }
+
+  skipMsgs(seq: number, num: number): void {
+    if (seq !== this.#lastSeq + 1) {
+      if (seq > 0) throw new StoreError("sequence_mismatch", "expected sequence does not match store");
+      seq = this.#lastSeq + 1;
+    }
+    this.skipAt(seq, num, this.#clock());
+  }
+
+  /** Skips `num` sequences from `seq` (the next one) at time `ts`; SimpleFileStore replays through it. */
+  protected skipAt(seq: number, num: number, ts: bigint): void {
+    this.#checkOpen();
+    const last = seq + num - 1;
+    this.#lastSeq = last;
+    this.#lastTime = ts;
+    if (this.#msgs === 0) {
+      this.#firstSeq = last + 1;
+      this.#firstTime = ts;
+    }
+    this.journalSkip(seq, num, ts);
+  }
+
+  flushed(_seq: number): Promise<void> | undefined {
+    return undefined;
+  }
+
+  #store(
+    subj: string,
+    hdr: Uint8Array | undefined,
+    msg: Uint8Array,
+    seq: number,
+    ts: bigint,
+    ttlNs: bigint,
+    check: boolean,
+  ): number {
+    this.#checkOpen();
+    const cfg = this.cfg;
+    const hl = hdr?.length ?? 0;
+    const ml = msg.length;
+    if (check && cfg.maxMsgSize > 0 && hl + ml > cfg.maxMsgSize) {
+      throw new StoreError("msg_too_big", "message to large");
+    }
+    let ss = this.#subjects.get(subj);
+    const asl = this.#maxp > 0 && ss !== undefined && ss.list.size >= this.#maxp;
+    if (check && cfg.discardNew) {
+      if (asl && cfg.discardNewPerSubject) {
+        throw new StoreError("max_msgs_per_subject", "maximum messages per subject exceeded");
+      }
+      if (cfg.maxMsgs > 0 && this.#msgs >= cfg.maxMsgs && !asl) {
+        throw new StoreError("max_msgs", "maximum messages exceeded");
+      }
+      if (cfg.maxBytes > 0) {
+        const size = (ss?.bytes ?? utf8Length(subj)) + hl + ml + 16;
+        if (this.#bytes + size >= cfg.maxBytes) {
+          // At the subject limit the oldest message of the subject goes: enough room if it is as large.
+          const f = asl ? ss!.list.first() : undefined;
+          if (f === undefined || f.size < size) throw new StoreError("max_bytes", "maximum bytes exceeded");
+        }
+      }
+    }
+    if (seq !== this.#lastSeq + 1) {
+      if (seq > 0) throw new StoreError("sequence_mismatch", "expected sequence does not match store");
+      seq = this.#lastSeq + 1;
+    }
+    if (ss === undefined) {
+      ss = new SubjState(subj);
+      this.#subjects.set(subj, ss);
+    }
+    const r = new MsgRec(seq, ts, ss, null, 0, hl, ml);
+    this.#slabs.place(r, hdr, msg);
+    if (this.#msgs === 0) {
+      this.#firstSeq = seq;
+      this.#firstTime = ts;
+    }
+    this.#all.push(r);
+    ss.list.push(r);
+    const size = r.size;
+    this.#msgs++;
+    this.#bytes += size;
+    this.#lastSeq = seq;
+    this.#lastTime = ts;
+    const ttlOn = ttlNs > 0n && cfg.allowMsgTtl;
+    this.journalStore(seq, ts, subj, hdr, msg, ttlOn ? ttlNs : 0n);
+
+    if (this.#maxp > 0 && ss.list.size > this.#maxp) this.#enforcePerSubject(ss);
+    this.#enforceLimits();
+    if (ttlOn) {
+      this.#ttlPush(Number(ts + ttlNs), seq);
+      this.#arm();
+    } else if (cfg.maxAge > 0n && this.#timer === undefined) {
+      this.#arm();
+    }
+    this.#scb?.(1, size, seq, subj);
+    return seq;
+  }
+
+  // ---- loads ----
+
+  loadMsg(seq: number): StoredMsg | undefined {
+    const r = this.#all.find(seq);
+    return r === undefined ? undefined : toStored(r);
+  }
+
+  loadNextMsg(filter: string, start: number): StoredMsg | undefined {
+    const r = this.#nextRec(filter, start);
+    return r === undefined ? undefined : toStored(r);
+  }
+
+  loadLastMsg(subject: string): StoredMsg | undefined {
+    let best: MsgRec | undefined;
+    if (isAll(subject)) best = this.#all.last();
+    else if (!subjectHasWildcard(subject)) best = this.#subjects.get(subject)?.list.last();
+    else {
+      this.#eachMatching(subject, (ss) => {
+        const l = ss.list.last();
+        if (l !== undefined && (best === undefined || l.seq > best.seq)) best = l;
+      });
+    }
+    return best === undefined ? undefined : toStored(best);
+  }
+
+  loadPrevMsg(start: number): StoredMsg | undefined {
+    if (start > this.#lastSeq) start = this.#lastSeq;
+    const r = this.#all.prevFrom(start);
+    return r === undefined ? undefined : toStored(r);
+  }
+
+  multiLastSeqs(filters: string[], maxSeq: number, maxAllowed: number): number[] {
+    if (this.#msgs === 0) return [];
+    if (maxSeq <= 0) maxSeq = this.#lastSeq;
+    const seen = new Set<number>();
+    for (const f of filters) {
+      this.#eachMatching(f, (ss) => {
+        const r = ss.list.prevFrom(maxSeq);
+        if (r !== undefined) seen.add(r.seq);
+      });
+      if (maxAllowed > 0 && seen.size > maxAllowed) {
+        throw new StoreError("too_many_results", "too many results");
+      }
+    }
+    return [...seen].sort((a, b) => a - b);
+  }
+
+  #nextRec(filter: string, start: number): MsgRec | undefined {
+    if (start < this.#firstSeq) start = this.#firstSeq;
+    if (start > this.#lastSeq || this.#msgs === 0) return undefined;
+    if (isAll(filter)) return this.#all.nextFrom(start);
+    if (!subjectHasWildcard(filter)) return this.#subjects.get(filter)?.list.nextFrom(start);
+    // Scan forward while that is cheaper than asking every subject; then ask the matching subjects.
+    const recs = this.#all.recs;
+    let i = this.#all.lowerBound(start);
+    const budget = Math.max(32, this.#subjects.size);
+    for (const end = Math.min(recs.length, i + budget); i < end; i++) {
+      const r = recs[i];
+      if (r.slab !== null && r.ss.matches(filter, matchLiteral)) return r;
+    }
+    if (i >= recs.length) return undefined;
+    const from = recs[i].seq;
+    let best: MsgRec | undefined;
+    this.#eachMatching(filter, (ss) => {
+      const l = ss.list.last();
+      if (l === undefined || l.seq < from || (best !== undefined && ss.list.first()!.seq > best.seq)) return;
+      const r = ss.list.nextFrom(from);
+      if (r !== undefined && (best === undefined || r.seq < best.seq)) best = r;
+    });
+    return best;
+  }
+
+  // ---- removals ----
+
+  removeMsg(seq: number): boolean {
+    const r = this.#all.find(seq);
+    if (r === undefined) return false;
+    this.#remove(r, false, true);
+    return true;
+  }
+
+  eraseMsg(seq: number): boolean {
+    const r = this.#all.find(seq);
+    if (r === undefined) return false;
+    this.#remove(r, true, true);
+    return true;
+  }
+
+  purge(): number {
+    return this.#purgeTo(this.#lastSeq + 1);
+  }
+
+  purgeEx(subject: string, seq: number, keep: number): number {
+    if (isAll(subject)) {
+      if (keep === 0 && seq === 0) return this.purge();
+      if (seq > 1) return this.compact(seq);
+      if (keep > 0) {
+        if (keep >= this.#msgs) return 0;
+        // The keep-th live message from the end becomes the first.
+        const recs = this.#all.recs;
+        let n = 0;
+        for (let i = recs.length - 1; i >= this.#all.head; i--) {
+          if (recs[i].slab !== null && ++n === keep) return this.compact(recs[i].seq);
+        }
+      }
+      return 0;
+    }
+    const fs = this.filteredState(1, subject);
+    if (fs.msgs === 0) return 0;
+    let toPurge = fs.msgs;
+    if (keep > 0) {
+      if (keep >= toPurge) return 0;
+      toPurge -= keep;
+    }
+    const last = seq > 1 ? seq - 1 : fs.last;
+    // Collect first: removals reshape the lists being walked.
+    const victims: MsgRec[] = [];
+    if (!subjectHasWildcard(subject)) {
+      const list = this.#subjects.get(subject)!.list;
+      for (let i = list.head; i < list.recs.length && victims.length < toPurge; i++) {
+        const r = list.recs[i];
+        if (r.seq > last) break;
+        if (r.slab !== null) victims.push(r);
+      }
+    } else {
+      const recs = this.#all.recs;
+      for (let i = this.#all.lowerBound(fs.first); i < recs.length && victims.length < toPurge; i++) {
+        const r = recs[i];
+        if (r.seq > last) break;
+        if (r.slab !== null && r.ss.matches(subject, matchLiteral)) victims.push(r);
+      }
+    }
+    for (const r of victims) this.#remove(r, false, true);
+    return victims.length;
+  }
+
+  compact(seq: number): number {
+    if (seq === 0) return this.purge();
+    this.#checkOpen();
+    if (seq > this.#lastSeq) return this.#purgeTo(seq);
+    let purged = 0;
+    let bytes = 0;
+    for (let r = this.#all.first(); r !== undefined && r.seq < seq; r = this.#all.first()) {
+      purged++;
+      bytes += r.size;
+      this.#remove(r, false, false);
+    }
+    this.journalCompact(seq);
+    if (purged > 0) this.#arm();
+    if (purged > 0) this.#scb?.(-purged, -bytes, 0, "");
+    return purged;
+  }
+
+  truncate(seq: number): void {
+    this.#checkOpen();
+    if (seq > this.#lastSeq) throw new StoreError("invalid_sequence", "invalid sequence");
+    let purged = 0;
+    let bytes = 0;
+    for (let r = this.#all.last(); r !== undefined && r.seq > seq; r = this.#all.last()) {
+      purged++;
+      bytes += r.size;
+      this.#remove(r, false, false);
+    }
+    if (seq === 0) {
+      this.#firstSeq = 0;
+      this.#firstTime = 0n;
+      this.#lastSeq = 0;
+      this.#lastTime = this.#clock();
+    } else {
+      this.#lastSeq = seq;
+      const l = this.#all.last();
+      if (l !== undefined) this.#lastTime = l.ts;
+      if (this.#msgs === 0) {
+        this.#firstSeq = seq + 1;
+        this.#firstTime = 0n;
+      }
+    }
+    // Sequences above `seq` will be reused: drop their TTL entries.
+    this.#ttlRebuild((s) => s <= seq);
+    this.journalTruncate(seq);
+    this.#arm();
+    if (purged > 0) this.#scb?.(-purged, -bytes, 0, "");
+  }
+
+  #purgeTo(fseq: number): number {
+    this.#checkOpen();
+    const purged = this.#msgs;
+    const bytes = this.#bytes;
+    this.#all.clear();
+    this.#subjects.clear();
+    this.#slabs.reset();
+    this.#msgs = 0;
+    this.#bytes = 0;
+    this.#firstSeq = fseq;
+    this.#firstTime = 0n;
+    if (fseq - 1 > this.#lastSeq) this.#lastSeq = fseq - 1;
+    this.#ttlAt = [];
+    this.#ttlSeq = [];
+    this.journalCompact(fseq);
+    this.#arm();
+    if (purged > 0) this.#scb?.(-purged, -bytes, 0, "");
+    return purged;
+  }
+
+  // No await between the index update and the callback: the callback sees a consistent store.
+  #remove(r: MsgRec, secure: boolean, notify: boolean): void {
+    const slab = r.slab!;
+    const n = r.hdrLen + r.msgLen;
+    const size = r.size;
+    if (secure) {
+      const b = slab.buf.subarray(r.off, r.off + n);
+      for (let o = 0; o < b.length; o += 65536) crypto.getRandomValues(b.subarray(o, o + 65536));
+    }
+    r.slab = null;
+    this.#slabs.release(slab, n);
+    this.#msgs--;
+    this.#bytes -= size;
+    this.#all.removed();
+    const ss = r.ss;
+    ss.list.removed();
+    if (ss.list.size === 0 && this.#subjects.get(ss.subj) === ss) this.#subjects.delete(ss.subj);
+    if (r.seq === this.#firstSeq) {
+      const f = this.#all.first();
+      if (f !== undefined) {
+        this.#firstSeq = f.seq;
+        this.#firstTime = f.ts;
+      } else {
+        this.#firstSeq = this.#lastSeq + 1;
+        this.#firstTime = 0n;
+      }
+    }
+    if (notify) {
+      this.journalRemove(r.seq, secure);
+      this.#scb?.(-1, -size, r.seq, ss.subj);
+    }
+  }
+
+  #enforcePerSubject(ss: SubjState): void {
+    while (ss.list.size > this.#maxp) this.#remove(ss.list.first()!, false, true);
+  }
+
+  #enforceLimits(): void {
+    const cfg = this.cfg;
+    if (cfg.discardNew) return;
+    if (cfg.maxMsgs > 0) { while (this.#msgs > cfg.maxMsgs) this.#remove(this.#all.first()!, false, true); }
+    if (cfg.maxBytes > 0) {
+      while (this.#bytes > cfg.maxBytes) {
+        this.#remove(this.#all.first()!, false, true);
+      }
+    }
+  }
+
+  // ---- queries ----
+
+  getSeqFromTime(tsNs: bigint): number {
+    if (this.#msgs === 0) return this.#lastSeq + 1;
+    const list = this.#all;
+    const recs = list.recs;
+    let lo = list.head;
+    let hi = recs.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (recs[mid].ts < tsNs) lo = mid + 1;
+      else hi = mid;
+    }
+    for (; lo < recs.length; lo++) if (recs[lo].slab !== null) return recs[lo].seq;
+    return this.#lastSeq + 1;
+  }
+
+  filteredState(seq: number, subject: string): SimpleState {
+    if (seq < this.#firstSeq) seq = this.#firstSeq;
+    if (seq > this.#lastSeq || this.#msgs === 0) return emptyState();
+    if (isAll(subject)) return listState(this.#all, seq);
+    if (!subjectHasWildcard(subject)) {
+      const ss = this.#subjects.get(subject);
+      return ss === undefined ? emptyState() : listState(ss.list, seq);
+    }
+    const out = emptyState();
+    this.#eachMatching(subject, (ss) => {
+      const s = listState(ss.list, seq);
+      if (s.msgs === 0) return;
+      out.msgs += s.msgs;
+      if (out.first === 0 || s.first < out.first) out.first = s.first;
+      if (s.last > out.last) out.last = s.last;
+    });
+    return out;
+  }
+
+  subjectsState(filter: string): Map<string, SimpleState> {
+    const out = new Map<string, SimpleState>();
+    this.#eachMatching(filter, (ss) => {
+      out.set(ss.subj, { msgs: ss.list.size, first: ss.list.first()!.seq, last: ss.list.last()!.seq });
+    });
+    return out;
+  }
+
+  subjectsTotals(filter: string): Map<string, number> {
+    const out = new Map<string, number>();
+    this.#eachMatching(filter, (ss) => out.set(ss.subj, ss.list.size));
+    return out;
+  }
+
+  numPending(sseq: number, filter: string, lastPerSubject: boolean): { total: number; validThrough: number } {
+    if (!lastPerSubject) return { total: this.filteredState(sseq, filter).msgs, validThrough: this.#lastSeq };
+    if (sseq < this.#firstSeq) sseq = this.#firstSeq;
+    let total = 0;
+    if (sseq <= this.#lastSeq) {
+      if (isAll(filter) && sseq <= this.#firstSeq) total = this.#subjects.size;
+      else this.#eachMatching(filter, (ss) => void (ss.list.last()!.seq >= sseq && total++));
+    }
+    return { total, validThrough: this.#lastSeq };
+  }
+
+  state(): StreamState {
+    const st = this.fastState();
+    const deleted: number[] = [];
+    if (st.numDeleted > 0) {
+      const recs = this.#all.recs;
+      let prev = this.#firstSeq - 1;
+      for (let i = this.#all.head; i < recs.length; i++) {
+        const r = recs[i];
+        if (r.slab === null) continue;
+        for (let s = prev + 1; s < r.seq; s++) deleted.push(s);
+        prev = r.seq;
+      }
+      for (let s = prev + 1; s <= this.#lastSeq; s++) deleted.push(s);
+    }
+    st.deleted = deleted;
+    st.numDeleted = deleted.length;
+    return st;
+  }
+
+  fastState(): StreamState {
+    const span = this.#lastSeq - this.#firstSeq + 1;
+    return {
+      msgs: this.#msgs,
+      bytes: this.#bytes,
+      firstSeq: this.#firstSeq,
+      firstTime: this.#firstTime,
+      lastSeq: this.#lastSeq,
+      lastTime: this.#lastTime,
+      numSubjects: this.#subjects.size,
+      numDeleted: this.#msgs > 0 && span > this.#msgs ? span - this.#msgs : 0,
+      consumers: this.#consumers,
+    };
+  }
+
+  type(): StorageType {
+    return "memory";
+  }
+
+  registerStorageUpdates(cb: StorageUpdateHandler): void {
+    this.#scb = cb;
+  }
+
+  updateConfig(cfg: StoreConfig): void {
+    this.#checkOpen();
+    this.cfg = { ...cfg };
+    if (this.cfg.maxMsgsPerSubject < -1) this.cfg.maxMsgsPerSubject = -1;
+    this.#enforceLimits();
+    const old = this.#maxp;
+    this.#maxp = this.cfg.maxMsgsPerSubject;
+    if (this.#maxp > 0 && (old <= 0 || this.#maxp < old)) {
+      for (const ss of [...this.#subjects.values()]) {
+        if (ss.list.size > this.#maxp) this.#enforcePerSubject(ss);
+      }
+    }
+    if (!this.cfg.allowMsgTtl) {
+      this.#ttlAt = [];
+      this.#ttlSeq = [];
+    }
+    this.#expire();
+  }
+
+  delete(): void {
+    if (!this.#closed) this.purge();
+    this.stop();
+  }
+
+  stop(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#disarm();
+    this.#ttlAt = [];
+    this.#ttlSeq = [];
+    this.#all.clear();
+    this.#subjects.clear();
+    this.#slabs.reset();
+  }
+
+  consumerStore(name: string, cfg: ConsumerStoreConfig): ConsumerStore {
+    this.#checkOpen();
+    if (name === "") throw new StoreError("bad_state", "bad consumer config");
+    this.#consumers++;
+    return this.newConsumerStore(name, cfg, () => {
+      if (this.#consumers > 0) this.#consumers--;
+    });
+  }
+
+  /** Creates the consumer store; SimpleFileStore overrides it with a persistent one. */
+  protected newConsumerStore(_name: string, cfg: ConsumerStoreConfig, onStop: () => void): ConsumerStore {
+    return new MemConsumerStore(cfg, onStop);
+  }
+
+  // ---- journal hooks (no-ops here; SimpleFileStore logs them) ----
+
+  protected journalStore(
+    _seq: number,
+    _ts: bigint,
+    _subj: string,
+    _hdr: Uint8Array | undefined,
+    _msg: Uint8Array,
+    _ttlNs: bigint,
+  ): void {}
+  protected journalRemove(_seq: number, _erase: boolean): void {}
+  /** Everything below `seq` is gone (compact, purge: seq = last + 1). */
+  protected journalCompact(_seq: number): void {}
+  protected journalTruncate(_seq: number): void {}
+  protected journalSkip(_seq: number, _num: number, _ts: bigint): void {}
+
+  protected get isClosed(): boolean {
+    return this.#closed;
+  }
+
+  // ---- helpers ----
+
+  #checkOpen(): void {
+    if (this.#closed) throw new StoreError("closed", "store is closed");
+  }
+
+  #eachMatching(filter: string, fn: (ss: SubjState) => void): void {
+    if (isAll(filter)) {
+      for (const ss of this.#subjects.values()) fn(ss);
+    } else if (!subjectHasWildcard(filter)) {
+      const ss = this.#subjects.get(filter);
+      if (ss !== undefined) fn(ss);
+    } else {
+      for (const ss of this.#subjects.values()) if (ss.matches(filter, matchLiteral)) fn(ss);
+    }
+  }
+
+  #clock(): bigint {
+    const mono = performance.now();
+    if (mono - this.#baseMono > RESYNC_MS) {
+      // The monotonic clock gives sub-millisecond resolution; fall back to Date.now() if it drifted.
+      this.#baseMono = mono;
+      const precise = performance.timeOrigin + mono;
+      const wall = Date.now();
+      this.#baseNs = Math.abs(wall - precise) > 2
+        ? BigInt(wall) * 1_000_000n
+        : BigInt(Math.round(precise * 1000)) * 1000n;
+      return this.#baseNs;
+    }
+    return this.#baseNs + BigInt(Math.round((mono - this.#baseMono) * 1e6));
+  }
+
+  // ---- expiry: one timer for max_age and TTLs ----
+
+  #expire(): void {
+    if (this.#closed) return;
+    const now = this.#clock();
+    const maxAge = this.cfg.maxAge;
+    if (maxAge > 0n) {
+      const min = now - maxAge;
+      for (let f = this.#all.first(); f !== undefined && f.ts <= min; f = this.#all.first()) {
+        this.#remove(f, false, true);
+      }
+    }
+    const nowNum = Number(now);
+    while (this.#ttlAt.length > 0 && this.#ttlAt[0] <= nowNum) {
+      const seq = this.#ttlSeq[0];
+      this.#ttlPop();
+      const r = this.#all.find(seq);
+      if (r !== undefined) this.#remove(r, false, true);
+    }
+    this.#arm();
+  }
+
+  #arm(): void {
+    if (this.#closed) return;
+    let at = Infinity;
+    if (this.cfg.maxAge > 0n) {
+      const f = this.#all.first();
+      if (f !== undefined) at = Number(f.ts + this.cfg.maxAge);
+    }
+    if (this.#ttlAt.length > 0 && this.#ttlAt[0] < at) at = this.#ttlAt[0];
+    if (at === Infinity) return this.#disarm();
+    if (this.#timer !== undefined && this.#timerAt <= at) return;
+    this.#disarm();
+    this.#timerAt = at;
+    // At least 1 ms: expiries that close together are handled in one pass.
+    const delay = Math.max(1, Math.ceil((at - Number(this.#clock())) / 1e6));
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#timerAt = Infinity;
+      try {
+        this.#expire();
+      } catch (err) {
+        this.#arm();
+        if (this.#onError !== undefined) this.#onError(err);
+      }
+    }, delay);
+  }
+
+  #disarm(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#timerAt = Infinity;
+  }
+
+  #ttlPush(at: number, seq: number): void {
+    const a = this.#ttlAt;
+    const s = this.#ttlSeq;
+    let i = a.length;
+    a.push(at);
+    s.push(seq);
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (a[p] <= at) break;
+      a[i] = a[p];
+      s[i] = s[p];
+      i = p;
+    }
+    a[i] = at;
+    s[i] = seq;
+  }
+
+  #ttlPop(): void {
+    const a = this.#ttlAt;
+    const s = this.#ttlSeq;
+    const lastAt = a.pop()!;
+    const lastSeq = s.pop()!;
+    const n = a.length;
+    if (n === 0) return;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= n) break;
+      const c = l + 1 < n && a[l + 1] < a[l] ? l + 1 : l;
+      if (a[c] >= lastAt) break;
+      a[i] = a[c];
+      s[i] = s[c];
+      i = c;
+    }
+    a[i] = lastAt;
+    s[i] = lastSeq;
+  }
+
+  #ttlRebuild(keep: (seq: number) => boolean): void {
+    const at = this.#ttlAt;
+    const seqs = this.#ttlSeq;
+    this.#ttlAt = [];
+    this.#ttlSeq = [];
+    for (let i = 0; i < at.length; i++) if (keep(seqs[i])) this.#ttlPush(at[i], seqs[i]);
+  }
+}
+
+function toStored(r: MsgRec): StoredMsg {
+  const buf = r.slab!.buf;
+  const o = r.off;
+  const h = o + r.hdrLen;
+  return {
+    subject: r.ss.subj,
+    hdr: r.hdrLen > 0 ? buf.subarray(o, h) : undefined,
+    msg: buf.subarray(h, h + r.msgLen),
+    seq: r.seq,
+    ts: r.ts,
+  };
+}
+
+function listState(list: RecList, seq: number): SimpleState {
+  const l = list.last();
+  if (l === undefined || l.seq < seq) return { ...ZERO };
+  const f = list.nextFrom(seq)!;
+  return { msgs: list.countFrom(seq), first: f.seq, last: l.seq };
+}
