@@ -287,7 +287,8 @@ export class Server {
     for (const f of this.onAccountClient) f(this.gacc, c, true);
     this.log.debug(`${c} - Client connection created`);
     if (this.auth.needsNonce) c.nonce = newNonce();
-    c.run(this.clientInfo(c), this.#tlsStart(c));
+    // WebSocket clients did TLS (wss) in the listener, before the HTTP upgrade.
+    c.run(this.clientInfo(c), ws === undefined ? this.#tlsStart(c) : undefined);
   }
 
   /** How a new client starts TLS, or undefined when TLS is off. */
