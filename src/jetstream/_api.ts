@@ -31,6 +31,7 @@ import {
 import { storeConfig, Stream } from "./stream.ts";
 import type { JetStream, JsAccount } from "./jetstream.ts";
 import { JS_API_LEVEL } from "./jetstream.ts";
+import { registerSnapshotApi } from "./_stream_snapshot.ts";
 
 const T = "io.nats.jetstream.api.v1.";
 const JS_API_PREFIX = "$JS.API.";
@@ -760,6 +761,7 @@ function registerStreamApi(d: ApiDispatcher): void {
   d.register("META.LEADER.STEPDOWN", "meta_leader_stepdown_response", clusterRequired);
   d.register("SERVER.REMOVE", "meta_server_remove_response", clusterRequired);
   d.register("ACCOUNT.PURGE.*", "account_purge_response", clusterRequired);
+  registerSnapshotApi(d, { cfgContext, checkAccountLimits, subscribeDirect });
   void ANY;
   void I64;
 }

@@ -86,8 +86,14 @@ export class StubStore implements StreamStore {
   }
 
   storeRawMsg(subject: string, hdr: Uint8Array | undefined, msg: Uint8Array, seq: number, ts: bigint): void {
-    this.#msgs.set(seq, { subject, hdr, msg, seq, ts });
+    const m = { subject, hdr, msg, seq, ts };
+    this.#msgs.set(seq, m);
     this.#last = Math.max(this.#last, seq);
+    if (ts > this.#lastTs) this.#lastTs = ts;
+    const size = this.#size(m);
+    this.#bytes += size;
+    this.#cb?.(1, size, seq, subject);
+    this.#enforce(subject);
   }
   skipMsg(): number {
     return ++this.#last;

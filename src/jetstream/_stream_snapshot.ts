@@ -1,0 +1,319 @@
+// Stream snapshot and restore over the API: STREAM.SNAPSHOT sends chunks to the requester's deliver subject
+// with `$JS.SNAPSHOT.ACK.<stream>.<id>.<size>.<n>` replies for flow control, then an empty EOF message;
+// STREAM.RESTORE answers with `$JS.SNAPSHOT.RESTORE.<stream>.<id>`, takes chunks there (each acked) until an
+// empty message, then creates the stream. Behaviour follows nats-server server/jetstream_api.go
+// (jsStreamSnapshotRequest, streamSnapshot, jsStreamRestoreRequest, processStreamRestore).
+//
+// The archive format is natsdeno's own, not the reference's tar+s2 (a natsdeno restore reads natsdeno
+// snapshots only): "NDSNAP1\n", a u32 length and the JSON {config, state}, then one record per message
+// (u64 seq, u64 ts ns, u16 subject length, u32 header length, u32 body length, subject, header, body),
+// little-endian. Gaps between sequences are restored as skipped sequences.
+
+import type { StoredMsg, StreamStore } from "../store/mod.ts";
+import { decoder, encoder, Nuid } from "../util/mod.ts";
+import type { ApiDispatcher, ApiRequest } from "./_api.ts";
+import type { JsAccount } from "./jetstream.ts";
+import { ApiError, newJSError } from "./api_errors.ts";
+import { B, decodeStruct, INT, parseJson, S } from "./_json.ts";
+import {
+  checkStreamCfg,
+  decodeStreamConfig,
+  type StreamCfgContext,
+  type StreamConfig,
+} from "./_stream_config.ts";
+import { storeConfig, Stream } from "./stream.ts";
+import { isValidSubject } from "../sublist/mod.ts";
+import { nowNs, rfc3339Nano } from "./_headers.ts";
+
+const MAGIC = encoder.encode("NDSNAP1\n");
+
+/** Serializes a stream's config, state and messages. */
+export function buildSnapshot(
+  meta: Record<string, unknown>,
+  store: StreamStore,
+): Uint8Array {
+  const parts: Uint8Array[] = [MAGIC];
+  const metaBytes = encoder.encode(JSON.stringify(meta));
+  const ml = new Uint8Array(4);
+  new DataView(ml.buffer).setUint32(0, metaBytes.length, true);
+  parts.push(ml, metaBytes);
+  const st = store.fastState();
+  let seq = st.firstSeq;
+  for (;;) {
+    const m: StoredMsg | undefined = store.loadNextMsg(">", seq);
+    if (m === undefined || m.seq > st.lastSeq) break;
+    const subj = encoder.encode(m.subject);
+    const hdr = m.hdr ?? new Uint8Array(0);
+    const h = new Uint8Array(30);
+    const dv = new DataView(h.buffer);
+    dv.setBigUint64(0, BigInt(m.seq), true);
+    dv.setBigUint64(8, m.ts, true);
+    dv.setUint16(16, subj.length, true);
+    dv.setUint32(18, hdr.length, true);
+    dv.setUint32(22, m.msg.length, true);
+    dv.setUint32(26, 0, true);
+    parts.push(h, subj, hdr, m.msg);
+    seq = m.seq + 1;
+  }
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+/** A decoded snapshot. */
+export interface Snapshot {
+  meta: Record<string, unknown>;
+  msgs: { seq: number; ts: bigint; subject: string; hdr: Uint8Array | undefined; msg: Uint8Array }[];
+}
+
+/** Decodes a snapshot; throws RangeError when it is not one or is truncated. */
+export function readSnapshot(b: Uint8Array): Snapshot {
+  if (b.length < MAGIC.length + 4 || decoder.decode(b.subarray(0, MAGIC.length)) !== "NDSNAP1\n") {
+    throw new RangeError("snapshot is not a natsdeno stream snapshot");
+  }
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  let o = MAGIC.length;
+  const ml = dv.getUint32(o, true);
+  o += 4;
+  if (o + ml > b.length) throw new RangeError("snapshot truncated");
+  const meta = JSON.parse(decoder.decode(b.subarray(o, o + ml)));
+  o += ml;
+  const msgs: Snapshot["msgs"] = [];
+  while (o < b.length) {
+    if (o + 30 > b.length) throw new RangeError("snapshot truncated");
+    const seq = Number(dv.getBigUint64(o, true));
+    const ts = dv.getBigUint64(o + 8, true);
+    const sl = dv.getUint16(o + 16, true);
+    const hl = dv.getUint32(o + 18, true);
+    const bl = dv.getUint32(o + 22, true);
+    o += 30;
+    if (o + sl + hl + bl > b.length) throw new RangeError("snapshot truncated");
+    const subject = decoder.decode(b.subarray(o, o + sl));
+    o += sl;
+    const hdr = hl > 0 ? b.slice(o, o + hl) : undefined;
+    o += hl;
+    const msg = b.slice(o, o + bl);
+    o += bl;
+    msgs.push({ seq, ts, subject, hdr, msg });
+  }
+  return { meta, msgs };
+}
+
+/** Loads a decoded snapshot into an empty store, keeping sequences (gaps become skipped sequences). */
+export function restoreInto(store: StreamStore, snap: Snapshot, firstSeq: number, lastSeq: number): void {
+  let next = 1;
+  if (firstSeq > 1) {
+    store.skipMsgs(1, firstSeq - 1);
+    next = firstSeq;
+  }
+  for (const m of snap.msgs) {
+    if (m.seq > next) store.skipMsgs(next, m.seq - next);
+    store.storeRawMsg(m.subject, m.hdr, m.msg, m.seq, m.ts);
+    next = m.seq + 1;
+  }
+  if (lastSeq >= next) store.skipMsgs(next, lastSeq - next + 1);
+}
+
+// ---- API handlers ------------------------------------------------------------------------------------------
+
+/** What the snapshot handlers borrow from the stream API. */
+export interface SnapshotApiDeps {
+  cfgContext(jsa: JsAccount, cfg: { storage?: string }): StreamCfgContext;
+  checkAccountLimits(jsa: JsAccount, cfg: StreamConfig): void;
+  subscribeDirect(jsa: JsAccount, s: Stream): void;
+}
+
+const DEFAULT_CHUNK = 128 * 1024;
+const WINDOW = 8 * 1024 * 1024;
+const T = "io.nats.jetstream.api.v1.";
+
+/** Registers STREAM.SNAPSHOT and STREAM.RESTORE. */
+export function registerSnapshotApi(d: ApiDispatcher, deps: SnapshotApiDeps): void {
+  const nuid = new Nuid();
+  const client = (info: ApiRequest) => ({ acc: info.jsa.account.name, kind: "Client" });
+
+  d.register("STREAM.SNAPSHOT.*", "stream_snapshot_response", (req) => {
+    const jsa = req.jsa;
+    if (req.body.trim() === "") throw newJSError("JSBadRequestErr");
+    const name = req.tokens[2];
+    const s = jsa.streams.get(name);
+    if (s === undefined) throw newJSError("JSStreamNotFoundErr");
+    const r = decodeStruct(parseJson(req.body), "JSApiStreamSnapshotRequest", {
+      "deliver_subject": S,
+      "no_consumers": B,
+      "chunk_size": INT,
+      jsck: B,
+    }, jsa.js.strict) as { "deliver_subject"?: string; "chunk_size"?: number };
+    const deliver = r.deliver_subject ?? "";
+    if (deliver === "" || !isValidSubject(deliver)) throw newJSError("JSSnapshotDeliverSubjectInvalidErr");
+    const info = s.infoJson();
+    let data: Uint8Array;
+    try {
+      data = buildSnapshot({ config: info.config, state: info.state }, s.store);
+    } catch (e) {
+      throw newJSError("JSStreamSnapshotErrF", { err: (e as Error).message });
+    }
+    const start = nowNs();
+    d.advisory(jsa, `$JS.EVENT.ADVISORY.STREAM.SNAPSHOT_CREATE.${name}`, {
+      type: "io.nats.jetstream.advisory.v1.snapshot_create",
+      id: nuid.next(),
+      timestamp: rfc3339Nano(start),
+      stream: name,
+      state: info.state,
+      client: client(req),
+      domain: jsa.js.domain || undefined,
+    });
+    const chunk = Math.max(1024, Math.min(r.chunk_size || DEFAULT_CHUNK, 1024 * 1024));
+    const ackSubj = `$JS.SNAPSHOT.ACK.${name}.${nuid.next()}`;
+    let out = 0;
+    let off = 0;
+    let index = 0;
+    let done = false;
+    let cancelTimer: (() => void) | undefined;
+    const ackSub = jsa.client.subscribeInternal(`${ackSubj}.>`, (_s, _c, subject) => {
+      const size = Number(subject.split(".")[5]);
+      if (Number.isFinite(size)) out -= size;
+      pump();
+    });
+    const finish = () => {
+      done = true;
+      cancelTimer?.();
+      jsa.client.unsubscribeInternal(ackSub);
+      jsa.client.publishInternal(deliver, undefined, undefined, new Uint8Array(0));
+      d.advisory(jsa, `$JS.EVENT.ADVISORY.STREAM.SNAPSHOT_COMPLETE.${name}`, {
+        type: "io.nats.jetstream.advisory.v1.snapshot_complete",
+        id: nuid.next(),
+        timestamp: rfc3339Nano(nowNs()),
+        stream: name,
+        start: rfc3339Nano(start),
+        end: rfc3339Nano(nowNs()),
+        client: client(req),
+        domain: jsa.js.domain || undefined,
+      });
+    };
+    // Sends chunks while under the window; acks (or a 10 ms timer, as the reference waits) resume it.
+    const pump = () => {
+      if (done) return;
+      cancelTimer?.();
+      cancelTimer = undefined;
+      while (off < data.length && out <= WINDOW) {
+        const c = data.subarray(off, Math.min(off + chunk, data.length));
+        index++;
+        jsa.client.publishInternal(deliver, `${ackSubj}.${c.length}.${index}`, undefined, c);
+        out += c.length;
+        off += c.length;
+      }
+      if (off >= data.length) return finish();
+      const t = jsa.js.server.timers.after(10, () => pump());
+      cancelTimer = () => jsa.js.server.timers.cancel(t);
+    };
+    // The response goes first; the chunks follow once the dispatcher has sent it.
+    queueMicrotask(pump);
+    return { config: info.config, state: info.state };
+  });
+
+  d.register("STREAM.RESTORE.*", "stream_restore_response", (req) => {
+    const jsa = req.jsa;
+    if (req.body.trim() === "") throw newJSError("JSBadRequestErr");
+    const name = req.tokens[2];
+    const body = parseJson(req.body) as { config?: unknown; state?: Record<string, unknown> };
+    const { cfg: raw } = decodeStreamConfig(body?.config ?? {}, jsa.js.strict);
+    if (!raw.name) raw.name = name;
+    if (raw.name !== name) throw newJSError("JSStreamMismatchErr");
+    const cfg = checkStreamCfg(raw, deps.cfgContext(jsa, raw));
+    if (cfg instanceof ApiError) throw cfg;
+    deps.checkAccountLimits(jsa, cfg);
+    if (jsa.streams.has(name)) throw newJSError("JSStreamNameExistRestoreFailedErr");
+    const deliver = `$JS.SNAPSHOT.RESTORE.${name}.${nuid.next()}`;
+    const parts: Uint8Array[] = [];
+    let total = 0;
+    const start = nowNs();
+    d.advisory(jsa, `$JS.EVENT.ADVISORY.STREAM.RESTORE_CREATE.${name}`, {
+      type: "io.nats.jetstream.advisory.v1.restore_create",
+      id: nuid.next(),
+      timestamp: rfc3339Nano(start),
+      stream: name,
+      client: client(req),
+      domain: jsa.js.domain || undefined,
+    });
+    let idle: ReturnType<typeof jsa.js.server.timers.after> | undefined;
+    const arm = () => {
+      if (idle !== undefined) jsa.js.server.timers.cancel(idle);
+      idle = jsa.js.server.timers.after(10_000, () => jsa.client.unsubscribeInternal(sub));
+    };
+    const sub = jsa.client.subscribeInternal(deliver, (_s, _c, _subj, reply, _h, payload) => {
+      arm();
+      if (payload.length > 0) {
+        parts.push(payload.slice());
+        total += payload.length;
+        if (reply) jsa.client.publishInternal(reply, undefined, undefined, new Uint8Array(0));
+        return;
+      }
+      if (idle !== undefined) jsa.js.server.timers.cancel(idle);
+      jsa.client.unsubscribeInternal(sub);
+      const resp = finishRestore(jsa, cfg, parts, total, deps);
+      if (reply) {
+        jsa.client.publishInternal(
+          reply,
+          undefined,
+          undefined,
+          encoder.encode(JSON.stringify({ type: T + "stream_create_response", ...resp })),
+        );
+      }
+      d.advisory(jsa, `$JS.EVENT.ADVISORY.STREAM.RESTORE_COMPLETE.${name}`, {
+        type: "io.nats.jetstream.advisory.v1.restore_complete",
+        id: nuid.next(),
+        timestamp: rfc3339Nano(nowNs()),
+        stream: name,
+        start: rfc3339Nano(start),
+        end: rfc3339Nano(nowNs()),
+        bytes: total,
+        client: client(req),
+        domain: jsa.js.domain || undefined,
+      });
+    });
+    arm();
+    return { "deliver_subject": deliver };
+  });
+}
+
+function finishRestore(
+  jsa: JsAccount,
+  cfg: StreamConfig,
+  parts: Uint8Array[],
+  total: number,
+  deps: SnapshotApiDeps,
+): Record<string, unknown> {
+  const buf = new Uint8Array(total);
+  let o = 0;
+  for (const p of parts) {
+    buf.set(p, o);
+    o += p.length;
+  }
+  if (jsa.streams.has(cfg.name)) return { error: newJSError("JSStreamNameExistRestoreFailedErr") };
+  let store;
+  try {
+    const snap = readSnapshot(buf);
+    const st = (snap.meta.state ?? {}) as { "first_seq"?: number; "last_seq"?: number };
+    store = jsa.js.newStreamStore(
+      storeConfig(cfg),
+      `${jsa.js.storeDir}/${jsa.account.name}/streams/${cfg.name}`,
+    );
+    restoreInto(store, snap, st.first_seq ?? 0, st.last_seq ?? 0);
+  } catch (e) {
+    store?.delete();
+    return { error: newJSError("JSStreamRestoreErrF", { err: (e as Error).message }) };
+  }
+  const s = new Stream(jsa.host, cfg, store);
+  jsa.streams.set(cfg.name, s);
+  s.start();
+  if (cfg.allow_direct) deps.subscribeDirect(jsa, s);
+  jsa.js.api.streamAction(jsa, cfg.name, "create");
+  return s.infoJson();
+}
