@@ -4,6 +4,7 @@
 import process from "node:process";
 import { NATSDENO_VERSION, type Server } from "../server/mod.ts";
 import { goTime, msToNs, myUptime, nowMs } from "./_format.ts";
+import { websocketBlock } from "./_varz_websocket.ts";
 
 /** Version fields reported: natsdeno implements nats-server 2.9.10's client-visible behaviour. */
 const VERSION = "2.9.10";
@@ -154,7 +155,7 @@ export function varz(s: Server, opts: VarzOptions = {}): Varz {
     gateway: {},
     leaf: {},
     mqtt: {},
-    websocket: {},
+    websocket: websocketBlock(s),
     jetstream: s.jetStream?.varz() ?? {},
     "tls_timeout": (tls?.timeoutMs ?? 2000) / 1000,
     "write_deadline": msToNs(o.writeDeadlineMs),

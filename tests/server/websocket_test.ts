@@ -666,3 +666,12 @@ Deno.test("websocket: startServer without no_tls or tls refuses to start, as nat
     "websocket requires TLS configuration",
   );
 });
+
+Deno.test("websocket: /varz shows the websocket block as nats-server does (empty fields omitted)", async () => {
+  const { varz } = await import("../../src/monitor/mod.ts");
+  await using s = await runServer(wsOpts({ compression: true }));
+  const v = JSON.parse(JSON.stringify(await varz(s))) as { websocket: Record<string, unknown> };
+  assertEquals(v.websocket, { host: "127.0.0.1", port: wsPort(s), "no_tls": true, compression: true });
+  await using plain = await runServer();
+  assertEquals((JSON.parse(JSON.stringify(await varz(plain))) as { websocket: unknown }).websocket, {});
+});
