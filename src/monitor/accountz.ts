@@ -1,7 +1,7 @@
 // /accountz (account names, or one account's detail) and /accstatz (per-account traffic). Behaviour
 // follows Accountz(), accountInfo() and AccountStatz() in nats-server server/monitor.go.
 
-import type { Account, Server } from "../server/mod.ts";
+import type { Account, Server, ServiceImport } from "../server/mod.ts";
 import { goTime, nowMs } from "./_format.ts";
 import { MonitorError } from "./_query.ts";
 import { type SublistStatsJson, sublistStatsJson } from "./subsz.ts";
@@ -74,7 +74,80 @@ export function accountInfo(s: Server, name: string): AccountInfo {
     "leafnode_connections": countKind(a, "Leafnode"),
     "client_connections": countKind(a, "Client"),
     subscriptions: a.sl.count(),
+    ...accountDetail(a),
     "sublist_stats": sublistStatsJson(a.sl.stats()),
+    responses: a.responses.size > 0
+      ? Object.fromEntries([...a.responses].map(([k, v]) => [k, extImport(v)]))
+      : undefined,
+  };
+}
+
+/** Mappings, exports and imports in nats-server's ExtMap/ExtExport/ExtImport shapes (omitted when empty). */
+function accountDetail(a: Account): Pick<AccountInfo, "mappings" | "exports" | "imports"> {
+  const mappings: Record<string, unknown> = {};
+  for (const m of a.mappings) {
+    const dests: unknown[] = m.dests.map((d) => ({ subject: d.tr.dest, weight: d.weight }));
+    for (const [c, list] of m.cdests ?? []) {
+      for (const d of list) dests.push({ subject: d.tr.dest, weight: d.weight, cluster: c });
+    }
+    mappings[m.src] = dests;
+  }
+  const exports: unknown[] = [];
+  for (const [subject, se] of a.serviceExports) {
+    const approved = [...se.auth.approved?.keys() ?? []];
+    exports.push({
+      subject,
+      type: "service",
+      "token_req": se.auth.tokenReq || undefined,
+      "response_type": se.respType,
+      "service_latency": se.latency
+        ? { sampling: se.latency.sampling, results: se.latency.subject }
+        : undefined,
+      "account_token_position": se.auth.accountPos || undefined,
+      "approved_accounts": approved.length > 0 ? approved : undefined,
+    });
+  }
+  for (const [subject, ea] of a.streamExports) {
+    const approved = [...ea?.approved?.keys() ?? []];
+    exports.push({
+      subject,
+      type: "stream",
+      "token_req": ea?.tokenReq || undefined,
+      "account_token_position": ea?.accountPos || undefined,
+      "approved_accounts": approved.length > 0 ? approved : undefined,
+    });
+  }
+  const imports: unknown[] = [];
+  for (const im of a.streamImports) {
+    imports.push({
+      subject: im.from,
+      account: im.acc.name,
+      "local_subject": im.to,
+      type: "stream",
+      invalid: im.invalid,
+      share: false,
+      tracking: false,
+    });
+  }
+  for (const si of a.serviceImports.values()) imports.push(extImport(si));
+  return {
+    mappings: a.mappings.length > 0 ? mappings : undefined,
+    exports: exports.length > 0 ? exports : undefined,
+    imports: imports.length > 0 ? imports : undefined,
+  };
+}
+
+function extImport(si: ServiceImport): Record<string, unknown> {
+  return {
+    subject: si.from,
+    account: si.acc.name,
+    to: si.to,
+    type: "service",
+    invalid: si.invalid,
+    share: si.share,
+    tracking: si.tracking,
+    "tracking_header": si.trackingHdr,
+    latency: si.latency ? { sampling: si.latency.sampling, results: si.latency.subject } : undefined,
   };
 }
 

@@ -197,3 +197,26 @@ function applyMappings(a: Account, mappings: SubjectMapping[], errors: string[])
 export function validateAccountOptions(opts: Options): void {
   buildAccounts(opts, (name) => new Account(name));
 }
+
+/**
+ * As nats-server: when the only accounts are $G and the system account (users were given just to reach
+ * $SYS), clients without credentials land in $G through a generated no_auth_user. Adds that user to `opts`
+ * (keeping `uname` across reloads) and returns its name, or undefined when the rule does not apply.
+ */
+export function addSystemOnlyNoAuthUser(opts: Options, uname?: string): string | undefined {
+  if (opts.noAuthUser || opts.noSystemAccount || opts.accounts.length !== 1) return undefined;
+  if (opts.accounts[0].name !== (opts.systemAccount || SYSTEM_ACCOUNT)) return undefined;
+  uname ??= `nats-${randomName(8)}`;
+  if (!opts.users.some((u) => u.username === uname)) {
+    opts.users = [...opts.users, { username: uname, password: uname.slice(6), account: GLOBAL_ACCOUNT }];
+  }
+  opts.noAuthUser = uname;
+  return uname;
+}
+
+function randomName(n: number): string {
+  const digits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+  let s = "";
+  for (let i = 0; i < n; i++) s += digits[(Math.random() * 62) | 0];
+  return s;
+}

@@ -224,7 +224,9 @@ export function processServiceImport(
     psi.pop();
   }
 
-  let shouldRemove = !didDeliver || (isResponse && (si.rt === "Singleton" || payload.length === 0));
+  // An empty message (no headers, no payload) ends a streamed or chunked response.
+  const eof = payload.length === 0 && (hdr === undefined || hdr.length === 0);
+  let shouldRemove = !didDeliver || (isResponse && (si.rt === "Singleton" || eof));
   if (si.tracking && !didSendTL) shouldRemove = false;
   if (si.rt !== "Singleton" && didDeliver) si.ts = performance.now();
   if (shouldRemove) {

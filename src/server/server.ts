@@ -14,7 +14,7 @@ import {
   unsupportedTlsSettings,
 } from "../net/mod.ts";
 import { Account } from "./account.ts";
-import { buildAccounts } from "./_account_config.ts";
+import { addSystemOnlyNoAuthUser, buildAccounts } from "./_account_config.ts";
 import { Client } from "./client.ts";
 import { ClosedState } from "./closed_state.ts";
 import { wsAuthFor, WsServer } from "./_websocket.ts";
@@ -64,6 +64,8 @@ export class Server {
   /** Operator mode (trusted operators or keys): JWT accounts and users; undefined otherwise. */
   readonly operator: OperatorMode | undefined;
   #sysClient: Client | undefined;
+  /** The generated no_auth_user when only the system account has users (nats-server's sysAccOnlyNoAuthUser). */
+  #sysOnlyUser: string | undefined;
   readonly clients = new Map<number, Client>();
   /** Closed connections, newest last, at most max_closed_clients. */
   readonly closedClients: Client[] = [];
@@ -126,6 +128,7 @@ export class Server {
         logtimeUTC: opts.logtimeUTC,
         logFile: opts.logFile,
       });
+    this.#sysOnlyUser = addSystemOnlyNoAuthUser(opts);
     this.auth = new ClientAuth(opts);
     this.wsAuth = wsAuthFor(opts);
     this.#tls = opts.tls ? new TlsAcceptor(opts.tls) : undefined;
@@ -457,6 +460,7 @@ export class Server {
    */
   reload(next: Options): void {
     const old = this.opts;
+    addSystemOnlyNoAuthUser(next, this.#sysOnlyUser);
     const { changed } = diffOptions(old, next);
     if (changed.length > 0) validateOptions(next);
     // New certificates apply to new connections; a bad file fails the reload before anything changes.

@@ -235,6 +235,8 @@ export class SubjectTransform {
   /** Source token positions (0-based) for each op's wildcard indexes. */
   readonly #opSrc: number[][];
   readonly #passThrough: boolean;
+  /** An empty destination: matching subjects are kept as they are. */
+  readonly #identity: boolean;
 
   private constructor(
     src: string,
@@ -243,6 +245,7 @@ export class SubjectTransform {
     dtoks: string[],
     ops: PlaceHolder[],
     opSrc: number[][],
+    identity = false,
   ) {
     this.src = src;
     this.dest = dest;
@@ -250,6 +253,7 @@ export class SubjectTransform {
     this.#dtoks = dtoks;
     this.#ops = ops;
     this.#opSrc = opSrc;
+    this.#identity = identity;
     this.#passThrough = (src === ">" || src === "") && (dest === ">" || dest === "");
   }
 
@@ -259,6 +263,10 @@ export class SubjectTransform {
    */
   static create(src: string, dest: string, opts: TransformOptions = {}): SubjectTransform {
     if (src === "") src = ">";
+    // No destination keeps the subject as it is (2.10+; 2.9 refused it as a bad subject).
+    if (dest === "" && !opts.requireAllWildcards && !opts.strict) {
+      return new SubjectTransform(src, "", shape(src).tokens, [], [], [], true);
+    }
     const s = shape(src);
     const d = shape(dest);
     if (!s.valid || !d.valid || d.npwcs > 0 || s.fwc !== d.fwc) throw badSubject();
@@ -325,7 +333,7 @@ export class SubjectTransform {
 
   /** True when the destination uses no wildcard token or function (the result is always `dest`). */
   get isLiteral(): boolean {
-    return this.#ops.length === 0;
+    return this.#ops.length === 0 && !this.#identity;
   }
 
   /**
@@ -337,17 +345,20 @@ export class SubjectTransform {
     const tokens = subject.split(".");
     if (!literalTokens(tokens)) return undefined;
     if (this.src !== ">" && !tokensMatch(tokens, this.#stoks)) return undefined;
+    if (this.#identity) return subject;
     return this.transformTokens(tokens);
   }
 
   /** Transforms a subject known to match the source (no check). */
   transformSubject(subject: string): string {
+    if (this.#identity) return subject;
     if (this.#ops.length === 0) return this.dest;
     return this.transformTokens(subject.split("."));
   }
 
   /** Transforms a subject already split into tokens, known to match the source. */
   transformTokens(tokens: string[]): string {
+    if (this.#identity) return tokens.join(".");
     const ops = this.#ops;
     if (ops.length === 0) return this.dest;
     const out: string[] = [];
@@ -365,7 +376,7 @@ export class SubjectTransform {
           break;
         case TransformKind.Partition: {
           const key = src.length === 0 ? tokens.join(".") : src.map((j) => tokens[j]).join("");
-          out.push(String(fnv32a(key) % op.int));
+          out.push(String(op.int > 0 ? fnv32a(key) % op.int : 0));
           break;
         }
         case TransformKind.SplitFromLeft: {
