@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { tmpdir } from "node:os";
 import type { Account, Client, Server } from "../server/mod.ts";
 import { VERSION } from "../protocol/mod.ts";
-import type { StoreConfig, StreamStore } from "../store/mod.ts";
+import { MemStore, type StoreConfig, type StreamStore } from "../store/mod.ts";
 import { type ApiError, newJSError } from "./api_errors.ts";
 import { ApiDispatcher } from "./_api.ts";
 import { Stream, type StreamHost } from "./stream.ts";
@@ -226,7 +226,7 @@ export class JetStream {
     this.maxStore = o.jetStreamMaxStore >= 0 ? o.jetStreamMaxStore : dynamicStore();
     this.domain = o.jetStreamOpts.domain;
     this.strict = o.jetStreamOpts.strict;
-    this.newStreamStore = deps.newStreamStore ?? noStore;
+    this.newStreamStore = deps.newStreamStore ?? defaultStore;
     this.api = new ApiDispatcher(this);
   }
 
@@ -396,9 +396,14 @@ export class JetStream {
   }
 }
 
-/** The default store factory until the store module exports MemStore/FileStore. */
-const noStore: StreamStoreFactory = () => {
-  throw new RangeError("no stream store implementation is available");
+/**
+ * The default store factory: `storage: memory` gets a MemStore. `storage: file` is refused until the store
+ * module exports its file store (the stream create fails with the reason).
+ * TODO(store): wire SimpleFileStore (under `dir`) here once it is committed.
+ */
+const defaultStore: StreamStoreFactory = (cfg) => {
+  if (cfg.storage === "memory") return new MemStore(cfg);
+  throw new RangeError("file storage is not available in this build");
 };
 
 const BANNER = [

@@ -2,7 +2,7 @@
 
 import { Logger } from "../../src/util/mod.ts";
 import { defaultOptions, type Options, type Server, startServer } from "../../src/natsdeno.ts";
-import { StubStore } from "./_stub_store.ts";
+import { MemStore } from "../../src/store/mod.ts";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 
 export type TestServer = Server & AsyncDisposable;
@@ -12,8 +12,8 @@ export async function runJsServer(opts: Partial<Options> = {}): Promise<TestServ
   const storeDir = opts.storeDir ?? await Deno.makeTempDir({ prefix: "natsdeno-js-" });
   const full = defaultOptions({ host: "127.0.0.1", port: 0, jetStream: true, storeDir, ...opts });
   const log = new Logger({ quiet: !Deno.env.get("NATSDENO_TEST_LOG"), debug: full.debug }, true);
-  // TODO(store): use MemStore/SimpleFileStore from src/store once they land; drop the stub.
-  return await startServer(full, { log, newStreamStore: (cfg) => new StubStore(cfg) }) as TestServer;
+  // Both storage types run on MemStore in tests until the file store lands (TODO(store): SimpleFileStore).
+  return await startServer(full, { log, newStreamStore: (cfg) => new MemStore(cfg) }) as TestServer;
 }
 
 /** Connects the official client to a test server. */

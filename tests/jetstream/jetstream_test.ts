@@ -287,7 +287,7 @@ Deno.test("TestJetStreamStreamPurgeWithConsumer: filter and keep purge by subjec
   assertEquals(st.messages, 5);
 });
 
-Deno.test("TestJetStreamStreamGetMessage: msg get by seq, last_by_subj and next_by_subj; delete", async () => {
+Deno.test("STREAM.MSG.GET serves by seq, last_by_subj and next_by_subj; MSG.DELETE removes", async () => {
   await using s = await runJsServer();
   await using nc = await clientFor(s);
   const jsm = await jetstreamManager(nc);
@@ -310,7 +310,7 @@ Deno.test("TestJetStreamStreamGetMessage: msg get by seq, last_by_subj and next_
   assertStringIncludes(r.message.time, "T");
 });
 
-Deno.test("TestJetStreamDirectGet: allow_direct serves DIRECT.GET with Nats-* headers and statuses", async () => {
+Deno.test("DIRECT.GET with allow_direct answers with Nats-* headers and 404/408 statuses", async () => {
   await using s = await runJsServer();
   await using nc = await clientFor(s);
   const jsm = await jetstreamManager(nc);
@@ -331,7 +331,7 @@ Deno.test("TestJetStreamDirectGet: allow_direct serves DIRECT.GET with Nats-* he
   assertEquals(got?.string(), "2");
 });
 
-Deno.test("TestJetStreamRollup: Nats-Rollup sub and all purge behind the new message", async () => {
+Deno.test("Nats-Rollup sub and all purge behind the new message; bad values and disabled rollups refused", async () => {
   await using s = await runJsServer();
   await using nc = await clientFor(s);
   const jsm = await jetstreamManager(nc);

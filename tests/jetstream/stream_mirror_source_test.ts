@@ -1,6 +1,6 @@
 // Mirrors and sources. The stream side is checked against a stand-in origin consumer reached through an
 // external API prefix (the test answers CONSUMER.CREATE and pushes deliveries with $JS.ACK replies); the
-// ported nats-server server/jetstream_test.go tests need real push consumers and wait for them.
+// ported nats-server server/jetstream_test.go tests run end to end on real push consumers.
 
 import { assert, assertEquals } from "@std/assert";
 import { headers, type Msg } from "@nats-io/nats-core";
@@ -176,10 +176,9 @@ Deno.test("Stream sources: a source restarts from the last origin sequence recor
 
 // ---- Ported from server/jetstream_test.go ----------------------------------------------------------------
 
-// blocked: needs push consumers with flow control and heartbeats (consumer engineer's work in progress).
 Deno.test({
   name: "TestJetStreamMirrorBasics: a mirror copies its origin, keeps sequences and refuses subjects",
-  ignore: true,
+
   fn: async () => {
     await using s = await runJsServer();
     await using nc = await clientFor(s);
@@ -212,10 +211,9 @@ Deno.test({
   },
 });
 
-// blocked: needs push consumers with flow control and heartbeats (consumer engineer's work in progress).
 Deno.test({
   name: "TestJetStreamSourceBasics: a stream sources several origins with filters",
-  ignore: true,
+
   fn: async () => {
     await using s = await runJsServer();
     await using nc = await clientFor(s);

@@ -148,10 +148,8 @@ Deno.test("Subject delete markers: purge and message delete leave a marker with 
   assertEquals(bad.error?.description, "subject marker delete cannot be set if message TTLs are disabled");
 });
 
-// blocked: the test store (tests/jetstream/_stub_store.ts) does not expire by max_age; enable with MemStore.
 Deno.test({
   name: "TestJetStreamSubjectDeleteMarkers: a MaxAge expiry leaves a MaxAge marker",
-  ignore: true,
   fn: async () => {
     await using s = await runJsServer();
     await using nc = await clientFor(s);
