@@ -637,6 +637,17 @@ export class MemStore implements StreamStore {
     return this.#closed;
   }
 
+  /** Calls `fn` for every live message in sequence order (SimpleFileStore's log rewrite). */
+  protected forEachLive(fn: (m: StoredMsg, ttlAtNs: number) => void): void {
+    const ttl = new Map<number, number>();
+    for (let i = 0; i < this.#ttlSeq.length; i++) ttl.set(this.#ttlSeq[i], this.#ttlAt[i]);
+    const recs = this.#all.recs;
+    for (let i = this.#all.head; i < recs.length; i++) {
+      const r = recs[i];
+      if (r.slab !== null) fn(toStored(r), ttl.get(r.seq) ?? 0);
+    }
+  }
+
   // ---- helpers ----
 
   #checkOpen(): void {

@@ -2,3 +2,9 @@
 export * from "./store.ts";
 export { MemStore, memStoreMsgSize, type MemStoreOptions } from "./memstore.ts";
 export { MemConsumerStore } from "./_consumer_state.ts";
+export {
+  decodeConsumerState,
+  encodeConsumerState,
+  SimpleFileStore,
+  type SimpleFileStoreOptions,
+} from "./simple_filestore.ts";
