@@ -8,6 +8,7 @@ import { VERSION } from "../protocol/mod.ts";
 import { MemStore, type StoreConfig, type StreamStore } from "../store/mod.ts";
 import { type ApiError, newJSError } from "./api_errors.ts";
 import { ApiDispatcher } from "./_api.ts";
+import { registerConsumerApi } from "./_consumer_api.ts";
 import { Stream, type StreamHost } from "./stream.ts";
 import { rfc3339Nano } from "./_headers.ts";
 import { type BatchLimits, DEFAULT_BATCH_LIMITS } from "./_stream_batch.ts";
@@ -228,6 +229,7 @@ export class JetStream {
     this.strict = o.jetStreamOpts.strict;
     this.newStreamStore = deps.newStreamStore ?? defaultStore;
     this.api = new ApiDispatcher(this);
+    registerConsumerApi(this.api);
   }
 
   /** Logs the banner and enables the accounts that have JetStream. */

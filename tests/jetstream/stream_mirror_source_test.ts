@@ -259,7 +259,7 @@ Deno.test("TestJetStreamMirrorUpdatesNotSupported: changing the mirror of a stre
   const r = await jsApi(nc, "$JS.API.STREAM.UPDATE.M", { ...cfg, mirror: { name: "OTHER" } });
   assertEquals(r.error, {
     code: 400,
-    err_code: 10055,
+    "err_code": 10055,
     description: "stream mirror configuration can not be updated",
   });
 });

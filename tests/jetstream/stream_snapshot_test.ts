@@ -75,7 +75,7 @@ Deno.test("TestJetStreamSnapshots: a snapshot restores into an identical stream"
   let rr = await jsApi(nc, "$JS.API.STREAM.RESTORE.MY-STREAM", { config: cfg, state: before });
   assertEquals(rr.error, {
     code: 400,
-    err_code: 10130,
+    "err_code": 10130,
     description: "stream name already in use, cannot restore",
   });
   await jsApi(nc, "$JS.API.STREAM.DELETE.MY-STREAM");
