@@ -1,6 +1,8 @@
 // Claim validation with the nats-io/jwt v2 library's rules and texts (ValidationResults: errors, time checks,
 // warnings), plus the CIDR parsing that user `src` limits need.
 import { decodePublicNkey, NKEY_PREFIX } from "./nkey.ts";
+// Only called at validation time, so the module cycle with jwt.ts is harmless.
+import { decodeActivationClaims } from "./jwt.ts";
 import type {
   AccountClaims,
   ActivationClaims,
@@ -201,11 +203,22 @@ function validateExports(vr: Results, exports: JwtExport[]): void {
   }
 }
 
-function validateImports(vr: Results, imports: JwtImport[]): void {
+function validateImports(vr: Results, imports: JwtImport[], acctPub: string): void {
+  const toSet = new Set<string>();
   for (const i of imports) {
     if (i == null) {
       vr.error("null import is not allowed");
       continue;
+    }
+    if (i.type === "service") {
+      const sub = i.to || i.local_subject || i.subject || "";
+      for (const k of toSet) {
+        if (subjectContainedIn(sub, k) || subjectContainedIn(k, sub)) {
+          vr.error(`overlapping subject namespace for ${JSON.stringify(sub)} and ${JSON.stringify(k)}`);
+        }
+      }
+      if (toSet.has(sub)) vr.error(`overlapping subject namespace for ${JSON.stringify(i.to ?? "")}`);
+      toSet.add(sub);
     }
     if (i.type !== "service" && i.type !== "stream") {
       vr.error(`invalid import type: ${JSON.stringify(i.type ?? "unknown")}`);
@@ -219,13 +232,45 @@ function validateImports(vr: Results, imports: JwtImport[]): void {
         `sharing information (for latency tracking) is only valid for services: ${JSON.stringify(i.subject)}`,
       );
     }
+    if (i.token) validateImportToken(vr, i, acctPub);
+  }
+}
+
+/** The activation token of an import, checked against the import and the account it is in. */
+function validateImportToken(vr: Results, i: JwtImport, acctPub: string): void {
+  let act: ActivationClaims;
+  try {
+    act = decodeActivationClaims(i.token ?? "");
+  } catch {
+    vr.error(`import ${JSON.stringify(i.subject ?? "")} contains an invalid activation token`);
+    return;
+  }
+  if (!(act.iss === i.account || act.nats.issuer_account === i.account)) {
+    vr.error(`activation token doesn't match account for import ${JSON.stringify(i.subject ?? "")}`);
+  }
+  if (act.sub !== acctPub) {
+    vr.error(
+      `activation token doesn't match account it is being included in, ${JSON.stringify(i.subject ?? "")}`,
+    );
+  }
+  if (act.nats.kind !== i.type) {
+    vr.error(`mismatch between token import type ${act.nats.kind ?? ""} and type of import ${i.type ?? ""}`);
+  }
+  validateActivation(vr, act, 0, false);
+  const subj = i.type === "service" && i.to ? i.to : i.subject ?? "";
+  if (!subjectContainedIn(subj, act.nats.subject ?? "")) {
+    vr.error(
+      `activation token import subject ${JSON.stringify(act.nats.subject ?? "")} doesn't match import ${
+        JSON.stringify(i.subject ?? "")
+      }`,
+    );
   }
 }
 
 function validateAccount(vr: Results, ac: AccountClaims, nowS: number): void {
   validateClaimsData(vr, ac, nowS);
   const a = ac.nats;
-  validateImports(vr, a.imports ?? []);
+  validateImports(vr, a.imports ?? [], ac.sub ?? "");
   validateExports(vr, a.exports ?? []);
   const lim = a.limits ?? {};
   if (lim.tiered_limits && Object.keys(lim.tiered_limits).length > 0) {

@@ -8,8 +8,12 @@ import {
   validateMapping,
 } from "../sublist/mod.ts";
 import type { MapDest } from "../config/mod.ts";
+import type { JwtImport } from "../auth/mod.ts";
 import type { Account } from "./account.ts";
 import { AccountError, ERR } from "./_account_errors.ts";
+
+/** The import entry of an account JWT that asked for an import (operator mode), with its activation token. */
+export type ImportClaim = JwtImport;
 
 /** Who may import an export. Empty (no approved list, no token, no position) means public. */
 export interface ExportAuth {
@@ -19,6 +23,8 @@ export interface ExportAuth {
   accountPos?: number;
   /** Accounts allowed to import, by name. */
   approved?: Map<string, Account>;
+  /** Revoked activation tokens (operator mode): importing account → revoked when issued at or before. */
+  actsRevoked?: Record<string, number>;
 }
 
 /** Fills `ea` from an export's account list and token position, as nats-server's setExportAuth. */
@@ -47,13 +53,15 @@ export function checkExportAuth(
   ea: ExportAuth | undefined,
   importer: Account,
   tokens: string[] | undefined,
+  exporter?: Account,
+  claim?: ImportClaim,
 ): boolean {
   if (ea === undefined) return true;
   const pos = ea.accountPos ?? 0;
   if ((ea.approved === undefined || ea.approved.size === 0) && !ea.tokenReq && pos === 0) return true;
   if (pos > 0) return tokens !== undefined && pos <= tokens.length && tokens[pos - 1] === importer.name;
-  // Activation tokens belong to operator mode; without one the import is refused.
-  if (ea.tokenReq) return false;
+  // Activation tokens belong to operator mode, which installs the check; without it the import is refused.
+  if (ea.tokenReq) return exporter?.activationCheck?.(importer, claim, ea, true) ?? false;
   return ea.approved?.has(importer.name) ?? false;
 }
 

@@ -41,6 +41,7 @@ import { Account } from "./account.ts";
 import type { Client } from "./client.ts";
 import { ClosedState } from "./closed_state.ts";
 import type { Server } from "./server.ts";
+import { applyExportsImports } from "./_resolver_imports.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -82,6 +83,8 @@ export interface JwtAccount {
   defaultPerms: ReturnType<typeof permissionsFromJwt>;
   /** When the claims were last applied (ms), for nats-server's one-second update throttle. */
   updated: number;
+  /** Some import of the claims could not be made; retried when its exporter is updated. */
+  incomplete: boolean;
 }
 
 /** Per-connection state of a JWT user. */
@@ -224,6 +227,8 @@ export class OperatorMode {
   resolver: AccountResolver | undefined;
   /** JWT state of accounts built from claims, by account name (public key). */
   readonly jwtAccounts = new Map<string, JwtAccount>();
+  /** Exporting accounts that some account failed to import from (nats-server incompleteAccExporterMap). */
+  readonly incompleteExporters = new Set<string>();
   #sysClient: Client | undefined;
   #seq = 0;
 
@@ -428,7 +433,7 @@ export class OperatorMode {
    * revocations, default permissions; then re-checks the account's clients (connection limit, revoked users,
    * bearer tokens, removed signing keys).
    */
-  #apply(acc: Account, claims: AccountClaims, jwt: string): void {
+  #apply(acc: Account, claims: AccountClaims, jwt: string, refreshImporters = true): void {
     const s = this.server;
     s.log.debug(`Updating account claims: ${acc.name}/${claims.name ?? ""}`);
     const old = this.jwtAccounts.get(acc.name);
@@ -459,6 +464,7 @@ export class OperatorMode {
         : undefined,
       defaultPerms: permissionsFromJwt(claims.nats.default_permissions),
       updated: Date.now(),
+      incomplete: false,
     };
     if (claims.exp) {
       const ms = claims.exp * 1000 - Date.now();
@@ -480,6 +486,9 @@ export class OperatorMode {
         if (now === undefined || JSON.stringify(now) !== JSON.stringify(scope)) changedKeys.add(k);
       }
     }
+    const signersChanged = old === undefined || changedKeys.size > 0 ||
+      [...signingKeys.keys()].some((k) => !old.signingKeys.has(k));
+    ja.incomplete = applyExportsImports(this, acc, claims, signersChanged);
     const clients = [...acc.clients].filter((c) => c.kind === "Client");
     if (ja.mconns !== -1 && clients.length > ja.mconns) {
       clients.sort((a, b) => b.start.getTime() - a.start.getTime());
@@ -509,6 +518,18 @@ export class OperatorMode {
         c.close(ClosedState.AuthenticationViolation);
       }
     });
+    // Accounts whose imports from this one failed get another try with their current claims.
+    if (refreshImporters && this.incompleteExporters.delete(acc.name)) {
+      for (const other of [...this.jwtAccounts.values()]) {
+        if (!other.incomplete || other.acc === acc) continue;
+        const c2 = this.verifyAccountClaims(other.jwt);
+        if (typeof c2 === "string") continue;
+        this.#apply(other.acc, c2, other.jwt, false);
+        if (this.incompleteExporters.delete(acc.name)) {
+          s.log.error(`Account ${other.acc.name} has issues importing account ${acc.name}`);
+        }
+      }
+    }
   }
 
   #accountExpired(ja: JwtAccount): void {

@@ -19,6 +19,7 @@ import type { Subscription } from "./subscription.ts";
 import {
   checkExportAuth,
   type ExportAuth,
+  type ImportClaim,
   type Mapping,
   newMapping,
   selectMapped,
@@ -43,6 +44,7 @@ import {
 } from "./_account_cycles.ts";
 
 export { AccountError } from "./_account_errors.ts";
+export type { ExportAuth, ImportClaim } from "./_account_exports.ts";
 export type { ResponseType, ServiceExport, ServiceImport, StreamImport } from "./_account_service.ts";
 
 /** The global account's name. */
@@ -53,6 +55,17 @@ export const SYSTEM_ACCOUNT = "$SYS";
 export const DEFAULT_RESPONSE_THRESHOLD_MS = 2 * 60_000;
 /** How deep import cycle detection follows imports before giving up. */
 export const MAX_ACCOUNT_CYCLE_SEARCH_DEPTH = 1024;
+
+/**
+ * Checks an import's activation token against an export that requires one (installed by operator mode);
+ * `expTimer` asks for a timer that re-checks the import when the token expires.
+ */
+export type ActivationCheck = (
+  importer: Account,
+  claim: ImportClaim | undefined,
+  ea: ExportAuth | undefined,
+  expTimer: boolean,
+) => boolean;
 
 /** Options of addServiceExport(). */
 export interface ServiceExportOptions {
@@ -75,6 +88,10 @@ export class Account {
   defaultPermissions?: Permissions;
   /** The account's raw `jetstream` config value (`enabled`, or a map of limits), for the JetStream layer. */
   jetstreamConfig?: unknown;
+  /** Verifies activation tokens of imports from this account (operator mode). */
+  activationCheck?: ActivationCheck;
+  /** The account JWT import entries that made this account's imports (operator mode). */
+  readonly importClaims = new WeakMap<StreamImport | ServiceImport, ImportClaim>();
 
   /** Limits; -1 means unlimited. */
   maxConnections = -1;
@@ -251,27 +268,27 @@ export class Account {
     return undefined;
   }
 
-  /** True when `importer` may import the stream `subject` from this account. */
-  checkStreamImportAuthorized(importer: Account, subject: string): boolean {
+  /** True when `importer` may import the stream `subject` from this account (`claim`: its JWT import entry). */
+  checkStreamImportAuthorized(importer: Account, subject: string, claim?: ImportClaim): boolean {
     if (!isValidSubject(subject)) return false;
     if (this.streamExports.has(subject)) {
-      return checkExportAuth(this.streamExports.get(subject), importer, undefined);
+      return checkExportAuth(this.streamExports.get(subject), importer, undefined, this, claim);
     }
     const tokens = subject.split(".");
     for (const [subj, ea] of this.streamExports) {
-      if (subjectIsSubsetMatch(subject, subj)) return checkExportAuth(ea, importer, tokens);
+      if (subjectIsSubsetMatch(subject, subj)) return checkExportAuth(ea, importer, tokens, this, claim);
     }
     return false;
   }
 
-  /** True when `importer` may import the service `subject` from this account. */
-  checkServiceImportAuthorized(importer: Account, subject: string): boolean {
+  /** True when `importer` may import the service `subject` from this account (`claim`: its JWT import entry). */
+  checkServiceImportAuthorized(importer: Account, subject: string, claim?: ImportClaim): boolean {
     if (!isValidSubject(subject)) return false;
     const se = this.serviceExports.get(subject);
-    if (se !== undefined) return checkExportAuth(se.auth, importer, undefined);
+    if (se !== undefined) return checkExportAuth(se.auth, importer, undefined, this, claim);
     const tokens = subject.split(".");
     for (const [subj, e] of this.serviceExports) {
-      if (subjectIsSubsetMatch(subject, subj)) return checkExportAuth(e.auth, importer, tokens);
+      if (subjectIsSubsetMatch(subject, subj)) return checkExportAuth(e.auth, importer, tokens, this, claim);
     }
     return false;
   }
@@ -279,20 +296,20 @@ export class Account {
   // ---- Imports ------------------------------------------------------------------------------------------
 
   /** Imports the stream `from` of `exporter`; messages appear here on `prefix.from` ("" keeps `from`). */
-  addStreamImport(exporter: Account, from: string, prefix: string): void {
-    if (!exporter.checkStreamImportAuthorized(this, from)) {
+  addStreamImport(exporter: Account, from: string, prefix: string, claim?: ImportClaim): void {
+    if (!exporter.checkStreamImportAuthorized(this, from, claim)) {
       throw new AccountError(ERR.streamImportAuthorization);
     }
     if (prefix !== "") {
       if (!subjectIsLiteral(prefix)) throw new AccountError(ERR.streamImportBadPrefix);
       if (!prefix.endsWith(".")) prefix += ".";
     }
-    this.addMappedStreamImport(exporter, from, prefix + from);
+    this.addMappedStreamImport(exporter, from, prefix + from, claim);
   }
 
   /** Imports the stream `from` of `exporter`, appearing here on `to` (wildcards of `from` map by position). */
-  addMappedStreamImport(exporter: Account, from: string, to: string): void {
-    if (!exporter.checkStreamImportAuthorized(this, from)) {
+  addMappedStreamImport(exporter: Account, from: string, to: string, claim?: ImportClaim): void {
+    if (!exporter.checkStreamImportAuthorized(this, from, claim)) {
       throw new AccountError(ERR.streamImportAuthorization);
     }
     if (to === "") to = from;
@@ -302,6 +319,7 @@ export class Account {
       throw new AccountError(ERR.streamImportDuplicate);
     }
     this.streamImports.push(im);
+    if (claim !== undefined) this.importClaims.set(im, claim);
   }
 
   /**
@@ -312,11 +330,11 @@ export class Account {
     exporter: Account,
     from: string,
     to: string,
-    opts: { share?: boolean } = {},
+    opts: { share?: boolean; claim?: ImportClaim } = {},
   ): ServiceImport {
     if (to === "") to = from;
     if (!isValidSubject(from) || !isValidSubject(to)) throw new AccountError(ERR.invalidSubject);
-    if (!exporter.checkServiceImportAuthorized(this, to)) {
+    if (!exporter.checkServiceImportAuthorized(this, to, opts.claim)) {
       throw new AccountError(ERR.serviceImportAuthorization);
     }
     serviceImportFormsCycle(this, exporter, from);
@@ -330,6 +348,7 @@ export class Account {
     }
     const si = this.#newServiceImport(exporter, from, to);
     si.share = opts.share ?? false;
+    if (opts.claim !== undefined) this.importClaims.set(si, opts.claim);
     this.serviceImports.set(si.from, si);
     addServiceImportSub(this, si);
     return si;
