@@ -26,7 +26,7 @@ function pub(nc: NatsConnection, subject: string, h: Record<string, string>, dat
   nc.publish(subject, enc.encode(data), { headers: hdrs(h) });
 }
 
-const BATCH_ERR = (errCode: number, description: string) => ({ code: 400, err_code: errCode, description });
+const BATCH_ERR = (errCode: number, description: string) => ({ code: 400, "err_code": errCode, description });
 
 Deno.test("TestJetStreamAtomicBatchPublish: batches commit atomically, gaps and bad starts are refused", async () => {
   await using s = await runJsServer();
@@ -93,7 +93,7 @@ Deno.test("TestJetStreamAtomicBatchPublishLimits: id length, in-flight limits, t
     else assertEquals(r.error, BATCH_ERR(10179, "atomic publish batch ID is invalid"));
   }
   pub(nc, "foo", { "Nats-Batch-Id": "uuid", "Nats-Batch-Sequence": "1" });
-  const many = { code: 429, err_code: 10210, description: "atomic publish too many inflight" };
+  const many = { code: 429, "err_code": 10210, description: "atomic publish too many inflight" };
   let r = await req(nc, "foo", {
     "Nats-Batch-Id": "other",
     "Nats-Batch-Sequence": "1",
