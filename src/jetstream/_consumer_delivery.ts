@@ -1,0 +1,251 @@
+// Consumer delivery: the delivery pass with its budget, redelivery queue, last-per-subject start, replay
+// original, rate limit, push flow control requests and pinned-client ids. Behaviour follows nats-server
+// server/consumer.go (getNextMsg, deliverMsg).
+
+import type { StoredMsg } from "../store/mod.ts";
+import { nowNs } from "./_headers.ts";
+import { statusHdr } from "./_consumer_util.ts";
+import { appendHdr, EMPTY, nuid } from "./_consumer_base.ts";
+import { ConsumerPull } from "./_consumer_pull.ts";
+
+/** Messages or bytes one delivery pass may send before it yields to I/O. */
+const PASS_MSGS = 512;
+const PASS_BYTES = 2 * 1024 * 1024;
+/** Flow control window, as the reference's JsFlowControlMaxPending / 16. */
+const FC_MAX_PENDING = 32 * 1024 * 1024 / 16;
+
+/** ConsumerDelivery: see ConsumerBase for the layering. */
+export abstract class ConsumerDelivery extends ConsumerPull {
+  // ---- Delivery -----------------------------------------------------------------------------------------
+
+  /** Marks that there may be work; one pass runs after the current task. */
+  protected _signal(): void {
+    if (this._scheduled || this._closed) return;
+    this._scheduled = true;
+    queueMicrotask(() => {
+      this._scheduled = false;
+      this._run();
+    });
+  }
+
+  protected _canDeliver(): boolean {
+    if (this._closed || this.isPaused()) return false;
+    const c = this.config;
+    if (c.deliver_subject) {
+      if (!this._active) return false;
+      if (c.flow_control && this._pbytes > FC_MAX_PENDING) return false;
+    } else if (this.waiting!.length === 0) return false;
+    return true;
+  }
+
+  /** One delivery pass: sends until no work, a stall, or the pass budget; then yields and continues. */
+  protected _run(): void {
+    let msgs = 0;
+    let bytes = 0;
+    while (this._canDeliver()) {
+      if (msgs >= PASS_MSGS || bytes >= PASS_BYTES) {
+        this._immediate ??= setImmediate(() => {
+          this._immediate = undefined;
+          this._run();
+        });
+        return;
+      }
+      const now = performance.now();
+      if (this._rlNext > now + 1) return this._resumeAt(this._rlNext);
+      const next = this._held ?? this._getNextMsg();
+      this._held = undefined;
+      if (next === undefined) {
+        if (this.waiting !== undefined && this.waiting.length > 0) this._processWaiting(true);
+        return;
+      }
+      const { m, dc } = next;
+      if (this._replayEnd > 0 && dc === 1 && m.seq <= this._replayEnd && this._replayLastTs > 0n) {
+        const gap = Number((m.ts - this._replayLastTs) / 1_000_000n) - (now - this._replayLastAt);
+        if (gap > 1) {
+          this._held = next;
+          return this._resumeAt(now + gap);
+        }
+      }
+      const sz = this._deliver(m, dc, now);
+      if (sz < 0) {
+        this._held = next;
+        return;
+      }
+      msgs++;
+      bytes += sz;
+    }
+  }
+
+  protected _resumeAt(at: number): void {
+    if (this._resumeTmr !== undefined) return;
+    this._resumeTmr = this._timers.after(Math.max(1, at - performance.now()), () => {
+      this._resumeTmr = undefined;
+      this._signal();
+    });
+  }
+
+  /** The next message to deliver and its delivery count, or undefined when none (or stalled). */
+  protected _getNextMsg(): { m: StoredMsg; dc: number } | undefined {
+    const store = this.stream.store;
+    const maxdc = this.config.max_deliver ?? -1;
+    while (this._rdq.length > 0) {
+      const seq = this._rdq.shift()!;
+      this._rdqSet.delete(seq);
+      const p = this._pending.get(seq);
+      if (p === undefined) continue;
+      const dc = (this._rdc.get(seq) ?? 1) + 1;
+      this._rdc.set(seq, dc);
+      if (maxdc > 0 && dc > maxdc) {
+        if (dc === maxdc + 1) this._notifyDeliveryExceeded(seq, dc - 1);
+        this._pending.delete(seq);
+        this._storeCall(() => this.store.updateDelivered(p.dseq, seq, dc, nowNs()));
+        if (this._pending.size === 0) this._adflr = this._dseq - 1;
+        continue;
+      }
+      const m = store.loadMsg(seq);
+      if (m === undefined) {
+        this._pending.delete(seq);
+        this._rdc.delete(seq);
+        continue;
+      }
+      return { m, dc };
+    }
+    const maxp = this.config.max_ack_pending ?? 0;
+    if (maxp > 0 && this.config.ack_policy !== "none" && this._pending.size >= maxp) return undefined;
+    if (this._lss !== undefined) {
+      while (this._lss.length > 0) {
+        const seq = this._lss.shift()!;
+        const m = store.loadMsg(seq);
+        if (m !== undefined) {
+          if (this._lss.length === 0) this._endLss();
+          return { m, dc: 1 };
+        }
+      }
+      this._endLss();
+    }
+    const m = this._loadNext(this._sseq);
+    if (m === undefined) {
+      const last = store.fastState().lastSeq;
+      if (this._sseq <= last) this._sseq = last + 1;
+      return undefined;
+    }
+    this._sseq = m.seq + 1;
+    return { m, dc: 1 };
+  }
+
+  protected _endLss(): void {
+    this._lss = undefined;
+    this._sseq = Math.max(this._sseq, this._lssResume);
+    this._recalcPending();
+  }
+
+  protected _loadNext(start: number): StoredMsg | undefined {
+    const f = this._filters;
+    const store = this.stream.store;
+    if (f.length === 0) return store.loadNextMsg(">", start);
+    if (f.length === 1) return store.loadNextMsg(f[0], start);
+    let best: StoredMsg | undefined;
+    for (const filter of f) {
+      const m = store.loadNextMsg(filter, start);
+      if (m !== undefined && (best === undefined || m.seq < best.seq)) best = m;
+    }
+    return best;
+  }
+
+  /** Sends one message; returns its size, or -1 when no pull request could take it. */
+  protected _deliver(m: StoredMsg, dc: number, now: number): number {
+    const c = this.config;
+    const dseq = this._dseq;
+    const seq = m.seq;
+    if (dc === 1 && this._npc > 0 && seq <= this._npf) this._npc--;
+    const ackReply = `$JS.ACK.${this.stream.name}.${this.name}.${dc}.${seq}.${dseq}.${m.ts}.${this._npc}`;
+    let hdr = m.hdr;
+    let payload = m.msg;
+    if (c.headers_only) {
+      hdr = appendHdr(hdr, `Nats-Msg-Size: ${payload.length}\r\n`);
+      payload = EMPTY;
+    }
+    const sz = m.subject.length + ackReply.length + (hdr?.length ?? 0) + payload.length;
+    let target: string;
+    let pinId = "";
+    if (c.deliver_subject) target = c.deliver_subject;
+    else {
+      const wr = this._nextWaiting(sz);
+      if (wr === undefined) {
+        if (dc === 1 && seq <= this._npf) this._npc++;
+        return -1;
+      }
+      target = wr.reply;
+      if ((c.priority_policy ?? "none") === "pinned_client") {
+        let pin = this.pins.get(wr.group);
+        if (pin === undefined) {
+          pin = { id: nuid.next(), since: nowNs(), last: now };
+          this.pins.set(wr.group, pin);
+          this._pinAdvisory(wr.group, pin.id, true);
+          this._armPinTtl(wr.group);
+        }
+        pinId = pin.id;
+        wr.pinId = pin.id;
+      }
+      if (wr.hasMaxBytes) {
+        wr.b -= sz;
+        if (wr.b <= 0) wr.n = 1;
+      }
+      this.waiting!.pop(wr);
+      this.waiting!.last = now;
+      if (wr.n > 0 && wr.hb) wr.hbt = now + wr.hb;
+    }
+    if (pinId !== "") hdr = appendHdr(hdr, `Nats-Pin-Id: ${pinId}\r\n`);
+    this._dseq++;
+    this.jsa.client.deliverAs(target, m.subject, ackReply, hdr, payload);
+    this._lastDelivery = now;
+    this._lastDeliveryTs = nowNs();
+    if (this._replayEnd > 0) {
+      this._replayLastTs = m.ts;
+      this._replayLastAt = now;
+      if (seq >= this._replayEnd) this._replayEnd = 0;
+    }
+    const bps = c.rate_limit_bps ?? 0;
+    if (bps > 0) this._rlNext = Math.max(this._rlNext, now) + (sz * 8 * 1000) / bps;
+    const ap = c.ack_policy;
+    if (ap !== "none") {
+      const p = this._pending.get(seq);
+      if (p !== undefined) p.at = now;
+      else {
+        this._pending.set(seq, { dseq, at: now });
+        if (this._ptmr === undefined) this._armPending(this._ackWaitMs(dc));
+      }
+    } else {
+      this._adflr = dseq;
+      this._asflr = seq;
+    }
+    if (c.flow_control && c.deliver_subject) {
+      this._pbytes += sz;
+      if (this._fcid === "" && this._pbytes > FC_MAX_PENDING / 2) this._sendFlowControl();
+      else if (this._fcid !== "" && this._pbytes - this._fcsz >= FC_MAX_PENDING) this._fcsz += sz;
+    }
+    this._storeCall(() => this.store.updateDelivered(dseq, seq, dc, this._lastDeliveryTs));
+    if (ap === "none" && this.stream.config.retention !== "limits") this.stream.ackMsg(seq);
+    return sz;
+  }
+
+  protected _sendFlowControl(): void {
+    const rnd = Math.floor(Math.random() * 1e9).toString(36).slice(0, 4);
+    this._fcid = `$JS.FC.${this.stream.name}.${this.name}.${rnd}`;
+    this._fcsz = this._pbytes;
+    this.jsa.client.publishInternal(
+      this.config.deliver_subject!,
+      this._fcid,
+      statusHdr("100 FlowControl Request", []),
+      EMPTY,
+    );
+  }
+
+  protected _storeCall(fn: () => void): void {
+    try {
+      fn();
+    } catch {
+      // Store refusals (ack none redelivery, not pending) match the reference's ignored errors.
+    }
+  }
+}

@@ -1,0 +1,138 @@
+// Pull requests (CONSUMER.MSG.NEXT): validation, the waiting queue, expiry and request heartbeats, and the
+// choice of the request the next message goes to. Behaviour follows nats-server server/consumer.go.
+
+import { parseNextRequest, type WaitingRequest } from "./_consumer_wait.ts";
+import { goDurationMs } from "./_consumer_base.ts";
+import { ConsumerPush } from "./_consumer_push.ts";
+
+/** ConsumerPull: see ConsumerBase for the layering. */
+export abstract class ConsumerPull extends ConsumerPush {
+  // ---- Pull requests ------------------------------------------------------------------------------------
+
+  /** A `CONSUMER.MSG.NEXT` request (also `+NXT` acks). */
+  processNextMsgRequest(reply: string, body: Uint8Array): void {
+    if (this._closed) return;
+    const w = this.waiting;
+    if (w === undefined) return this._status(reply, "409 Consumer is push based");
+    const now = performance.now();
+    const wr = parseNextRequest(reply, body, now);
+    if (typeof wr === "string") return this._status(reply, `400 Bad Request - ${wr}`);
+    const c = this.config;
+    if (wr.n <= 0) wr.n = 1;
+    if (c.max_batch && wr.n > c.max_batch) {
+      return this._status(reply, `409 Exceeded MaxRequestBatch of ${c.max_batch}`);
+    }
+    if (wr.expires && c.max_expires && wr.expires - now > c.max_expires / 1e6) {
+      return this._status(reply, `409 Exceeded MaxRequestExpires of ${goDurationMs(c.max_expires / 1e6)}`);
+    }
+    if (wr.hasMaxBytes && c.max_bytes && wr.b > c.max_bytes) {
+      return this._status(reply, `409 Exceeded MaxRequestMaxBytes of ${c.max_bytes}`);
+    }
+    const pp = c.priority_policy ?? "none";
+    if (pp !== "none") {
+      if (wr.group === "" || !(c.priority_groups ?? []).includes(wr.group)) {
+        return this._status(reply, "400 Bad Request - Invalid Priority Group");
+      }
+      if (pp === "pinned_client") {
+        const pin = this.pins.get(wr.group);
+        if (pin !== undefined && wr.pinId !== "" && wr.pinId !== pin.id) {
+          return this._status(reply, "423 Nats-Pin-Id mismatch");
+        }
+        if (pin !== undefined && wr.pinId === pin.id) pin.last = now;
+      }
+    }
+    if (w.isFull()) this._processWaiting(false);
+    if (wr.noWait) {
+      const avail = this._npc + this._rdq.length + (this._held ? 1 : 0);
+      if (avail === 0 && wr.expires === 0) {
+        w.last = now;
+        return this._status(reply, "404 No Messages");
+      }
+    }
+    if (!w.add(wr)) return this._status(reply, "409 Exceeded MaxWaiting");
+    if (wr.expires || wr.hbt) this._armWaiting(Math.min(wr.expires || Infinity, wr.hbt || Infinity));
+    this._signal();
+  }
+
+  /** Expires requests, sends their heartbeats, drops ones without interest; re-arms the waiting timer. */
+  protected _processWaiting(eos: boolean): void {
+    const w = this.waiting;
+    if (w === undefined || w.length === 0) return;
+    const now = performance.now();
+    const sl = this.jsa.account.sl;
+    let next = Infinity;
+    w.removeIf((wr) => {
+      if ((eos && wr.noWait) || (wr.expires && now >= wr.expires)) {
+        this._status(wr.reply, wr.noWait && wr.d === 0 ? "404 No Messages" : "408 Request Timeout", [
+          ["Nats-Pending-Messages", String(wr.n)],
+          ["Nats-Pending-Bytes", String(wr.b)],
+        ]);
+        return true;
+      }
+      const r = sl.match(wr.reply);
+      if (r.psubs.length + r.qsubs.length === 0) return true;
+      if (wr.hbt) {
+        if (now >= wr.hbt) {
+          this._sendIdleHeartbeat(wr.reply);
+          wr.hbt = now + wr.hb;
+        }
+        next = Math.min(next, wr.hbt);
+      }
+      if (wr.expires) next = Math.min(next, wr.expires);
+      return false;
+    });
+    if (next < Infinity) this._armWaiting(next, true);
+  }
+
+  protected _armWaiting(at: number, force = false): void {
+    if (this._closed) return;
+    if (!force && this._wtmr !== undefined && this._wtmrAt <= at) return;
+    this._timers.cancel(this._wtmr);
+    this._wtmrAt = at;
+    this._wtmr = this._timers.after(Math.max(1, at - performance.now()), () => {
+      this._wtmr = undefined;
+      this._wtmrAt = Infinity;
+      this._processWaiting(false);
+    });
+  }
+
+  /** The request the next message of `size` bytes goes to, or undefined (requests may be dropped). */
+  protected _nextWaiting(size: number): WaitingRequest | undefined {
+    const w = this.waiting!;
+    const c = this.config;
+    const pp = c.priority_policy ?? "none";
+    const now = performance.now();
+    const sl = this.jsa.account.sl;
+    let reqs = w.all();
+    if (pp === "prioritized" && reqs.length > 1) reqs = [...reqs].sort((a, b) => a.priority - b.priority);
+    for (const wr of reqs) {
+      if (wr.expires && now >= wr.expires) continue;
+      const r = sl.match(wr.reply);
+      if (r.psubs.length + r.qsubs.length === 0) {
+        w.remove(wr);
+        continue;
+      }
+      if (pp === "overflow" && (wr.minPending > 0 || wr.minAckPending > 0)) {
+        const okP = wr.minPending > 0 && this._npc >= wr.minPending;
+        const okA = wr.minAckPending > 0 && this._pending.size >= wr.minAckPending;
+        if (!okP && !okA) continue;
+      }
+      if (pp === "pinned_client") {
+        const pin = this.pins.get(wr.group);
+        if (pin !== undefined && wr.pinId !== pin.id) continue;
+      }
+      if (wr.hasMaxBytes) {
+        if (size > wr.b) {
+          this._status(wr.reply, "409 Message Size Exceeds MaxBytes", [
+            ["Nats-Pending-Messages", String(wr.n)],
+            ["Nats-Pending-Bytes", String(wr.b)],
+          ]);
+          w.remove(wr);
+          continue;
+        }
+      }
+      return wr;
+    }
+    return undefined;
+  }
+}
