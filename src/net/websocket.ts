@@ -15,6 +15,7 @@ import {
   type WsUpgradeOptions,
 } from "./_ws_handshake.ts";
 import { WsTransport } from "./_ws_transport.ts";
+import { TLS_HANDSHAKE_BYTE, type TlsAcceptor, TlsHandshakeError, type TlsTransport } from "./tls.ts";
 
 export { WsTransport, type WsTransportOptions } from "./_ws_transport.ts";
 export {
@@ -64,6 +65,16 @@ export interface WsListenOptions {
   handshakeTimeoutMs: number;
   /** Read on every upgrade, so a reload can change them. */
   upgrade: () => WsUpgradeOptions;
+  /** wss: the TLS acceptor for each new connection (read per connection, so a reload can change it). */
+  tls?: () => TlsAcceptor | undefined;
+}
+
+/** What the TLS handshake of a wss connection negotiated. */
+export interface WsTlsState {
+  version: string;
+  cipherSuite: string;
+  /** DER, leaf first; empty when the client sent no certificate. */
+  peerCerts: Uint8Array[];
 }
 
 /** An upgraded connection. */
@@ -72,6 +83,8 @@ export interface WsAccepted {
   upgrade: WsUpgrade;
   remoteHost: string;
   remotePort: number;
+  /** Set for wss connections. */
+  tls?: WsTlsState;
 }
 
 /** The WebSocket listener, plus what is needed to wait for connections that are still closing. */
@@ -121,7 +134,7 @@ export function listenWebsocket(
  * nothing is logged, as for a handshake timeout or a request the HTTP layer refuses).
  */
 export async function upgradeConnection(a: Accepted, opts: WsListenOptions): Promise<WsAccepted | string> {
-  const conn = a.conn;
+  let conn: Transport = a.conn;
   const remote = a.remoteHost.includes(":")
     ? `[${a.remoteHost}]:${a.remotePort}`
     : `${a.remoteHost}:${a.remotePort}`;
@@ -130,9 +143,22 @@ export async function upgradeConnection(a: Accepted, opts: WsListenOptions): Pro
     ? setTimeout(() => {
       timedOut = true;
       closeQuietly(conn);
+      if (conn !== a.conn) closeQuietly(a.conn);
     }, opts.handshakeTimeoutMs)
     : undefined;
+  let tlsState: WsTlsState | undefined;
   try {
+    const acceptor = opts.tls?.();
+    if (acceptor !== undefined) {
+      const r = await wssHandshake(a, acceptor, remote, () => timedOut);
+      if (typeof r === "string") return r;
+      conn = r;
+      tlsState = { version: r.version, cipherSuite: r.cipherSuite, peerCerts: r.peerCertificates() };
+      if (timedOut) {
+        closeQuietly(conn);
+        return "";
+      }
+    }
     let buf = new Uint8Array(4096);
     let n = 0;
     let end = -1;
@@ -190,7 +216,7 @@ export async function upgradeConnection(a: Accepted, opts: WsListenOptions): Pro
       browser: up.browser,
       noCompFrag: up.noCompFrag,
     });
-    return { transport, upgrade: up, remoteHost: a.remoteHost, remotePort: a.remotePort };
+    return { transport, upgrade: up, remoteHost: a.remoteHost, remotePort: a.remotePort, tls: tlsState };
   } catch (e) {
     closeQuietly(conn);
     if (timedOut) return "";
@@ -198,6 +224,65 @@ export async function upgradeConnection(a: Accepted, opts: WsListenOptions): Pro
   } finally {
     if (timer !== undefined) clearTimeout(timer);
   }
+}
+
+/** Go's http.Server answer to plain HTTP on a TLS listener. */
+const HTTP_ON_HTTPS = new TextEncoder().encode(
+  "HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n",
+);
+
+/**
+ * The TLS handshake of a wss connection, as Go's http.Server runs it on a TLS listener: plain HTTP gets a
+ * 400 without a log line; other failures are logged "websocket: TLS handshake error from <addr>: <err>".
+ * Returns the TLS transport, or the text to log ("" for none).
+ */
+async function wssHandshake(
+  a: Accepted,
+  acceptor: TlsAcceptor,
+  remote: string,
+  timedOut: () => boolean,
+): Promise<TlsTransport | string> {
+  const fail = (m: string) => {
+    closeQuietly(a.conn);
+    return `websocket: TLS handshake error from ${remote}: ${m}`;
+  };
+  const first = new Uint8Array(4096);
+  let n: number | null;
+  try {
+    n = await a.conn.read(first);
+  } catch {
+    n = null;
+  }
+  if (timedOut()) return fail(timeoutText(a));
+  if (n === null || n === 0) return fail("EOF");
+  if (first[0] !== TLS_HANDSHAKE_BYTE) {
+    if (looksLikeHttp(first.subarray(0, n))) {
+      await writeAll(a.conn, HTTP_ON_HTTPS).catch(() => {});
+      closeQuietly(a.conn);
+      return "";
+    }
+    return fail("tls: first record does not look like a TLS handshake");
+  }
+  try {
+    return await acceptor.accept(a.conn, first.slice(0, n));
+  } catch (e) {
+    if (timedOut()) return fail(timeoutText(a));
+    return fail(e instanceof TlsHandshakeError ? e.message : (e as Error)?.message ?? String(e));
+  }
+}
+
+/** Go's tlsRecordHeaderLooksLikeHTTP: the first 5 bytes start an HTTP method. */
+function looksLikeHttp(b: Uint8Array): boolean {
+  const h = new TextDecoder().decode(b.subarray(0, 5));
+  return ["GET /", "HEAD ", "POST ", "PUT /", "OPTIO"].includes(h);
+}
+
+/** Go's text for a read that hit the handshake deadline. */
+function timeoutText(a: Accepted): string {
+  const la = (a.conn as Partial<Deno.Conn>).localAddr as Deno.NetAddr | undefined;
+  if (la === undefined || la.hostname === undefined) return "i/o timeout";
+  const hp = (h: string, p: number) => h.includes(":") ? `[${h}]:${p}` : `${h}:${p}`;
+  return `read tcp ${hp(la.hostname, la.port)}->${hp(a.remoteHost, a.remotePort)}: i/o timeout`;
 }
 
 async function writeAll(conn: Transport, b: Uint8Array): Promise<void> {

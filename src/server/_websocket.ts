@@ -6,6 +6,7 @@ import type { Options } from "../config/mod.ts";
 import {
   listenWebsocket,
   parseAllowedOrigins,
+  TlsAcceptor,
   type WsAccepted,
   wsConnectUrl,
   type WsListener,
@@ -36,14 +37,28 @@ export class WsServer {
   static start(s: Server): WsServer {
     const o = s.opts.websocket;
     const log = s.log;
-    // TODO(tls): wss once src/net/tls.ts can wrap an accepted socket before the HTTP upgrade; until then a
-    // `tls {}` block in `websocket {}` is refused at startup instead of silently serving plain ws.
-    if (o.tls !== undefined) {
-      throw new Error(
-        "Unable to listen for websocket connections: TLS (wss) is not supported by natsdeno yet",
-      );
+    // As nats-server: a tls {} block means wss, whatever no_tls says.
+    const tls = o.tls !== undefined;
+    let acceptor: TlsAcceptor | undefined;
+    try {
+      acceptor = tls ? new TlsAcceptor(o.tls!) : undefined;
+    } catch (e) {
+      throw new Error(`Unable to listen for websocket connections: ${(e as Error).message}`);
     }
-    const tls = false;
+    let acceptorFrom = o.tls;
+    const tlsFor = (): TlsAcceptor | undefined => {
+      // A reload replaces opts.websocket.tls (certificates only: the listener keeps its scheme).
+      const t = s.opts.websocket.tls;
+      if (t !== acceptorFrom && t !== undefined) {
+        try {
+          acceptor = new TlsAcceptor(t);
+          acceptorFrom = t;
+        } catch (e) {
+          log.error(`websocket: ${(e as Error).message}`);
+        }
+      }
+      return acceptor;
+    };
     let origins = parseAllowedOrigins(o.allowedOrigins, (m) => log.error(m));
     let originsFrom = o.allowedOrigins;
     const upgrade = (): WsUpgradeOptions => {
@@ -69,7 +84,13 @@ export class WsServer {
     let listener: WsListener;
     try {
       listener = listenWebsocket(
-        { host: o.host, port: o.port, handshakeTimeoutMs: o.handshakeTimeoutMs, upgrade },
+        {
+          host: o.host,
+          port: o.port,
+          handshakeTimeoutMs: o.handshakeTimeoutMs,
+          upgrade,
+          tls: tls ? tlsFor : undefined,
+        },
         (a) => self.ws!.#onConn(a),
         (m) => log.error(m),
       );
@@ -149,9 +170,15 @@ export class WsServer {
  */
 export function wsAuthFor(o: Options): ClientAuth | undefined {
   const w = o.websocket;
-  if (w.username === "" && w.token === "" && w.noAuthUser === "") return undefined;
+  const tlsMap = !!w.tls?.verifyAndMap;
+  if (w.username === "" && w.token === "" && w.noAuthUser === "") {
+    // verify_and_map of the websocket block, not the client port's, maps WebSocket users from certificates.
+    if (tlsMap === !!o.tls?.verifyAndMap) return undefined;
+    return new ClientAuth({ ...o, tls: { ...o.tls, verifyAndMap: tlsMap } });
+  }
   return new ClientAuth({
     ...o,
+    tls: { ...o.tls, verifyAndMap: tlsMap },
     username: w.username || undefined,
     password: w.password || undefined,
     authorization: w.token || undefined,

@@ -275,6 +275,11 @@ export class Server {
       c.ws = ws.upgrade;
       c.clientType = "websocket";
       ws.transport.onProtocolError = (m) => this.log.error(`${c} - read error: ${m}`);
+      if (ws.tls !== undefined) {
+        c.tlsVersion = ws.tls.version;
+        c.tlsCipher = ws.tls.cipherSuite;
+        c.tlsPeerCerts = ws.tls.peerCerts;
+      }
     }
     if (this.clients.size >= o.maxConn) {
       // Go sends INFO, then the error, then closes.
@@ -549,7 +554,7 @@ export class Server {
       this.auth = new ClientAuth(next);
       this.wsAuth = wsAuthFor(next);
       for (const c of this.clients.values()) c.reauthorize();
-    }
+    } else if (has("websocket")) this.wsAuth = wsAuthFor(next);
     if (has("accountResolver") || has("resolverPreload")) this.operator?.reload(next);
     log.notice("Reloaded server configuration");
   }

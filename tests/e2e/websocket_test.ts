@@ -1,6 +1,6 @@
 // The official client over WebSocket (wsconnect from @nats-io/nats-core, on Deno's WebSocket): pub/sub and
 // request/reply, with and without `compression: true` on the server.
-import { assertEquals } from "@std/assert";
+import { assertEquals, assertRejects } from "@std/assert";
 import { wsconnect } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
 import { runServer } from "../_helpers/server.ts";
@@ -38,3 +38,44 @@ for (const compression of [false, true]) {
     }
   });
 }
+
+Deno.test("wsconnect: pub/sub over wss, Deno's WebSocket trusting the test CA through Deno.createHttpClient", async () => {
+  const certs = new URL("../configs/certs/", import.meta.url).pathname;
+  const ca = Deno.readTextFileSync(`${certs}ca.pem`);
+  await using s = await runServer({
+    websocket: {
+      ...defaultWebsocketOptions(),
+      host: "127.0.0.1",
+      port: -1,
+      tls: { certFile: `${certs}server-cert.pem`, keyFile: `${certs}server-key.pem` },
+    },
+  });
+  const url = `wss://127.0.0.1:${s.opts.websocket.port}`;
+  // Deno's WebSocket takes an HttpClient as `client` (not in lib.dom's constructor type).
+  const http = Deno.createHttpClient({ caCerts: [ca] });
+  const Ws = WebSocket as unknown as new (u: string, o?: { client: Deno.HttpClient }) => WebSocket;
+  const nc = await wsconnect({
+    servers: url,
+    wsFactory: (u: string) => Promise.resolve({ socket: new Ws(u, { client: http }), encrypted: true }),
+  });
+  const tcp = await connect({ servers: s.clientUrl() });
+  try {
+    const sub = nc.subscribe("secure", { max: 2 });
+    await nc.flush();
+    nc.publish("secure", "from wss");
+    tcp.publish("secure", "from tcp");
+    await tcp.flush();
+    const got: string[] = [];
+    for await (const m of sub) got.push(m.string());
+    assertEquals(got.sort(), ["from tcp", "from wss"]);
+    tcp.subscribe("svc", { callback: (_e, m) => void m.respond(`pong:${m.string()}`) });
+    await tcp.flush();
+    assertEquals((await nc.request("svc", "ping", { timeout: 2_000 })).string(), "pong:ping");
+  } finally {
+    await nc.close();
+    await tcp.close();
+    http.close();
+  }
+  // Without the CA the WebSocket refuses the server's certificate.
+  await assertRejects(() => wsconnect({ servers: url, maxReconnectAttempts: 0, timeout: 2_000 }));
+});

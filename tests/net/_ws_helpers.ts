@@ -148,11 +148,13 @@ export interface WsClientOptions {
   extraHeaders?: Record<string, string>;
   /** Do not wait for INFO after the upgrade. */
   noInfo?: boolean;
+  /** wss: TLS first, trusting `caCerts` (PEM), with an optional client certificate. */
+  tls?: { caCerts?: string[]; cert?: string; key?: string };
 }
 
 /** A raw WebSocket client over TCP for server tests. */
 export class WsTestClient {
-  readonly conn: Deno.TcpConn;
+  readonly conn: Deno.Conn;
   /** The 101 response head. */
   response = "";
   /** The INFO line the server sent first. */
@@ -160,13 +162,16 @@ export class WsTestClient {
   #buf: Uint8Array = new Uint8Array(0);
   #pendingFrames: Frame[] = [];
 
-  private constructor(conn: Deno.TcpConn) {
+  private constructor(conn: Deno.Conn) {
     this.conn = conn;
   }
 
   /** Connects, sends the upgrade request and reads the 101 and the INFO frame. Throws on another status. */
   static async connect(port: number, o: WsClientOptions = {}): Promise<WsTestClient> {
-    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    const conn: Deno.Conn = o.tls === undefined
+      ? await Deno.connect({ hostname: "127.0.0.1", port })
+      : await Deno.connectTls({ hostname: "127.0.0.1", port, ...o.tls });
+    if (o.tls !== undefined) await (conn as Deno.TlsConn).handshake();
     const c = new WsTestClient(conn);
     let req = `GET ${o.path ?? "/"} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\n` +
       "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n";

@@ -1,17 +1,25 @@
 // Ports the black-box tests of server/websocket_test.go: options, the listener, pub/sub, close frames,
 // browsers, compression and authentication over WebSocket. Unit tests of the framing are in
 // tests/net/websocket_test.ts (each Go test is ported in one of the two files).
-import { assert, assertEquals, assertRejects, assertStringIncludes, assertThrows } from "@std/assert";
+import {
+  assert,
+  assertEquals,
+  assertMatch,
+  assertRejects,
+  assertStringIncludes,
+  assertThrows,
+} from "@std/assert";
 import { connect } from "@nats-io/transport-node";
-import { checkFor, runServer, type TestServer } from "../_helpers/server.ts";
+import { checkFor, delay, runServer, type TestServer } from "../_helpers/server.ts";
 import { defaultWebsocketOptions, type WebsocketOptions } from "../../src/config/_websocket.ts";
 import { configToOptions, parseConfig } from "../../src/config/mod.ts";
 import { WS_BINARY, WS_CLOSE, WS_FRAME_SIZE_FOR_BROWSERS } from "../../src/net/mod.ts";
 import { startServer } from "../../src/natsdeno.ts";
 import { clientMsg, decoder, encoder, WsTestClient } from "../net/_ws_helpers.ts";
+import { createConfFile, reloadUpdateConfig, runServerWithConfig } from "./_util.ts";
 import type { Options } from "../../src/config/mod.ts";
 
-/** Go's testWSOptions, without TLS (no_tls) until wss exists. */
+/** Go's testWSOptions, but plain ws (no_tls); the wss tests pass a `tls` block. */
 function wsOpts(w: Partial<WebsocketOptions> = {}, o: Partial<Options> = {}): Partial<Options> {
   return {
     ...o,
@@ -210,16 +218,149 @@ Deno.test("TestWSPubSub: pub/sub between a WebSocket client and a NATS client", 
   }
 });
 
-for (
-  const name of [
-    "TestWSTLSConnection: wss handshake and pub/sub",
-    "TestWSTLSVerifyClientCert: wss with client certificates",
-    "TestWSTLSVerifyAndMap: wss verify_and_map users",
-  ]
-) {
-  // blocked: wss needs src/net/tls.ts wired under the websocket listener (TODO(tls) in src/server/_websocket.ts).
-  Deno.test({ name, ignore: true, fn() {} });
+const CERTS = new URL("../configs/certs/", import.meta.url).pathname;
+const CA_PEM = Deno.readTextFileSync(`${CERTS}ca.pem`);
+const SERVER_TLS = { certFile: `${CERTS}server-cert.pem`, keyFile: `${CERTS}server-key.pem` };
+
+/** A client certificate by base name (tests/configs/certs/<name>-cert.pem, -key.pem), as connectTls takes it. */
+function clientCert(name: string): { cert: string; key: string } {
+  return {
+    cert: Deno.readTextFileSync(`${CERTS}${name}-cert.pem`),
+    key: Deno.readTextFileSync(`${CERTS}${name}-key.pem`),
+  };
 }
+
+/** Sends Go's testWSCreateValidReq over `conn` and returns the response head ("" when the server hung up). */
+async function rawUpgrade(conn: Deno.Conn, port: number): Promise<string> {
+  await conn.write(encoder.encode(
+    `GET / HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+  )).catch(() => 0);
+  let text = "";
+  const buf = new Uint8Array(4096);
+  while (!text.includes("\r\n\r\n")) {
+    const n = await conn.read(buf).catch(() => null);
+    if (n === null) break;
+    text += decoder.decode(buf.subarray(0, n));
+  }
+  return text;
+}
+
+Deno.test("TestWSTLSConnection: wss handshake and pub/sub", async (t) => {
+  await using s = await runServer(wsOpts({ noTls: false, tls: SERVER_TLS }));
+  const port = wsPort(s);
+  assert(logged(s, `Listening for websocket clients on wss://127.0.0.1:${port}`));
+  assert(!logged(s, "Websocket not configured with TLS"));
+  assertEquals(s.portsInfo().websocket, [`wss://127.0.0.1:${port}`]);
+  await t.step("client uses TLS", async () => {
+    const conn = await Deno.connectTls({ hostname: "127.0.0.1", port, caCerts: [CA_PEM] });
+    try {
+      assert((await rawUpgrade(conn, port)).startsWith("HTTP/1.1 101 Switching Protocols\r\n"));
+    } finally {
+      conn.close();
+    }
+  });
+  await t.step("client does not use TLS", async () => {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    try {
+      // Go's http.Server answer to plain HTTP on its TLS listener.
+      const res = await rawUpgrade(conn, port);
+      assert(res.startsWith("HTTP/1.0 400 Bad Request\r\n"), res);
+    } finally {
+      conn.close();
+    }
+  });
+  await t.step("pub/sub over wss with the NATS client port", async () => {
+    using ws = await WsTestClient.connectAndPing(port, { tls: { caCerts: [CA_PEM] } });
+    const nc = await connect({ servers: s.clientUrl() });
+    try {
+      const sub = nc.subscribe("foo", { max: 1 });
+      await nc.flush();
+      await ws.sendText("PUB foo 8\r\nfrom wss\r\n");
+      for await (const m of sub) assertEquals(m.string(), "from wss");
+      const { connz } = await import("../../src/monitor/mod.ts");
+      const cz = connz(s, {}) as unknown as { connections: { type?: string; tls_version?: string }[] };
+      const wc = cz.connections.find((c) => c.type === "websocket");
+      assert(wc?.tls_version?.startsWith("1."), JSON.stringify(wc));
+    } finally {
+      await nc.close();
+    }
+  });
+});
+
+Deno.test("TestWSTLSVerifyClientCert: wss with client certificates", async (t) => {
+  await using s = await runServer(
+    wsOpts({ noTls: false, tls: { ...SERVER_TLS, caFile: `${CERTS}ca.pem`, verify: true } }),
+  );
+  const port = wsPort(s);
+  for (const provideCert of [true, false]) {
+    await t.step(provideCert ? "client provides cert" : "client does not provide cert", async () => {
+      const conn = await Deno.connectTls({
+        hostname: "127.0.0.1",
+        port,
+        caCerts: [CA_PEM],
+        ...(provideCert ? clientCert("client") : {}),
+      });
+      try {
+        const res = await rawUpgrade(conn, port);
+        if (provideCert) {
+          assert(res.startsWith("HTTP/1.1 101 Switching Protocols\r\n"), res);
+          return;
+        }
+        // TLS 1.3: the client's handshake ends before the server checks its (missing) certificate, so the
+        // refusal shows as a hang-up; the server logs Go's reason.
+        assertEquals(res, "");
+        await checkFor(2_000, 10, () => {
+          assert(logged(s, "websocket: TLS handshake error from 127.0.0.1:"));
+          assert(logged(s, "tls: client didn't provide a certificate"));
+        });
+      } finally {
+        conn.close();
+      }
+    });
+  }
+});
+
+Deno.test("TestWSTLSVerifyAndMap: wss verify_and_map users", async (t) => {
+  const certUser = "CN=example.com,OU=NATS.io";
+  for (
+    const [name, filtering, provideCert] of [
+      ["no filtering, client provides cert", false, true],
+      ["no filtering, client does not provide cert", false, false],
+      ["filtering, client provides cert", true, true],
+      ["filtering, client does not provide cert", true, false],
+    ] as [string, boolean, boolean][]
+  ) {
+    await t.step(name, async () => {
+      const types = filtering ? ", allowed_connection_types: [STANDARD, WEBSOCKET]" : "";
+      const o = fromText(`
+        accounts { MyAccount { users: [ { user: "${certUser}"${types} } ] } }
+        websocket {
+          tls { cert_file: "${SERVER_TLS.certFile}", key_file: "${SERVER_TLS.keyFile}",
+                ca_file: "${CERTS}ca.pem", verify_and_map: true }
+        }
+      `);
+      await using s = await runServer({ ...o, websocket: { ...o.websocket, host: "127.0.0.1", port: -1 } });
+      const port = wsPort(s);
+      if (!provideCert) {
+        const conn = await Deno.connectTls({ hostname: "127.0.0.1", port, caCerts: [CA_PEM] });
+        try {
+          assertEquals(await rawUpgrade(conn, port), "");
+        } finally {
+          conn.close();
+        }
+        return;
+      }
+      using ws = await WsTestClient.connectAndPing(port, {
+        tls: { caCerts: [CA_PEM], ...clientCert("tlsauth-client") },
+      });
+      const cid = JSON.parse(ws.info.slice(5)).client_id;
+      const c = s.clients.get(cid);
+      assertEquals(c?.authResult?.user, certUser);
+      assertEquals(c?.account.name, "MyAccount");
+    });
+  }
+});
 
 Deno.test("TestWSHandshakeTimeout: a connection that does not finish its upgrade in time is cut off", async () => {
   await using s = await runServer(wsOpts({ handshakeTimeoutMs: 50 }));
@@ -234,7 +375,22 @@ Deno.test("TestWSHandshakeTimeout: a connection that does not finish its upgrade
   } finally {
     conn.close();
   }
-  // The TLS variant ("websocket: ... timeout" in the log) waits for wss.
+});
+
+Deno.test("TestWSHandshakeTimeout: a wss client that delays its TLS handshake is cut off and logged", async () => {
+  await using s = await runServer(wsOpts({ noTls: false, tls: SERVER_TLS, handshakeTimeoutMs: 1 }));
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: wsPort(s) });
+  try {
+    await delay(20); // Delay the handshake.
+    const buf = new Uint8Array(16);
+    assertEquals(await conn.read(buf).catch(() => null), null, "the server closed the connection");
+  } finally {
+    conn.close();
+  }
+  await checkFor(1_000, 10, () => {
+    const line = (s.log.captured ?? []).find((l) => l.includes("websocket: TLS handshake error"));
+    assert(line !== undefined && line.includes("timeout"), line);
+  });
 });
 
 Deno.test("TestWSServerReportUpgradeFailure: a failed upgrade answers 400 and logs the peer address", async () => {
@@ -550,10 +706,43 @@ Deno.test({
   fn() {},
 });
 
-Deno.test({
-  name: "TestWSReloadTLSConfig: reloading the websocket TLS certificates",
-  ignore: true, // blocked: wss (see TestWSTLSConnection).
-  fn() {},
+Deno.test("TestWSReloadTLSConfig: reloading the websocket TLS certificates", async () => {
+  const template = (cert: string) => `
+    listen: "127.0.0.1:-1"
+    websocket {
+      listen: "127.0.0.1:-1"
+      tls {
+        cert_file: "${CERTS}${cert}-cert.pem"
+        key_file: "${CERTS}${cert}-key.pem"
+        ca_file: "${CERTS}ca.pem"
+      }
+    }
+  `;
+  const conf = await createConfFile(template("server-noip"));
+  await using s = await runServerWithConfig(conf);
+  const port = wsPort(s);
+  const dial = () => Deno.connectTls({ hostname: "127.0.0.1", port, caCerts: [CA_PEM] });
+  // The first certificate has no IP SAN: a client dialing 127.0.0.1 refuses it.
+  const err = await (async () => {
+    const c = await dial();
+    try {
+      await c.handshake();
+    } catch (e) {
+      return e as Error;
+    } finally {
+      c.close();
+    }
+  })();
+  assert(err !== undefined, "handshake with the no-IP certificate should fail");
+  assertMatch(err.message, /NotValidForName|not valid for|SAN|certificate/i);
+  await reloadUpdateConfig(s, conf, template("server"));
+  const c = await dial();
+  try {
+    await c.handshake();
+    assert((await rawUpgrade(c, port)).startsWith("HTTP/1.1 101 Switching Protocols\r\n"));
+  } finally {
+    c.close();
+  }
 });
 
 Deno.test("TestWSXForwardedFor: a valid X-Forwarded-For address prefixes the client in the log", async (t) => {
