@@ -586,7 +586,7 @@ export class OperatorMode {
           `invalid connection types ${JSON.stringify(types.filter((t) => !known.includes(t.toUpperCase())))}`,
         );
       }
-      if (known.length === 0 || !known.includes("STANDARD")) {
+      if (known.length === 0 || !known.includes(c.connectionType)) {
         dbg("Connection type not allowed");
         return undefined;
       }

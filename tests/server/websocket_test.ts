@@ -17,6 +17,15 @@ import { WS_BINARY, WS_CLOSE, WS_FRAME_SIZE_FOR_BROWSERS } from "../../src/net/m
 import { startServer } from "../../src/natsdeno.ts";
 import { clientMsg, decoder, encoder, WsTestClient } from "../net/_ws_helpers.ts";
 import { createConfFile, reloadUpdateConfig, runServerWithConfig } from "./_util.ts";
+import {
+  accountJwt,
+  createAccount,
+  createUser,
+  oKp,
+  signNonce,
+  storeAccount,
+  userJwt,
+} from "../_helpers/jwt.ts";
 import type { Options } from "../../src/config/mod.ts";
 
 /** Go's testWSOptions, but plain ws (no_tls); the wss tests pass a `tls` block. */
@@ -638,11 +647,29 @@ Deno.test("TestWSTokenAuth: top-level token, or the websocket block's", async (t
   }
 });
 
-Deno.test({
-  name: "TestWSBindToProperAccount: a websocket user lands in its account",
-  // blocked: needs the `accounts {}` block wired into runServer options (landing with the accounts work).
-  ignore: true,
-  fn() {},
+Deno.test("TestWSBindToProperAccount: a websocket user lands in its account", async () => {
+  // Lower-case "websocket" on purpose: connection types are matched case-insensitively.
+  const o = fromText(`
+    listen: "127.0.0.1:-1"
+    accounts {
+      a { users [ {user: a, password: pwd, allowed_connection_types: ["STANDARD", "websocket"]} ] }
+      b { users [ {user: b, password: pwd} ] }
+    }
+    websocket { listen: "127.0.0.1:-1", no_tls: true }
+  `);
+  await using s = await runServer(o);
+  const nc = await connect({ servers: s.clientUrl(), user: "a", pass: "pwd" });
+  try {
+    const sub = nc.subscribe("foo", { max: 1 });
+    await nc.flush();
+    using ws = await WsTestClient.connect(wsPort(s));
+    await ws.sendText('CONNECT {"verbose":false,"protocol":1,"user":"a","pass":"pwd"}\r\nPING\r\n');
+    assertEquals(decoder.decode(await ws.readFrame()), "PONG\r\n");
+    await ws.sendText("PUB foo 7\r\nfrom ws\r\n");
+    for await (const m of sub) assertEquals(m.string(), "from ws");
+  } finally {
+    await nc.close();
+  }
 });
 
 Deno.test("TestWSUsersAuth: users, with allowed_connection_types including WEBSOCKET or not", async (t) => {
@@ -692,18 +719,90 @@ Deno.test("TestWSNkeyAuth: nkey users over websocket, signing the INFO nonce", a
   assertEquals(decoder.decode(await ws.readFrame()), "PONG\r\n");
 });
 
-Deno.test({
-  name: "TestWSJWTWithAllowedConnectionTypes: JWT users limited to WEBSOCKET",
-  // blocked: operator mode (trusted keys + account resolver) in runServer options is not wired for ws tests yet.
-  ignore: true,
-  fn() {},
+/** Go's testWSWithClaims: a fresh account (in the memory resolver) and user; returns the answer to CONNECT+PING. */
+async function wsWithClaims(
+  s: TestServer,
+  o: {
+    nuc?: Record<string, unknown>;
+    dontSign?: boolean;
+    connectRequest?: Record<string, unknown>;
+    cookieJwt?: (s: TestServer) => string;
+  },
+): Promise<string> {
+  const akp = createAccount();
+  storeAccount(s, akp.getPublicKey(), accountJwt(akp));
+  const ukp = createUser();
+  const jwt = userJwt(ukp, akp, o.nuc ?? {});
+  const headers: Record<string, string> = o.cookieJwt ? { Cookie: `jwt=${o.cookieJwt(s)}` } : {};
+  using ws = await WsTestClient.connect(wsPort(s), { extraHeaders: headers });
+  const info = JSON.parse(ws.info.slice(5));
+  assert(info.auth_required, "operator mode requires auth");
+  let cs: string;
+  if (o.connectRequest !== undefined) cs = `CONNECT ${JSON.stringify(o.connectRequest)}\r\nPING\r\n`;
+  else if (!o.dontSign) {
+    const sig = signNonce(ukp, info.nonce);
+    cs = `CONNECT ${JSON.stringify({ jwt, sig, verbose: true, pedantic: true })}\r\nPING\r\n`;
+  } else cs = `CONNECT ${JSON.stringify({ jwt, verbose: true, pedantic: true })}\r\nPING\r\n`;
+  await ws.sendText(cs);
+  return decoder.decode(await ws.readFrame());
+}
+
+function wsOperatorOpts(w: Partial<WebsocketOptions> = {}): Partial<Options> {
+  return wsOpts(w, { trustedKeys: [oKp.getPublicKey()], accountResolver: { type: "MEMORY" } });
+}
+
+Deno.test("TestWSJWTWithAllowedConnectionTypes: JWT users limited to WEBSOCKET", async (t) => {
+  await using s = await runServer(wsOperatorOpts());
+  for (
+    const [name, types, answer] of [
+      ["not allowed", ["STANDARD"], "-ERR"],
+      ["allowed", ["STANDARD", "websocket"], "+OK"],
+      ["allowed with unknown", ["WEBSOCKET", "SomeNewType"], "+OK"],
+      ["not allowed with unknown", ["SomeNewType"], "-ERR"],
+    ] as [string, string[], string][]
+  ) {
+    await t.step(name, async () => {
+      const got = await wsWithClaims(s, { nuc: { "allowed_connection_types": types } });
+      assert(got.startsWith(answer), got);
+    });
+  }
 });
 
-Deno.test({
-  name: "TestWSJWTCookieUser: the jwt_cookie JWT stands in for CONNECT's",
-  // blocked: as above (operator mode); the cookie merge itself is covered by the user/token cookie test below.
-  ignore: true,
-  fn() {},
+Deno.test("TestWSJWTCookieUser: the jwt_cookie JWT stands in for CONNECT's", async (t) => {
+  await using s = await runServer(wsOperatorOpts({ jwtCookie: "jwt" }));
+  const genJwt = (nuc: Record<string, unknown>) => (s: TestServer) => {
+    const akp = createAccount();
+    const jwt = userJwt(createUser(), akp, nuc);
+    storeAccount(s, akp.getPublicKey(), accountJwt(akp));
+    return jwt;
+  };
+  const bearer = { "bearer_token": true };
+  const cases: [string, Parameters<typeof wsWithClaims>[1], string][] = [
+    ["protocol auth, non-bearer key, with signature", {}, "+OK"],
+    ["protocol auth, non-bearer key, w/o required signature", { dontSign: true }, "-ERR"],
+    ["protocol auth, bearer key, w/o signature", { nuc: bearer, dontSign: true }, "+OK"],
+    [
+      "cookie auth, non-bearer key, protocol auth fail",
+      { cookieJwt: genJwt({}), connectRequest: {} },
+      "-ERR",
+    ],
+    [
+      "cookie auth, bearer key, protocol auth success with implied cookie jwt",
+      { cookieJwt: genJwt(bearer), connectRequest: {} },
+      "+OK",
+    ],
+    [
+      "cookie auth, non-bearer key, protocol auth success via override jwt in CONNECT opts",
+      { cookieJwt: genJwt({}), nuc: bearer },
+      "+OK",
+    ],
+  ];
+  for (const [name, o, answer] of cases) {
+    await t.step(name, async () => {
+      const got = await wsWithClaims(s, o);
+      assert(got.startsWith(answer), got);
+    });
+  }
 });
 
 Deno.test("TestWSReloadTLSConfig: reloading the websocket TLS certificates", async () => {
