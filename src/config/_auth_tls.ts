@@ -42,7 +42,22 @@ export interface AuthBlock {
   users?: User[];
   nkeys?: NkeyUser[];
   defaultPermissions?: Permissions;
+  /** The `auth_callout {}` block. */
+  callout?: AuthCalloutOptions;
   unsupported: string[];
+}
+
+/** `authorization { auth_callout {} }`: delegate authentication to a service in an account. */
+export interface AuthCalloutOptions {
+  /** Public account nkey that signs the user JWTs of responses. */
+  issuer: string;
+  /** Account the service runs in ("$G" when not given). */
+  account: string;
+  /** Users that bypass the callout (the service's own connections). */
+  authUsers: string[];
+  /** Public curve key of the service: requests are encrypted to it when set. */
+  xkey: string;
+  allowedAccounts: string[];
 }
 
 const CONNECTION_TYPES = new Set([
@@ -92,7 +107,7 @@ export function parseAuthorization(m: ConfigMap, report: Report): AuthBlock {
         case "auth_callout":
         case "callout":
         case "callouts":
-          auth.unsupported.push("authorization." + k);
+          auth.callout = parseAuthCallout(v, ref, report);
           break;
         default:
           report.unknownField(ref, k);
@@ -104,6 +119,83 @@ export function parseAuthorization(m: ConfigMap, report: Report): AuthBlock {
     for (const u of auth.nkeys ?? []) u.permissions ??= auth.defaultPermissions;
   }
   return auth;
+}
+
+function isPublicKey(key: string, prefix: string): boolean {
+  if (!key.startsWith(prefix)) return false;
+  try {
+    fromPublic(key);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Reads `auth_callout {}` with nats-server's checks and texts. */
+function parseAuthCallout(
+  v: ConfigValue,
+  ref: Ref | undefined,
+  report: Report,
+): AuthCalloutOptions | undefined {
+  if (!isMap(v)) {
+    report.error(ref, `Expected authorization callout to be a map/struct, got ${goValue(v)}`);
+    return undefined;
+  }
+  const ac: AuthCalloutOptions = { issuer: "", account: "", authUsers: [], xkey: "", allowedAccounts: [] };
+  for (const [k, val] of Object.entries(v)) {
+    const r = refOf(v, k);
+    switch (k.toLowerCase()) {
+      case "issuer":
+        ac.issuer = asString(val, r?.kind);
+        if (!isPublicKey(ac.issuer, "A")) {
+          report.error(
+            r,
+            `Expected callout user to be a valid public account nkey, got ${goQuote(ac.issuer)}`,
+          );
+          return undefined;
+        }
+        break;
+      case "account":
+      case "acc":
+        ac.account = asString(val, r?.kind);
+        break;
+      case "auth_users":
+      case "users":
+        if (!Array.isArray(val)) {
+          report.error(r, `Expected auth_users field to be an array, got ${goType(val)}`);
+          return undefined;
+        }
+        for (const u of val) ac.authUsers.push(asString(u));
+        break;
+      case "xkey":
+      case "key":
+        ac.xkey = asString(val, r?.kind);
+        if (!isPublicKey(ac.xkey, "X")) {
+          report.error(r, `Expected callout xkey to be a valid public xkey, got ${goQuote(ac.xkey)}`);
+          return undefined;
+        }
+        break;
+      case "allowed_accounts":
+        if (!Array.isArray(val)) {
+          report.error(r, `Expected allowed accounts field to be an array, got ${goType(val)}`);
+          return undefined;
+        }
+        for (const a of val) ac.allowedAccounts.push(asString(a));
+        break;
+      default:
+        report.error(r, `Unknown field ${goQuote(k)} parsing authorization callout`);
+    }
+  }
+  if (ac.account === "") ac.account = "$G";
+  if (ac.issuer === "") {
+    report.error(ref, "Authorization callouts require an issuer to be specified");
+    return undefined;
+  }
+  if (ac.authUsers.length === 0) {
+    report.error(ref, "Authorization callouts require authorized users to be specified");
+    return undefined;
+  }
+  return ac;
 }
 
 function isValidUserNkey(key: string): boolean {

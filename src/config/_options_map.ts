@@ -101,6 +101,7 @@ const authorization: Handler = (o, v, c) => {
   o.password = auth.pass || undefined;
   o.authorization = auth.token || undefined;
   o.authTimeoutMs = auth.timeout * 1000;
+  o.authCallout = auth.callout;
   if ((auth.user !== "" || auth.pass !== "") && auth.token !== "") {
     throw new FieldFault("Cannot have a user/pass and token");
   }

@@ -3,6 +3,9 @@
 import { defaultWebsocketOptions, type WebsocketOptions } from "./_websocket.ts";
 
 export type { WebsocketOptions } from "./_websocket.ts";
+import type { AuthCalloutOptions } from "./_auth_tls.ts";
+
+export type { AuthCalloutOptions } from "./_auth_tls.ts";
 import type { OperatorOptions } from "./_operator.ts";
 
 export type { OperatorJwt, OperatorOptions, ResolverConfig } from "./_operator.ts";
@@ -177,6 +180,8 @@ export interface Options extends OperatorOptions {
   maxPingsOut: number;
   writeDeadlineMs: number;
   authTimeoutMs: number;
+  /** `authorization { auth_callout {} }`; undefined when not configured. */
+  authCallout?: AuthCalloutOptions;
   maxClosedClients: number;
   maxTracedMsgLen: number;
   noHeaderSupport: boolean;

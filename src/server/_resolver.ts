@@ -137,6 +137,9 @@ export function validateTrustedOperators(o: Options): OperatorClaims[] {
   if ((o.trustedKeys?.length ?? 0) > 0) {
     throw new Error("conflicting options for 'TrustedKeys' and 'TrustedOperators'");
   }
+  if (o.authCallout !== undefined) {
+    throw new Error("operators do not allow authorization callouts to be configured directly");
+  }
   if (o.systemAccount !== "") {
     const withSys = ops.filter((op) => (op.nats.system_account ?? "") !== "");
     if (withSys.length > 0 && !ops.some((op) => op.nats.system_account === o.systemAccount)) {

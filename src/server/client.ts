@@ -334,7 +334,12 @@ export class Client implements ParserHandler {
 
     const s = this.server;
     if (this.ws !== undefined) mergeWsCookies(this.ws, o, this.opts);
-    const r = s.operator !== undefined ? s.operator.check(this, this.opts) : this.#authFor(s).check(
+    const co = s.authCallout;
+    const r = s.operator !== undefined
+      ? s.operator.check(this, this.opts)
+      : co !== undefined && this.kind === "Client" && co.applies(this.opts)
+      ? co.check(this, this.opts)
+      : this.#authFor(s).check(
       { user: o.user, pass: o.pass, auth_token: o.auth_token, nkey: o.nkey, sig: o.sig, jwt: o.jwt },
       { connectionType: this.connectionType, nonce: this.nonce, tlsCert: this.tlsPeerCerts?.[0] },
     );

@@ -21,6 +21,7 @@ import { wsAuthFor, WsServer } from "./_websocket.ts";
 import type { WsAccepted } from "../net/mod.ts";
 import type { ClientTlsStart } from "./_client_tls.ts";
 import { OperatorMode } from "./_resolver.ts";
+import { AuthCallout } from "./_auth_callout.ts";
 
 /** natsdeno's own release, shown next to the nats-server version it implements. */
 export const NATSDENO_VERSION = "0.1.0";
@@ -63,6 +64,8 @@ export class Server {
   systemAccount: Account | undefined;
   /** Operator mode (trusted operators or keys): JWT accounts and users; undefined otherwise. */
   readonly operator: OperatorMode | undefined;
+  /** The authorization callout (server configuration mode); undefined when not configured. */
+  readonly authCallout: AuthCallout | undefined;
   #sysClient: Client | undefined;
   /** The generated no_auth_user when only the system account has users (nats-server's sysAccOnlyNoAuthUser). */
   #sysOnlyUser: string | undefined;
@@ -136,6 +139,7 @@ export class Server {
     // Operator mode validates its options and builds the resolver here; its accounts come from JWTs.
     const trusted = opts.trustedOperators.length > 0 || (opts.trustedKeys?.length ?? 0) > 0;
     this.operator = trusted ? new OperatorMode(this, opts) : undefined;
+    this.authCallout = !trusted && opts.authCallout ? new AuthCallout(this, opts.authCallout) : undefined;
     // The system account of operator mode is a JWT account too, set at startup; without one there is none.
     const built = buildAccounts(
       trusted ? { ...opts, systemAccount: "", noSystemAccount: true } : opts,
