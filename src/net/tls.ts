@@ -52,8 +52,12 @@ export function unsupportedTlsSettings(s: TlsSettings): string[] {
 export class TlsAcceptor {
   /** Client certificates are required and verified (INFO tls_verify). */
   readonly verify: boolean;
-  /** Certificates and keys, loaded once; each handshake's server takes them as they are. */
+  /** Certificates and keys, loaded once. */
   readonly #creds: { cert: Buffer | Buffer[]; key: Buffer | Buffer[]; ca?: Buffer };
+  /** The secure context built from #creds once; every handshake's server shares it. */
+  readonly #ctx: tls.SecureContext;
+  /** Per-handshake server options (no certificates: those come from #ctx). */
+  readonly #serverOpts: tls.TlsOptions;
   readonly #pins: Set<string> | undefined;
   readonly #minVersion: tls.SecureVersion;
 
@@ -89,14 +93,37 @@ export class TlsAcceptor {
     };
     try {
       // Parses the PEM now, so a bad file fails at startup or reload rather than at the first client.
-      tls.createSecureContext({ ...this.#creds, minVersion: this.#minVersion });
+      this.#ctx = tls.createSecureContext({ ...this.#creds, minVersion: this.#minVersion });
     } catch (e) {
       throw new Error(`error parsing X509 certificate/key pair: ${(e as Error).message}`, { cause: e });
     }
     this.verify = !!s.verify;
+    this.#serverOpts = {
+      // The chain is verified either way; refusing here (not inside node's TLS layer) keeps the reason,
+      // which node drops when it destroys an unauthorized socket itself.
+      requestCert: this.verify,
+      rejectUnauthorized: false,
+      minVersion: this.#minVersion,
+    };
     this.#pins = s.pinnedCerts && s.pinnedCerts.length > 0
       ? new Set(s.pinnedCerts.map((p) => p.toLowerCase()))
       : undefined;
+  }
+
+  /**
+   * A tls.Server for one handshake: one per connection ties the handshake's events to this socket (a
+   * shared server only reports the TLSSocket, with no public link back to the stream it runs over).
+   * Building one from PEM costs ~0.3 ms (node re-parses and re-validates the key); without certificates
+   * ~0.03 ms, so it gets the acceptor's secure context instead. `_sharedCreds` is where node's and Deno's
+   * tls.Server keep the context their connections use; if a runtime lacks it, the public
+   * setSecureContext() builds one from the cached bytes.
+   */
+  #server(): tls.Server {
+    const srv = tls.createServer(this.#serverOpts);
+    const internal = srv as unknown as { _sharedCreds?: tls.SecureContext };
+    if (internal._sharedCreds !== undefined) internal._sharedCreds = this.#ctx;
+    else srv.setSecureContext({ ...this.#creds, minVersion: this.#minVersion });
+    return srv;
   }
 
   /**
@@ -106,16 +133,7 @@ export class TlsAcceptor {
    */
   accept(conn: Transport, pre?: Uint8Array): Promise<TlsTransport> {
     const duplex = new TransportDuplex(conn, pre);
-    // One tls.Server per connection ties the handshake's events to this socket without reaching into
-    // node's internals. Deno's node:tls ignores a shared `secureContext`, so the loaded PEM goes in as is.
-    const srv = tls.createServer({
-      ...this.#creds,
-      // The chain is verified either way; refusing here (not inside node's TLS layer) keeps the reason,
-      // which node drops when it destroys an unauthorized socket itself.
-      requestCert: this.verify,
-      rejectUnauthorized: false,
-      minVersion: this.#minVersion,
-    });
+    const srv = this.#server();
     return new Promise<TlsTransport>((resolve, reject) => {
       let done = false;
       const fail = (e: unknown) => {
