@@ -1,7 +1,7 @@
 // The JetStream API dispatcher: `$JS.API.>` (and `$JS.<domain>.API.>`) in each account, request decoding,
 // the stream handlers and their response shapes. Behaviour follows nats-server server/jetstream_api.go.
 
-import type { Account, Client } from "../server/mod.ts";
+import type { Account, Client, Subscription } from "../server/mod.ts";
 import { isValidSubject, subjectIsSubsetMatch } from "../sublist/mod.ts";
 import { decoder, encoder, Nuid } from "../util/mod.ts";
 import { ApiError, newJSError } from "./api_errors.ts";
@@ -106,8 +106,8 @@ export class ApiDispatcher {
   }
 
   /** Answers API requests in an account without JetStream. */
-  subscribeDisabled(acc: Account, client: Client): void {
-    client.subscribeInternal("$JS.API.>", (_s, _c, subj, reply) => {
+  subscribeDisabled(acc: Account, client: Client): Subscription {
+    return client.subscribeInternal("$JS.API.>", (_s, _c, subj, reply) => {
       if (!reply || subj.startsWith("$JS.API.DIRECT.")) return;
       const route = this.#match(subj.slice(JS_API_PREFIX.length).split("."));
       const type = route ? T + route.type : T + "system_response";
@@ -151,13 +151,10 @@ export class ApiDispatcher {
     if (!reply) return;
     const js = this.js;
     const route = this.#match(tokens);
+    // A subject no API serves gets no answer (the reference short-circuits before counting it).
+    if (route === undefined) return;
     js.apiTotal++;
     const body = payload.length > 0 ? decoder.decode(payload) : "";
-    if (route === undefined) {
-      js.apiErrors++;
-      send(jsa.client, reply, { type: T + "system_response", error: newJSError("JSBadRequestErr") });
-      return;
-    }
     let resp: Record<string, unknown> | undefined;
     const lvl = getHeader(JS_REQUIRED_API_LEVEL, hdr);
     if (lvl !== undefined && lvl !== "" && !(Number(lvl) <= JS_API_LEVEL)) {

@@ -3,7 +3,7 @@
 
 import { join } from "node:path";
 import { tmpdir } from "node:os";
-import type { Account, Client, Server } from "../server/mod.ts";
+import type { Account, Client, Server, Subscription } from "../server/mod.ts";
 import { VERSION } from "../protocol/mod.ts";
 import { MemStore, type StoreConfig, type StreamStore } from "../store/mod.ts";
 import { type ApiError, newJSError } from "./api_errors.ts";
@@ -254,7 +254,7 @@ export class JetStream {
     const s = this.server;
     let configured = false;
     for (const acc of s.accounts.values()) {
-      const raw = (acc as unknown as { jetstream?: unknown }).jetstream;
+      const raw = acc.jetstreamConfig;
       if (raw === undefined) continue;
       configured = true;
       const l = accountLimitsFromConfig(raw);
@@ -263,7 +263,16 @@ export class JetStream {
     const hasAccounts = s.opts.unsupportedConfig["accounts"] !== undefined ||
       (s.opts as unknown as { accounts?: unknown[] }).accounts?.length;
     if (!configured && !hasAccounts) this.enableAccount(s.gacc, unlimited());
+    // Accounts without JetStream get "not enabled for account" answers, as the reference's API import does.
+    for (const acc of s.accounts.values()) {
+      if (this.accounts.has(acc.name) || acc === s.systemAccount) continue;
+      const client = s.createInternalClient("JetStream", acc);
+      this.#disabled.set(acc.name, { client, sub: this.api.subscribeDisabled(acc, client) });
+    }
   }
+
+  /** The "not enabled" responders of accounts without JetStream, dropped when one is enabled. */
+  #disabled = new Map<string, { client: Client; sub: Subscription }>();
 
   /** Turns JetStream on for an account: its API subscriptions and state. */
   enableAccount(acc: Account, limits: JsLimits): JsAccount {
@@ -271,6 +280,11 @@ export class JetStream {
     if (jsa !== undefined) {
       jsa.limits = limits;
       return jsa;
+    }
+    const off = this.#disabled.get(acc.name);
+    if (off !== undefined) {
+      off.client.unsubscribeInternal(off.sub);
+      this.#disabled.delete(acc.name);
     }
     jsa = new JsAccount(this, acc, limits);
     this.accounts.set(acc.name, jsa);
