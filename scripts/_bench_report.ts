@@ -7,6 +7,8 @@ export interface RunResult {
   rep: number;
   ok: boolean;
   error?: string;
+  /** The server refuses the case (e.g. a storage type it lacks): NA, not a failure. */
+  na?: boolean;
   msgs: number;
   elapsedS?: number;
   msgsPerS?: number;
@@ -26,6 +28,7 @@ export interface CaseSummary {
   p99Us?: number;
   runs: number;
   failed: number;
+  na?: boolean;
 }
 
 /** A case as the table lists it. */
@@ -62,6 +65,7 @@ export function summarize(runs: RunResult[]): CaseSummary {
     p99Us: med("p99Us"),
     runs: ok.length,
     failed: runs.length - ok.length,
+    na: runs.length > 0 && runs.every((r) => r.na),
   };
 }
 
@@ -77,6 +81,7 @@ function ratio(b: number | undefined, a: number | undefined): string {
 
 function cell(s: CaseSummary | undefined, v: number | undefined, digits = 0): string {
   if (!s) return "-";
+  if (s.na) return "NA";
   if (s.runs === 0) return "FAIL";
   return num(v, digits) + (s.failed > 0 ? ` (${s.failed} failed)` : "");
 }
@@ -118,11 +123,14 @@ export function markdown(
       : [cell(sa, sa?.msgsPerS), cell(sa, sa?.cpuNsPerMsg)];
     lines.push(`| ${c.name} | ${num(c.msgs)} | ${row.join(" | ")} |`);
   }
-  const rr = cases.filter((c) => c.scenario === "reqrep" && (get(c.name, a) || get(c.name, b)));
+  const rr = cases.filter((c) =>
+    (c.scenario === "reqrep" || c.scenario === "js-sync") && (get(c.name, a) || get(c.name, b))
+  );
   if (rr.length > 0) {
     lines.push(
       "",
-      "Request/reply latency (µs, sequential requests; median over runs of each run's percentile):",
+      "Request/reply and JetStream sync publish latency (µs, sequential requests; median over runs of each " +
+        "run's percentile):",
       "",
     );
     if (two) {

@@ -2,7 +2,9 @@
 // Core-NATS benchmark of natsdeno against nats-server: the same scenarios on both, interleaved,
 // with a raw-protocol client in two workers (publishers, subscribers) so that the client is not
 // the bottleneck. Usage: `deno task bench [--only pub,reqrep-128] [--runs N] [--msgs F] [--json]
-// [--server-cmd "cmd … {PORT}"] [--no-ref]`; see --help.
+// [--server-cmd "cmd … {PORT}"] [--no-ref]`; see --help. JetStream cases (js-async, js-sync, js-consume on
+// memory and file streams) are in scripts/_bench_js.ts; `--js-load` measures core pub/sub under a loaded
+// stream and consumer.
 
 import { parseArgs } from "node:util";
 import { BenchServer, firstLine, freePort, machineFacts, splitCommand } from "./_bench_server.ts";
@@ -10,10 +12,21 @@ import {
   type CaseDef,
   type CaseSummary,
   markdown,
+  median,
   percentile,
   type RunResult,
   summarize,
 } from "./_bench_report.ts";
+import {
+  AdminConn,
+  isJsCase,
+  JS_BATCH,
+  JS_WINDOW,
+  JsApiError,
+  jsCases,
+  loadPending,
+  runJs,
+} from "./_bench_js.ts";
 
 const HELP = `deno task bench [options]
 
@@ -22,7 +35,9 @@ the reference (nats-server -a 127.0.0.1 -p <port>) as A; runs every case on both
 (A B A B …), and prints medians with the ratio B/A.
 
 Options:
-  --only LIST        cases or scenarios, comma-separated (pub,pubsub,fanout,queue,reqrep or e.g. pub-16)
+  --only LIST        cases or scenarios, comma-separated (pub,pubsub,fanout,queue,reqrep or e.g. pub-16;
+                     js for every JetStream case, js-async,js-sync,js-consume or e.g. js-async-mem; core
+                     for every non-JetStream case)
   --runs N           timed runs per case and server (default 3)
   --msgs F           scale every message count by F (default 1; 0.1 for a quick look)
   --json             print the results as JSON instead of markdown
@@ -33,6 +48,16 @@ Options:
   --no-warmup        skip the untimed warm-up run (10% of the count) per case and server
   --timeout S        fail a run after S seconds (default 60), or after 10 s without progress
   --list             list the cases and exit
+  --js-load M,P      instead of the cases: core pub/sub (pubsub-128, or --only core cases) without load, then
+                     with a memory stream of M messages and a pull consumer holding P unacked deliveries
+                     (default 1000000,100000; loaded before timing), then without again; prints the ratio
+  --js-ack-wait MS   ack wait of the --js-load consumer (default 5000: expiries happen while timing)
+
+JetStream: when a js case is selected (or --js-load), both servers run with JetStream: nats-server -js -sd
+<tmp>, natsdeno main.ts -js -sd <tmp>. Each JetStream run creates stream BENCH (128 B messages): js-async
+publishes with ${JS_WINDOW} PubAcks in flight, js-sync one at a time (latency), js-consume pulls a pre-filled
+stream in MSG.NEXT batches of ${JS_BATCH} with +ACK per message; counts, stream state and the consumer's ack
+floor are checked after each run. A server that refuses a storage type shows NA.
 `;
 
 /** Counts at scale 1: sized so that the Go server spends about 0.5-1 s per run on 2 cores. */
@@ -59,6 +84,7 @@ interface Opts {
   names: [string, string];
   warmup: boolean;
   timeoutMs: number;
+  jsLoad?: { msgs: number; pending: number; ackWaitMs: number };
 }
 
 function parseOpts(): Opts | undefined {
@@ -75,6 +101,8 @@ function parseOpts(): Opts | undefined {
       "no-warmup": { type: "boolean" },
       timeout: { type: "string" },
       list: { type: "boolean" },
+      "js-load": { type: "string" },
+      "js-ack-wait": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -106,18 +134,31 @@ function parseOpts(): Opts | undefined {
     ],
     warmup: !values["no-warmup"],
     timeoutMs: timeout * 1000,
+    jsLoad: values["js-load"] === undefined ? undefined : {
+      msgs: Number(values["js-load"].split(",")[0] || 1_000_000),
+      pending: Number(values["js-load"].split(",")[1] || 100_000),
+      ackWaitMs: Number(values["js-ack-wait"] ?? 5000),
+    },
   };
 }
 
 function allCases(scale: number): CaseDef[] {
-  return SCENARIOS.flatMap(({ scenario, counts }) =>
-    [16, 128, 1024].map((size) => ({
-      name: `${scenario}-${SIZE_NAMES[size]}`,
-      scenario,
-      size,
-      msgs: Math.max(1, Math.round(counts[size] * scale)),
-    }))
-  );
+  return [
+    ...SCENARIOS.flatMap(({ scenario, counts }) =>
+      [16, 128, 1024].map((size) => ({
+        name: `${scenario}-${SIZE_NAMES[size]}`,
+        scenario,
+        size,
+        msgs: Math.max(1, Math.round(counts[size] * scale)),
+      }))
+    ),
+    ...jsCases(scale),
+  ];
+}
+
+function selected(c: CaseDef, only: string[]): boolean {
+  return only.length === 0 || only.includes(c.name) || only.includes(c.scenario) ||
+    (only.includes("js") && isJsCase(c)) || (only.includes("core") && !isJsCase(c));
 }
 
 /** Request/response over postMessage to one benchmark worker. */
@@ -126,8 +167,8 @@ class WorkerClient {
   #next = 1;
   #pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
 
-  constructor(name: string) {
-    this.#w = new Worker(new URL("./_bench_worker.ts", import.meta.url).href, { type: "module", name });
+  constructor(name: string, file = "./_bench_worker.ts") {
+    this.#w = new Worker(new URL(file, import.meta.url).href, { type: "module", name });
     this.#w.onmessage = (e: MessageEvent<{ id: number; ok: boolean; result?: unknown; error?: string }>) => {
       const p = this.#pending.get(e.data.id);
       if (!p) return;
@@ -169,7 +210,9 @@ async function runOnce(
   pub: WorkerClient,
   sub: WorkerClient,
   timeoutMs: number,
+  jsw?: WorkerClient,
 ): Promise<Omit<RunResult, "server" | "case" | "rep" | "ok" | "msgs">> {
+  if (isJsCase(c)) return await runJs(s.port, c, msgs, jsw!, () => s.cpuSeconds(), timeoutMs);
   const subject = `bench.${c.scenario}.${++runSeq}`;
   const port = s.port;
   const pubArgs = {
@@ -260,12 +303,84 @@ function verifyCounts(
 }
 
 function fmtRun(r: RunResult): string {
+  if (r.na) return `NA ${r.error}`;
   if (!r.ok) return `FAIL ${r.error}`;
   const lat = r.p50Us !== undefined
     ? `, p50 ${r.p50Us.toFixed(1)} p90 ${r.p90Us!.toFixed(1)} p99 ${r.p99Us!.toFixed(1)} µs`
     : "";
   return `${Math.round(r.msgsPerS!).toLocaleString("en-US")} msgs/s in ${r.elapsedS!.toFixed(2)} s, ` +
     `CPU ${Math.round(r.cpuNsPerMsg!)} ns/msg${lat}`;
+}
+
+/**
+ * --js-load: core pub/sub without load, with a loaded stream and consumer, and without again (the load
+ * stream deleted), on every server; prints the ratio loaded/unloaded of the median msgs/s.
+ */
+async function jsLoadMain(
+  opts: Opts,
+  servers: BenchServer[],
+  c: CaseDef,
+  pub: WorkerClient,
+  sub: WorkerClient,
+  jsw: WorkerClient,
+): Promise<number> {
+  const cfg = opts.jsLoad!;
+  const facts = machineFacts();
+  const rows: string[] = [];
+  let failed = 0;
+  const phase = async (s: BenchServer, name: string): Promise<number[]> => {
+    const xs: number[] = [];
+    for (let rep = 1; rep <= opts.runs; rep++) {
+      try {
+        const r = await runOnce(s, c, c.msgs, pub, sub, opts.timeoutMs);
+        xs.push(r.msgsPerS!);
+        console.error(
+          `# ${c.name} ${s.label.padEnd(12)} ${name.padEnd(9)} rep ${rep}: ` +
+            `${Math.round(r.msgsPerS!).toLocaleString("en-US")} msgs/s, CPU ${
+              Math.round(r.cpuNsPerMsg!)
+            } ns/msg`,
+        );
+      } catch (e) {
+        failed++;
+        console.error(`# ${c.name} ${s.label} ${name} rep ${rep}: FAIL ${(e as Error).message}`);
+      }
+    }
+    return xs;
+  };
+  for (const s of servers) {
+    if (opts.warmup) await runOnce(s, c, Math.max(1, Math.round(c.msgs / 10)), pub, sub, opts.timeoutMs);
+    const before = await phase(s, "unloaded");
+    const t0 = performance.now();
+    const what = await loadPending(s.port, jsw, cfg.msgs, cfg.pending, cfg.ackWaitMs);
+    console.error(`# ${s.label}: loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${what}`);
+    const loaded = await phase(s, "loaded");
+    const adm = await AdminConn.open(s.port);
+    await adm.request("$JS.API.STREAM.DELETE.LOAD").catch(() => {});
+    adm.close();
+    const after = await phase(s, "unloaded");
+    const un = median([...before, ...after]);
+    const lo = median(loaded);
+    rows.push(
+      `| ${s.label} | ${fmtN(median(before))} | ${fmtN(lo)} | ${fmtN(median(after))} | ` +
+        `${un && lo ? (lo / un).toFixed(2) : "-"} |`,
+    );
+  }
+  console.log([
+    `## natsdeno bench --js-load, ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC`,
+    "",
+    `Machine: ${facts.nproc} cores, ${facts.cpu}; load average ${facts.load}. Case ${c.name} (${c.msgs} msgs), ` +
+    `${opts.runs} runs per phase. Load: memory stream of ${cfg.msgs} msgs (128 B) and a pull consumer with ` +
+    `${cfg.pending} unacked deliveries (ack_wait ${cfg.ackWaitMs} ms), loaded before timing.`,
+    "",
+    "| server | unloaded msgs/s | loaded msgs/s | unloaded again msgs/s | loaded/unloaded |",
+    "|---|---:|---:|---:|---:|",
+    ...rows,
+  ].join("\n"));
+  return failed ? 1 : 0;
+}
+
+function fmtN(v: number | undefined): string {
+  return v === undefined ? "-" : Math.round(v).toLocaleString("en-US");
 }
 
 function onPath(cmd: string): boolean {
@@ -280,19 +395,30 @@ function onPath(cmd: string): boolean {
 async function main(): Promise<number> {
   const opts = parseOpts();
   if (!opts) return 0;
-  const cases = allCases(opts.scale).filter((c) =>
-    opts.only.length === 0 || opts.only.includes(c.name) || opts.only.includes(c.scenario)
-  );
+  let cases = allCases(opts.scale).filter((c) => selected(c, opts.only));
+  if (opts.jsLoad) {
+    cases = cases.filter((c) => !isJsCase(c) && opts.only.length > 0);
+    if (cases.length === 0) cases = allCases(opts.scale).filter((c) => c.name === "pubsub-128");
+  }
   if (cases.length === 0) throw new Error(`--only ${opts.only.join(",")} matches no case (see --list)`);
+  const withJs = opts.jsLoad !== undefined || cases.some(isJsCase);
+  const tmpDirs: string[] = [];
+  const storeDir = (): string[] => {
+    if (!withJs) return [];
+    const d = Deno.makeTempDirSync({ prefix: "natsdeno-bench-js-" });
+    tmpDirs.push(d);
+    return ["-js", "-sd", d];
+  };
 
   const servers: BenchServer[] = [];
   const labels: string[] = [];
-  const refCmd = ["nats-server", "-a", "127.0.0.1", "-p"];
+  const refCmd = ["nats-server", ...storeDir(), "-a", "127.0.0.1", "-p"];
   const load0 = machineFacts().load;
   const startedAt = new Date();
   const t0 = performance.now();
   let pub: WorkerClient | undefined;
   let sub: WorkerClient | undefined;
+  let jsw: WorkerClient | undefined;
   const results: RunResult[] = [];
   const deadReported = new Set<BenchServer>();
   try {
@@ -310,10 +436,24 @@ async function main(): Promise<number> {
       let cmd: string[];
       if (opts.serverCmd) {
         cmd = splitCommand(opts.serverCmd);
+        if (cmd.some((a) => a.includes("{TMP}"))) {
+          const d = storeDir()[2] ?? Deno.makeTempDirSync({ prefix: "natsdeno-bench-" });
+          cmd = cmd.map((a) => a.replaceAll("{TMP}", d));
+        }
         if (cmd.some((a) => a.includes("{PORT}"))) cmd = cmd.map((a) => a.replaceAll("{PORT}", String(port)));
         else cmd.push("-a", "127.0.0.1", "-p", String(port));
       } else {
-        cmd = [Deno.execPath(), "run", "-A", `${ROOT}main.ts`, "-a", "127.0.0.1", "-p", String(port)];
+        cmd = [
+          Deno.execPath(),
+          "run",
+          "-A",
+          `${ROOT}main.ts`,
+          ...storeDir(),
+          "-a",
+          "127.0.0.1",
+          "-p",
+          String(port),
+        ];
       }
       servers.push(BenchServer.start(opts.names[1], cmd, port));
       labels.push(opts.names[1]);
@@ -326,13 +466,17 @@ async function main(): Promise<number> {
 
     pub = new WorkerClient("bench-publishers");
     sub = new WorkerClient("bench-subscribers");
+    if (withJs) jsw = new WorkerClient("bench-js", "./_bench_js_worker.ts");
+    if (opts.jsLoad) {
+      return await jsLoadMain(opts, servers, cases[0], pub, sub, jsw!);
+    }
 
     for (const c of cases) {
       if (opts.warmup) {
         for (const s of servers) {
           if (!s.alive) continue;
           const m = Math.max(1, Math.round(c.msgs / 10));
-          await runOnce(s, c, m, pub, sub, opts.timeoutMs).catch((e) =>
+          await runOnce(s, c, m, pub, sub, opts.timeoutMs, jsw).catch((e) =>
             console.error(`#   warm-up ${c.name} on ${s.label} failed: ${e.message}`)
           );
         }
@@ -344,9 +488,10 @@ async function main(): Promise<number> {
           if (!s.alive) r = { ...base, ok: false, error: "server not running" };
           else {
             try {
-              r = { ...base, ok: true, ...await runOnce(s, c, c.msgs, pub, sub, opts.timeoutMs) };
+              r = { ...base, ok: true, ...await runOnce(s, c, c.msgs, pub, sub, opts.timeoutMs, jsw) };
             } catch (e) {
               r = { ...base, ok: false, error: e instanceof Error ? e.message : String(e) };
+              if (e instanceof JsApiError && e.storageUnavailable) r.na = true;
             }
           }
           if (!s.alive && !deadReported.has(s)) {
@@ -363,7 +508,9 @@ async function main(): Promise<number> {
   } finally {
     pub?.terminate();
     sub?.terminate();
+    jsw?.terminate();
     await Promise.all(servers.map((s) => s.stop()));
+    for (const d of tmpDirs) await Deno.remove(d, { recursive: true }).catch(() => {});
   }
   const wallS = (performance.now() - t0) / 1000;
 
@@ -373,7 +520,7 @@ async function main(): Promise<number> {
     for (const l of labels) m.set(l, summarize(results.filter((r) => r.case === c.name && r.server === l)));
     sums.set(c.name, m);
   }
-  const failures = results.filter((r) => !r.ok);
+  const failures = results.filter((r) => !r.ok && !r.na);
   const facts = machineFacts();
   let git = firstLine("git", ["-C", ROOT, "log", "-1", "--format=%h %s"]);
   if (git && firstLine("git", ["-C", ROOT, "status", "--porcelain", "--", "main.ts", "src"])) {
@@ -433,6 +580,12 @@ async function main(): Promise<number> {
     if (failures.length) {
       out.push("", `**${failures.length} run(s) FAILED:**`);
       for (const f of failures) out.push(`- ${f.case} on ${f.server} rep ${f.rep}: ${f.error}`);
+    }
+    const na = new Map<string, string>();
+    for (const r of results) if (r.na) na.set(`${r.case} on ${r.server}`, r.error ?? "");
+    if (na.size) {
+      out.push("", "NA (the server refuses the case):");
+      for (const [k, e] of na) out.push(`- ${k}: ${e}`);
     }
     console.log(out.join("\n"));
   }

@@ -4,6 +4,7 @@
 
 import type { StoredMsg } from "../store/mod.ts";
 import { nowNs } from "./_headers.ts";
+import { encoder } from "../util/mod.ts";
 import { statusHdr } from "./_consumer_util.ts";
 import { appendHdr, EMPTY, nuid } from "./_consumer_base.ts";
 import { ConsumerPull } from "./_consumer_pull.ts";
@@ -152,20 +153,68 @@ export abstract class ConsumerDelivery extends ConsumerPull {
     return best;
   }
 
+  #ackPre?: Uint8Array;
+  #ackPreChars = 0;
+  #subjBytes = new Map<string, Uint8Array>();
+
+  /**
+   * "<subject> $JS.ACK.<stream>.<consumer>.<dc>.<seq>.<dseq>.<ts>.<pending>" as bytes, built without a string
+   * round trip (subject bytes cached per subject); `chars` is the reply's length in UTF-16 units.
+   */
+  #ackHead(
+    subject: string,
+    dc: number,
+    seq: number,
+    dseq: number,
+    ts: bigint,
+    npc: number,
+  ): { head: Uint8Array; subjEnd: number; chars: number } {
+    if (this.#ackPre === undefined) {
+      const pre = `$JS.ACK.${this.stream.name}.${this.name}.`;
+      this.#ackPre = encoder.encode(pre);
+      this.#ackPreChars = pre.length;
+    }
+    let sb = this.#subjBytes.get(subject);
+    if (sb === undefined) {
+      if (this.#subjBytes.size >= 1024) this.#subjBytes.clear();
+      sb = encoder.encode(subject);
+      this.#subjBytes.set(subject, sb);
+    }
+    const pre = this.#ackPre;
+    const tss = ts.toString();
+    const out = new Uint8Array(sb.length + 1 + pre.length + tss.length + 4 * 24);
+    out.set(sb);
+    out[sb.length] = 0x20;
+    let o = sb.length + 1;
+    out.set(pre, o);
+    o += pre.length;
+    const start = o;
+    o = putNum(out, o, dc);
+    out[o++] = 0x2e;
+    o = putNum(out, o, seq);
+    out[o++] = 0x2e;
+    o = putNum(out, o, dseq);
+    out[o++] = 0x2e;
+    for (let i = 0; i < tss.length; i++) out[o++] = tss.charCodeAt(i);
+    out[o++] = 0x2e;
+    o = putNum(out, o, npc);
+    return { head: out.subarray(0, o), subjEnd: sb.length, chars: this.#ackPreChars + (o - start) };
+  }
+
   /** Sends one message; returns its size, or -1 when no pull request could take it. */
   protected _deliver(m: StoredMsg, dc: number, now: number): number {
     const c = this.config;
     const dseq = this._dseq;
     const seq = m.seq;
     if (dc === 1 && this._npc > 0 && seq <= this._npf) this._npc--;
-    const ackReply = `$JS.ACK.${this.stream.name}.${this.name}.${dc}.${seq}.${dseq}.${m.ts}.${this._npc}`;
+    const ack = this.#ackHead(m.subject, dc, seq, dseq, m.ts, this._npc);
     let hdr = m.hdr;
     let payload = m.msg;
     if (c.headers_only) {
       hdr = appendHdr(hdr, `Nats-Msg-Size: ${payload.length}\r\n`);
       payload = EMPTY;
     }
-    const sz = m.subject.length + ackReply.length + (hdr?.length ?? 0) + payload.length;
+    const sz = m.subject.length + ack.chars + (hdr?.length ?? 0) + payload.length;
     let target: string;
     let pinId = "";
     if (c.deliver_subject) target = c.deliver_subject;
@@ -197,7 +246,7 @@ export abstract class ConsumerDelivery extends ConsumerPull {
     }
     if (pinId !== "") hdr = appendHdr(hdr, `Nats-Pin-Id: ${pinId}\r\n`);
     this._dseq++;
-    this.jsa.client.deliverAs(target, m.subject, ackReply, hdr, payload);
+    this.jsa.client.deliverHead(target, m.subject, ack.head, ack.subjEnd, hdr, payload);
     this._lastDelivery = now;
     this._lastDeliveryTs = nowNs();
     if (this._replayEnd > 0) {
@@ -248,4 +297,15 @@ export abstract class ConsumerDelivery extends ConsumerPull {
       // Store refusals (ack none redelivery, not pending) match the reference's ignored errors.
     }
   }
+}
+
+/** Writes a non-negative integer's decimal digits (as String(v)) at `off`; returns the end offset. */
+function putNum(out: Uint8Array, off: number, v: number): number {
+  if (v < 10 && v >= 0) {
+    out[off] = 0x30 + v;
+    return off + 1;
+  }
+  const s = String(v);
+  for (let i = 0; i < s.length; i++) out[off + i] = s.charCodeAt(i);
+  return off + s.length;
 }

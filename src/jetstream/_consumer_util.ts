@@ -18,22 +18,37 @@ export function statusHdr(status: string, pairs: [string, string][]): Uint8Array
  * stream and consumer tokens are the subscription's, so only the numbers are read.
  */
 export function parseAckSubject(subject: string): { dc: number; sseq: number; dseq: number } | undefined {
-  const t = subject.split(".");
-  if (t.length !== 9 || t[0] !== "$JS" || t[1] !== "ACK") return undefined;
-  const dc = num(t[4]);
-  const sseq = num(t[5]);
-  const dseq = num(t[6]);
+  // Token boundaries by one scan (no split): "$JS.ACK.<stream>.<consumer>.<dc>.<sseq>.<dseq>.<ts>.<pending>".
+  if (!subject.startsWith("$JS.ACK.")) return undefined;
+  const dots = ACK_DOTS;
+  let nd = 1; // the dot after "$JS" is dots[0]
+  dots[0] = 3;
+  for (let i = 7; i < subject.length; i++) {
+    if (subject.charCodeAt(i) !== 0x2e) continue;
+    if (nd === 8) return undefined; // more than 9 tokens
+    dots[nd++] = i;
+  }
+  if (nd !== 8) return undefined;
+  const dc = num(subject, dots[3] + 1, dots[4]);
+  const sseq = num(subject, dots[4] + 1, dots[5]);
+  const dseq = num(subject, dots[5] + 1, dots[6]);
   if (dc < 0 || sseq < 0 || dseq < 0) return undefined;
   return { dc, sseq, dseq };
 }
 
-function num(s: string): number {
-  if (s.length === 0 || s.length > 16) return -1;
-  for (let i = 0; i < s.length; i++) {
+const ACK_DOTS = new Int32Array(8);
+
+/** The decimal number in s[start..end), or -1 when empty, longer than 16 digits or not all digits. */
+function num(s: string, start: number, end: number): number {
+  const n = end - start;
+  if (n <= 0 || n > 16) return -1;
+  let v = 0;
+  for (let i = start; i < end; i++) {
     const c = s.charCodeAt(i);
     if (c < 0x30 || c > 0x39) return -1;
+    v = v * 10 + (c - 0x30);
   }
-  return Number(s);
+  return n < 16 ? v : Number(s.slice(start, end)); // 16 digits may pass 2^53: round as Number() does
 }
 
 /** The ConsumerInfo body, in the reference's field order. */

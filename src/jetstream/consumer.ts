@@ -3,7 +3,7 @@
 // wait redelivery with backoff, and pinned-client priority groups. Behaviour follows nats-server
 // server/consumer.go.
 
-import { encoder } from "../util/mod.ts";
+import { decoder, encoder } from "../util/mod.ts";
 import { nowNs } from "./_headers.ts";
 import { consumerInfo, parseAckSubject } from "./_consumer_util.ts";
 import { EMPTY, parseGoDurationMs } from "./_consumer_base.ts";
@@ -31,7 +31,17 @@ export class Consumer extends ConsumerDelivery {
     const a = parseAckSubject(subject);
     if (a === undefined) return;
     const { sseq, dseq, dc } = a;
-    const text = payload.length === 0 ? "" : new TextDecoder().decode(payload);
+    // The common acks, empty and "+ACK", without decoding the payload.
+    if (
+      payload.length === 0 ||
+      (payload.length === 4 && payload[0] === 0x2b && payload[1] === 0x41 && payload[2] === 0x43 &&
+        payload[3] === 0x4b)
+    ) {
+      this._processAckMsg(sseq, dseq, dc, true);
+      if (reply) this.jsa.client.publishInternal(reply, undefined, undefined, EMPTY);
+      return;
+    }
+    const text = decoder.decode(payload);
     let skipReply = false;
     if (text === "" || text === ACK_ACK || text === ACK_OK) this._processAckMsg(sseq, dseq, dc, true);
     else if (text.startsWith(ACK_NEXT)) {

@@ -143,6 +143,8 @@ export class Stream {
   #subs: Subscription[] = [];
   #closed = false;
   #pubAckPrefix = "";
+  /** #pubAckPrefix as bytes, for the plain PubAck built without a string round trip. */
+  #pubAckPrefixB = new Uint8Array(0);
   #dedupe = new Map<string, DedupeEntry>();
   #lastMsgId = "";
   #dedupeTimer: (() => void) | undefined;
@@ -188,6 +190,7 @@ export class Stream {
     this.#pubAckPrefix = d === ""
       ? `{"stream":${JSON.stringify(c.name)}, "seq":`
       : `{"stream":${JSON.stringify(c.name)}, "domain":${JSON.stringify(d)}, "seq":`;
+    this.#pubAckPrefixB = encoder.encode(this.#pubAckPrefix);
     this.#ingestTransform = c.subject_transform
       ? SubjectTransform.create(c.subject_transform.src, c.subject_transform.dest)
       : undefined;
@@ -697,6 +700,18 @@ export class Stream {
   // ---- Ingest -----------------------------------------------------------------------------------------
 
   /** Sends a reply from the JetStream internal client. */
+  /** `${#pubAckPrefix}${seq}}` as bytes. */
+  #plainAck(seq: number): Uint8Array {
+    const pre = this.#pubAckPrefixB;
+    const digits = String(seq);
+    const out = new Uint8Array(pre.length + digits.length + 1);
+    out.set(pre);
+    let o = pre.length;
+    for (let i = 0; i < digits.length; i++) out[o++] = digits.charCodeAt(i);
+    out[o] = 0x7d;
+    return out;
+  }
+
   #reply(reply: string | undefined, body: string | Uint8Array): void {
     if (reply === undefined || reply === "") return;
     this.host.client.publishInternal(
@@ -894,7 +909,7 @@ export class Stream {
 
     if (r !== undefined) {
       const ack = counterVal === undefined
-        ? `${this.#pubAckPrefix}${seq}}`
+        ? this.#plainAck(seq)
         : `${this.#pubAckPrefix}${seq}, "val":${JSON.stringify(counterVal)}}`;
       const p = this.store.flushed(seq);
       if (p === undefined) this.#reply(r, ack);

@@ -647,7 +647,7 @@ export class Client implements ParserHandler {
     hdr: Uint8Array | undefined,
     payload: Uint8Array,
   ): void {
-    const head = encoder.encode(reply === undefined ? subject : `${subject} ${reply}`);
+    const head = encodeShort(reply === undefined ? subject : `${subject} ${reply}`);
     const pa = new PubArg();
     pa.buf = head;
     pa.subjStart = 0;
@@ -699,7 +699,42 @@ export class Client implements ParserHandler {
     hdr: Uint8Array | undefined,
     payload: Uint8Array,
   ): boolean {
-    const pa = makePubArg(subject, reply);
+    return this.#deliverPa(route, subject, makePubArg(subject, reply), hdr, payload);
+  }
+
+  /**
+   * deliverAs with a prebuilt "subject reply" line: `head` holds the subject's bytes, a space and the reply,
+   * `subjEnd` is the subject's byte length (JetStream deliveries build it without a string round trip).
+   */
+  deliverHead(
+    route: string,
+    subject: string,
+    head: Uint8Array,
+    subjEnd: number,
+    hdr: Uint8Array | undefined,
+    payload: Uint8Array,
+  ): boolean {
+    const pa = new PubArg();
+    pa.buf = head;
+    pa.subjStart = 0;
+    pa.subjEnd = subjEnd;
+    if (subjEnd < head.length) {
+      pa.replyStart = subjEnd + 1;
+      pa.replyEnd = head.length;
+    }
+    pa.argStart = 0;
+    pa.argEnd = head.length;
+    pa.hdr = -1;
+    return this.#deliverPa(route, subject, pa, hdr, payload);
+  }
+
+  #deliverPa(
+    route: string,
+    subject: string,
+    pa: PubArg,
+    hdr: Uint8Array | undefined,
+    payload: Uint8Array,
+  ): boolean {
     let msg = payload;
     if (hdr !== undefined && hdr.length > 0) {
       msg = new Uint8Array(hdr.length + payload.length);
@@ -1298,11 +1333,15 @@ const EMPTY = new Uint8Array(0);
 
 /** A PubArg over a fresh "subject [reply]" buffer (internal and cross-account publishes). */
 function makePubArg(subject: string, reply: string | undefined): PubArg {
-  const head = encoder.encode(reply === undefined ? subject : `${subject} ${reply}`);
+  const head = encodeShort(reply === undefined ? subject : `${subject} ${reply}`);
   const pa = new PubArg();
   pa.buf = head;
   pa.subjStart = 0;
-  pa.subjEnd = reply === undefined ? head.length : encoder.encode(subject).length;
+  pa.subjEnd = reply === undefined
+    ? head.length
+    : head.length === subject.length + 1 + reply.length
+    ? subject.length // all ASCII
+    : encoder.encode(subject).length;
   if (reply !== undefined) {
     pa.replyStart = pa.subjEnd + 1;
     pa.replyEnd = head.length;
@@ -1311,6 +1350,19 @@ function makePubArg(subject: string, reply: string | undefined): PubArg {
   pa.argEnd = head.length;
   pa.hdr = -1;
   return pa;
+}
+
+/** Encodes a subject-sized string: a byte loop for ASCII (cheaper than TextEncoder's op call), else UTF-8. */
+function encodeShort(s: string): Uint8Array {
+  const n = s.length;
+  if (n > 128) return encoder.encode(s);
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c > 0x7f) return encoder.encode(s);
+    out[i] = c;
+  }
+  return out;
 }
 
 function put(out: Uint8Array, off: number, src: Uint8Array): number {
