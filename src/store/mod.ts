@@ -8,3 +8,11 @@ export {
   SimpleFileStore,
   type SimpleFileStoreOptions,
 } from "./simple_filestore.ts";
+export {
+  FileStore,
+  type FileStoreLogger,
+  type FileStoreOptions,
+  type FsCipher,
+  type FsDamage,
+  type FsEncryption,
+} from "./filestore.ts";

@@ -1,0 +1,197 @@
+// FileStore encryption at rest and checksums. Key layout after nats-server server/filestore.go (inventory §8):
+// a key-encryption key KEK = HMAC-SHA256(configured key, account ‖ context), a random 32-byte stream key (AEK)
+// sealed under the KEK with an AEAD in meta.key, per-block random seeds sealed under the AEK in <N>.key,
+// blocks XORed with a stream cipher (XChaCha20 or AES-256-CTR) and metadata files sealed with the AEAD.
+//
+// node:crypto does the bulk work (chacha20, chacha20-poly1305, aes-256-ctr/gcm); XChaCha's HChaCha subkey
+// step comes from @noble/ciphers, which node:crypto lacks. A sealed blob is nonce ‖ ciphertext ‖ tag.
+
+import * as nc from "node:crypto";
+import { hchacha } from "@noble/ciphers/chacha.js";
+import { HighwayHash } from "highwayhasher";
+import { StoreError } from "./store.ts";
+
+/** The configured cipher of an encrypted store. */
+export type FsCipher = "chachapoly" | "aes";
+
+/** The encryption settings of a FileStore. */
+export interface FsEncryption {
+  /** The jetstream `key`. */
+  key: string;
+  /** The jetstream `prev_key`, tried when `key` does not open the store (key rotation). */
+  prevKey?: string;
+  cipher: FsCipher;
+  /** Account name, part of the KEK derivation. */
+  account: string;
+}
+
+const hasher = await HighwayHash.loadModule();
+
+/** HighwayHash-64 of `data` under a 32-byte key. */
+export function hh64(key: Uint8Array, data: Uint8Array): Uint8Array {
+  return hasher.hash64(key, data);
+}
+
+/** sha256 of a string: the reference's per-block and per-stream checksum keys. */
+export function sha256Key(s: string): Uint8Array {
+  return new Uint8Array(nc.createHash("sha256").update(s).digest());
+}
+
+/** The key-encryption key for `context` (stream or consumer name, or "_meta_"). */
+export function kek(key: string, account: string, context: string): Uint8Array {
+  return new Uint8Array(nc.createHmac("sha256", key).update(account + context).digest());
+}
+
+const SIGMA = new Uint32Array([0x61707865, 0x3320646e, 0x79622d32, 0x6b206574]);
+
+/** XChaCha's subkey: HChaCha20(key, nonce[0:16]) (from @noble/ciphers). */
+export function hchachaSubkey(key: Uint8Array, nonce: Uint8Array): Uint8Array {
+  // Copies: a Buffer's slice() is a view into a shared pool.
+  const k = new Uint32Array(Uint8Array.from(key.subarray(0, 32)).buffer);
+  const n = new Uint32Array(Uint8Array.from(nonce.subarray(0, 16)).buffer);
+  const out = new Uint32Array(8);
+  hchacha(SIGMA, k, n, out);
+  return new Uint8Array(out.buffer);
+}
+
+function chachaIv(nonce24: Uint8Array, counter: number): Uint8Array {
+  const iv = new Uint8Array(16);
+  new DataView(iv.buffer).setUint32(0, counter, true);
+  iv.set(nonce24.subarray(16, 24), 8);
+  return iv;
+}
+
+/** AEAD nonce sizes: XChaCha20-Poly1305 24, AES-256-GCM 12. */
+function aeadNonceLen(c: FsCipher): number {
+  return c === "chachapoly" ? 24 : 12;
+}
+
+/** Seals `plain` with the AEAD of `c` under `key`: nonce ‖ ciphertext ‖ tag(16). */
+export function seal(c: FsCipher, key: Uint8Array, plain: Uint8Array): Uint8Array {
+  const nonce = new Uint8Array(nc.randomBytes(aeadNonceLen(c)));
+  let ci: nc.CipherGCM | nc.CipherChaCha20Poly1305;
+  if (c === "chachapoly") {
+    ci = nc.createCipheriv("chacha20-poly1305", hchachaSubkey(key, nonce), xIv(nonce), { authTagLength: 16 });
+  } else {
+    ci = nc.createCipheriv("aes-256-gcm", key, nonce);
+  }
+  const body = ci.update(plain);
+  ci.final();
+  const out = new Uint8Array(nonce.length + body.length + 16);
+  out.set(nonce, 0);
+  out.set(body, nonce.length);
+  out.set(ci.getAuthTag(), nonce.length + body.length);
+  return out;
+}
+
+function xIv(nonce24: Uint8Array): Uint8Array {
+  const iv = new Uint8Array(12);
+  iv.set(nonce24.subarray(16, 24), 4);
+  return iv;
+}
+
+/** Opens a sealed blob; undefined when the key is wrong or the blob was altered. */
+export function open(c: FsCipher, key: Uint8Array, sealed: Uint8Array): Uint8Array | undefined {
+  const nl = aeadNonceLen(c);
+  if (sealed.length < nl + 16) return undefined;
+  const nonce = sealed.subarray(0, nl);
+  const body = sealed.subarray(nl, sealed.length - 16);
+  const tag = sealed.subarray(sealed.length - 16);
+  try {
+    let d: nc.DecipherGCM | nc.DecipherChaCha20Poly1305;
+    if (c === "chachapoly") {
+      d = nc.createDecipheriv("chacha20-poly1305", hchachaSubkey(key, nonce), xIv(nonce), {
+        authTagLength: 16,
+      });
+    } else {
+      d = nc.createDecipheriv("aes-256-gcm", key, nonce);
+    }
+    d.setAuthTag(tag);
+    const out = d.update(body);
+    d.final();
+    return new Uint8Array(out);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Nonce size of the block stream cipher: XChaCha20 24, AES-CTR 16. */
+export function blockNonceLen(c: FsCipher): number {
+  return c === "chachapoly" ? 24 : 16;
+}
+
+/**
+ * XORs `data` in place with the block keystream at byte position `pos` of the block (XChaCha20 or
+ * AES-256-CTR under `seed`, `nonce`). The same call encrypts and decrypts.
+ */
+export function xorAt(c: FsCipher, seed: Uint8Array, nonce: Uint8Array, pos: number, data: Uint8Array): void {
+  if (data.length === 0) return;
+  let ci: nc.Cipheriv;
+  let skip: number;
+  if (c === "chachapoly") {
+    const sub = hchachaSubkey(seed, nonce);
+    skip = pos % 64;
+    ci = nc.createCipheriv("chacha20", sub, chachaIv(nonce, Math.floor(pos / 64)));
+  } else {
+    skip = pos % 16;
+    const iv = new Uint8Array(nonce.subarray(0, 16));
+    addCounter(iv, Math.floor(pos / 16));
+    ci = nc.createCipheriv("aes-256-ctr", seed, iv);
+  }
+  if (skip > 0) ci.update(new Uint8Array(skip));
+  const out = ci.update(data);
+  data.set(out);
+}
+
+// Adds `n` to a 128-bit big-endian counter block.
+function addCounter(iv: Uint8Array, n: number): void {
+  let carry = n;
+  for (let i = 15; i >= 0 && carry > 0; i--) {
+    const v = iv[i] + (carry % 256);
+    iv[i] = v & 0xff;
+    carry = Math.floor(carry / 256) + (v >> 8);
+  }
+}
+
+/** Random bytes. */
+export function randomBytes(n: number): Uint8Array {
+  return new Uint8Array(nc.randomBytes(n));
+}
+
+/** The keys of an open encrypted stream: the AEK and the cipher. */
+export interface StreamKeys {
+  cipher: FsCipher;
+  aek: Uint8Array;
+}
+
+/**
+ * Opens (or creates) a stream's AEK from meta.key bytes. Tries `key`, then `prevKey`; returns the keys and
+ * whether meta.key must be re-sealed under the current key. Throws StoreError "bad_key" when neither opens it.
+ */
+export function openStreamKey(
+  enc: FsEncryption,
+  context: string,
+  sealed: Uint8Array | undefined,
+  where: string,
+): { keys: StreamKeys; sealed: Uint8Array; rewrite: boolean } {
+  const k = kek(enc.key, enc.account, context);
+  if (sealed === undefined) {
+    const aek = randomBytes(32);
+    return { keys: { cipher: enc.cipher, aek }, sealed: seal(enc.cipher, k, aek), rewrite: true };
+  }
+  const ciphers: FsCipher[] = enc.cipher === "aes" ? ["aes", "chachapoly"] : ["chachapoly", "aes"];
+  for (const c of ciphers) {
+    const aek = open(c, k, sealed);
+    if (aek !== undefined) return { keys: { cipher: c, aek }, sealed, rewrite: false };
+  }
+  if (enc.prevKey !== undefined && enc.prevKey !== "") {
+    const pk = kek(enc.prevKey, enc.account, context);
+    for (const c of ciphers) {
+      const aek = open(c, pk, sealed);
+      if (aek !== undefined) {
+        return { keys: { cipher: c, aek }, sealed: seal(c, k, aek), rewrite: true };
+      }
+    }
+  }
+  throw new StoreError("bad_key", `encryption key does not open ${where} (wrong key or cipher)`);
+}
