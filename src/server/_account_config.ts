@@ -220,3 +220,59 @@ function randomName(n: number): string {
   for (let i = 0; i < n; i++) s += digits[(Math.random() * 62) | 0];
   return s;
 }
+
+/** What a reload of the accounts did: the accounts now configured and those that are gone. */
+export interface ReloadedAccounts extends BuiltAccounts {
+  removed: Account[];
+}
+
+/**
+ * Applies the accounts of `next` on reload, as nats-server's reloadAuthorization does for configured
+ * accounts: accounts that stay keep their object (clients, subscriptions, pending responses, internal client
+ * and JetStream state) with their limits, mappings, exports and imports rebuilt from `next`; new accounts are
+ * made with `make`; accounts no longer configured are returned in `removed`. `next` must have passed
+ * validateAccountOptions, so nothing fails half way. Responses pending on old service exports are still
+ * delivered; their sweep timers run out on their own.
+ */
+export function reloadAccounts(
+  current: Map<string, Account>,
+  old: Options,
+  next: Options,
+  make: (name: string) => Account,
+): ReloadedAccounts {
+  const configured = configuredAccountNames(old);
+  for (const a of current.values()) if (configured.has(a.name)) resetAccountConfig(a);
+  const built = buildAccounts(next, (name) => current.get(name) ?? make(name));
+  const removed: Account[] = [];
+  for (const a of current.values()) {
+    if (built.accounts.get(a.name) === a) continue;
+    // Accounts registered at run time (not from the config) stay.
+    if (configured.has(a.name)) removed.push(a);
+    else built.accounts.set(a.name, a);
+  }
+  return { ...built, removed };
+}
+
+/** The accounts a config makes: $G, the accounts block, users' accounts and the system account. */
+function configuredAccountNames(o: Options): Set<string> {
+  const names = new Set([GLOBAL_ACCOUNT, ...o.accounts.map((a) => a.name)]);
+  for (const u of [...o.users, ...o.nkeys]) if (u.account) names.add(u.account);
+  if (o.systemAccount) names.add(o.systemAccount);
+  else if (!o.noSystemAccount) names.add(SYSTEM_ACCOUNT);
+  return names;
+}
+
+/** Drops what the config gave an account (mappings, exports, imports, limits) before it is applied again. */
+function resetAccountConfig(a: Account): void {
+  for (const m of [...a.mappings]) a.removeMapping(m.src);
+  a.streamExports.clear();
+  a.serviceExports.clear();
+  for (const from of [...a.serviceImports.keys()]) a.removeServiceImport(from);
+  a.streamImports.splice(0);
+  a.nkey = undefined;
+  a.defaultPermissions = undefined;
+  a.maxConnections = -1;
+  a.maxSubscriptions = -1;
+  a.maxPayload = -1;
+  a.maxLeafnodes = -1;
+}

@@ -13,8 +13,14 @@ import {
   type Transport,
   unsupportedTlsSettings,
 } from "../net/mod.ts";
-import { Account } from "./account.ts";
-import { addSystemOnlyNoAuthUser, buildAccounts } from "./_account_config.ts";
+import { Account, GLOBAL_ACCOUNT } from "./account.ts";
+import {
+  addSystemOnlyNoAuthUser,
+  buildAccounts,
+  reloadAccounts,
+  validateAccountOptions,
+} from "./_account_config.ts";
+import { refreshShadows } from "./_resolver_imports.ts";
 import { Client } from "./client.ts";
 import { ClosedState } from "./closed_state.ts";
 import { wsAuthFor, WsServer } from "./_websocket.ts";
@@ -472,6 +478,10 @@ export class Server {
     addSystemOnlyNoAuthUser(next, this.#sysOnlyUser);
     const { changed } = diffOptions(old, next);
     if (changed.length > 0) validateOptions(next);
+    // Account errors (imports, exports, cycles) refuse the reload before anything changes.
+    const accountKeys: (keyof Options)[] = ["accounts", "mappings", "users", "nkeys"];
+    const accountsChanged = this.operator === undefined && accountKeys.some((k) => changed.includes(k));
+    if (accountsChanged) validateAccountOptions(next);
     // New certificates apply to new connections; a bad file fails the reload before anything changes.
     const nextTls = changed.includes("tls") ? (next.tls ? new TlsAcceptor(next.tls) : undefined) : this.#tls;
     // A random port in the new config keeps the bound one, as the reference does.
@@ -554,6 +564,7 @@ export class Server {
       "noAuthUser",
       "defaultPermissions",
     ];
+    if (accountsChanged) this.#reloadAccounts(old, next);
     if (authKeys.some(has)) {
       this.auth = new ClientAuth(next);
       this.wsAuth = wsAuthFor(next);
@@ -561,6 +572,28 @@ export class Server {
     } else if (has("websocket")) this.wsAuth = wsAuthFor(next);
     if (has("accountResolver") || has("resolverPreload")) this.operator?.reload(next);
     log.notice("Reloaded server configuration");
+  }
+
+  /**
+   * The accounts part of reloadAuthorization: accounts are rebuilt in place (see reloadAccounts); clients of
+   * removed accounts, and clients whose user now belongs to another account, are closed (they reconnect into
+   * the right one); the others are re-authorized by the caller. Stream import shadows follow the new imports.
+   */
+  #reloadAccounts(old: Options, next: Options): void {
+    const r = reloadAccounts(this.accounts, old, next, (name) => this.#newAccount(name));
+    for (const a of r.removed) this.accounts.delete(a.name);
+    for (const [name, a] of r.accounts) this.accounts.set(name, a);
+    const users = new Map<string, string>();
+    for (const u of next.users) users.set(u.username, u.account || GLOBAL_ACCOUNT);
+    for (const n of next.nkeys) users.set(n.nkey, n.account || GLOBAL_ACCOUNT);
+    for (const c of [...this.clients.values()]) {
+      if (c.closed) continue;
+      const gone = this.accounts.get(c.account.name) !== c.account;
+      const user = c.authResult?.nkey ?? c.authResult?.user;
+      const now = user ? users.get(user) : undefined;
+      if (gone || (now !== undefined && now !== c.account.name)) c.close(ClosedState.ClientClosed);
+    }
+    for (const a of this.accounts.values()) if (a.clients.size > 0) refreshShadows(a);
   }
 
   /** max_connections lowered by reload: closes connections until the server is within the limit. */

@@ -9,7 +9,7 @@ import { RawClient } from "../_helpers/raw_client.ts";
 import { expectMsg, expectNothing } from "../_helpers/proto.ts";
 import { runServer } from "../_helpers/server.ts";
 import { checkFor } from "../_helpers/server.ts";
-import { createConfFile, runServerWithConfig } from "./_util.ts";
+import { createConfFile, reloadUpdateConfig, runServerWithConfig } from "./_util.ts";
 
 function fromText(text: string): Options {
   return configToOptions(parseConfig(text, { file: "test.conf" }));
@@ -886,25 +886,46 @@ Deno.test("TestAccountUserSubPermsWithQueueGroups: queue permissions apply to ac
   await c.expect(/^-ERR 'Permissions Violation for Subscription to "foo.restricted" using queue "qg"'\r\n/);
 });
 
-Deno.test("TestAccountImportCycle: requests through imports keep working (reload part blocked)", async () => {
-  const conf = await createConfFile(`
+Deno.test("TestAccountImportCycle: requests through imports keep working across a reload adding imports", async () => {
+  const tmpl = (exp: string, imp: string) => `
     port: -1
     accounts: {
-      CP: { users: [ {user: cp, password: cp} ], exports: [ {service: "q1.>", response_type: Singleton}, {service: "q2.>", response_type: Singleton} ] },
-      A: { users: [ {user: a, password: a} ], imports: [ {service: {account: CP, subject: "q1.>"}}, {service: {account: CP, subject: "q2.>"}} ] }
-    }`);
+      CP: { users: [ {user: cp, password: cp} ], exports: [ {service: "q1.>", response_type: Singleton}, {service: "q2.>", response_type: Singleton}, ${exp} ] },
+      A: { users: [ {user: a, password: a} ], imports: [ {service: {account: CP, subject: "q1.>"}}, {service: {account: CP, subject: "q2.>"}}, ${imp} ] }
+    }`;
+  const conf = await createConfFile(tmpl("", ""));
   await using s = await runServerWithConfig(conf);
   const ncCp = await connect({ servers: s.clientUrl(), user: "cp", pass: "cp" });
   const ncA = await connect({ servers: s.clientUrl(), user: "a", pass: "a" });
-  ncCp.subscribe("q1.>", { callback: (_e, m) => void m.respond("reply") });
-  await ncCp.flush();
-  const sub = ncA.subscribe("q2.inbox", { max: 1 });
-  await ncA.flush();
-  ncA.publish("q1.a", "test", { reply: "q2.inbox" });
-  for await (const m of sub) assertEquals(m.string(), "reply");
-  // blocked: the reload half (adding q3 imports by config reload) needs account reload (TODO(accounts)).
-  await ncCp.close();
-  await ncA.close();
+  try {
+    ncCp.subscribe("q1.>", { callback: (_e, m) => void m.respond("reply") });
+    await ncCp.flush();
+    const sub = ncA.subscribe("q2.inbox");
+    await ncA.flush();
+    const replies = sub[Symbol.asyncIterator]();
+    const req = async () => {
+      ncA.publish("q1.a", "test", { reply: "q2.inbox" });
+      let t: ReturnType<typeof setTimeout> | undefined;
+      const r = await Promise.race([
+        replies.next(),
+        new Promise<undefined>((res) => t = setTimeout(() => res(undefined), 1_000)),
+      ]);
+      clearTimeout(t);
+      assert(r !== undefined && !r.done, "no reply");
+      assertEquals(r.value.string(), "reply");
+    };
+    await req();
+    await reloadUpdateConfig(
+      s,
+      conf,
+      tmpl(`{service: "q3.>", response_type: Singleton},`, `{service: {account: CP, subject: "q3.>"}},`),
+    );
+    assert(s.accounts.get("A")!.serviceImports.has("q3.>"), "the reload added the q3 import");
+    await req();
+  } finally {
+    await ncCp.close();
+    await ncA.close();
+  }
 });
 
 Deno.test("TestAccountImportOwnExport: an account may import its own (tracked) export", async () => {

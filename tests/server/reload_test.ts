@@ -6,6 +6,8 @@ import { assert, assertEquals, assertMatch, assertStringIncludes, assertThrows }
 import { loadOptions, type Options } from "../../src/config/mod.ts";
 import { Server } from "../../src/server/mod.ts";
 import { Logger } from "../../src/util/mod.ts";
+import { connect } from "@nats-io/transport-node";
+import { type Msg, type NatsConnection, nkeyAuthenticator, type Subscription } from "@nats-io/nats-core";
 import { checkFor, delay, runServer } from "../_helpers/server.ts";
 import {
   connectRaw,
@@ -494,16 +496,281 @@ for (
 ) {
   Deno.test({ name, ignore: true, fn() {} }); // blocked: clustering is not implemented yet.
 }
-for (
-  const name of [
-    "TestConfigReloadAccountUsers: account users change on reload",
-    "TestConfigReloadAccountNKeyUsers: account nkey users change on reload",
-    "TestConfigReloadAccountStreamsImportExport: stream imports/exports change on reload",
-    "TestConfigReloadAccountServicesImportExport: service imports/exports change on reload",
-  ]
-) {
-  Deno.test({ name, ignore: true, fn() {} }); // blocked: multi-account configs are not implemented yet.
+/** The official client, for the account reload tests (reconnects, closed notifications, request/reply). */
+async function natsUser(
+  s: { clientUrl(): string },
+  user: string,
+  pass: string,
+  o: Record<string, unknown> = {},
+): Promise<NatsConnection> {
+  return await connect({ servers: s.clientUrl(), user, pass, ...o });
 }
+
+/** Resolves with true when `p` settles within `ms`, else false. */
+async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let t: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<boolean>((r) => t = setTimeout(() => r(false), ms));
+  try {
+    return await Promise.race([p.then(() => true, () => true), timeout]);
+  } finally {
+    clearTimeout(t);
+  }
+}
+
+/** The messages `sub` has received so far, by subscription. */
+const seen = new WeakMap<Subscription, number>();
+
+/** Waits for `sub` to receive a message it has not been asked about yet (true), or `ms` without one (false). */
+async function nextMsg(sub: Subscription, ms: number): Promise<boolean> {
+  const n = seen.get(sub) ?? 0;
+  const end = Date.now() + ms;
+  while (sub.getReceived() <= n && Date.now() < end) await delay(5);
+  seen.set(sub, n + (sub.getReceived() > n ? 1 : 0));
+  return sub.getReceived() > n;
+}
+
+Deno.test("TestConfigReloadAccountUsers: account users change on reload", async () => {
+  const conf = await createConfFile(`listen: "127.0.0.1:-1"
+accounts {
+  synadia { users = [ {user: derek, password: derek}, {user: foo, password: foo} ] }
+  nats.io { users = [ {user: ivan, password: ivan}, {user: bar, password: bar} ] }
+  acc_deleted_after_reload { users = [ {user: gone, password: soon}, {user: baz, password: baz}, {user: bat, password: bat} ] }
+}
+`);
+  await using s = await runServerWithConfig(conf);
+  // Each account holds internal subscriptions (system imports) of its own: count the clients' on top.
+  const base = (n: string) => s.accounts.get(n)!.sl.count();
+  const [baseG, baseSyn, baseNio] = [base("$G"), base("synadia"), base("nats.io")];
+  const nc = await natsUser(s, "derek", "derek");
+  const nc2 = await natsUser(s, "ivan", "ivan", { reconnect: false });
+  const nc3 = await natsUser(s, "gone", "soon", { reconnect: false });
+  // These users move to another account (a named one or $G): their subscriptions must follow.
+  const movers: [NatsConnection, string][] = [];
+  for (const u of ["foo", "bar", "baz", "bat"]) {
+    const c = await natsUser(s, u, u, { reconnectTimeWait: 50, maxReconnectAttempts: -1 });
+    c.subscribe(u);
+    await c.flush();
+    movers.push([c, u]);
+  }
+  try {
+    await reloadUpdateConfig(
+      s,
+      conf,
+      `listen: "127.0.0.1:-1"
+authorization { users = [ {user: foo, password: foo}, {user: baz, password: baz} ] }
+accounts {
+  synadia { users = [ {user: derek, password: derek}, {user: bar, password: bar} ] }
+  nats.io { users = [ {user: bat, password: bat} ] }
+}
+`,
+    );
+    // ivan (removed) and gone (account removed) are closed.
+    assert(await within(nc2.closed(), 2_000), "ivan's connection should be closed");
+    assert(await within(nc3.closed(), 2_000), "gone's connection should be closed");
+    assert(!nc.isClosed(), "derek stays connected");
+    assert(!s.accounts.has("acc_deleted_after_reload"), "old account should be gone");
+    await checkFor(3_000, 50, () => {
+      const g = s.accounts.get("$G")!;
+      assertEquals(g.sl.count() - baseG, 2);
+      assertEquals(g.sl.match("foo").psubs.length, 1);
+      assertEquals(g.sl.match("baz").psubs.length, 1);
+      const syn = s.accounts.get("synadia")!;
+      assertEquals(syn.sl.count() - baseSyn, 1);
+      assertEquals(syn.sl.match("bar").psubs.length, 1);
+      const nio = s.accounts.get("nats.io")!;
+      assertEquals(nio.sl.count() - baseNio, 1);
+      assertEquals(nio.sl.match("bat").psubs.length, 1);
+    });
+  } finally {
+    for (const c of [nc, nc2, nc3, ...movers.map(([c]) => c)]) await c.close().catch(() => {});
+  }
+});
+
+Deno.test("TestConfigReloadAccountNKeyUsers: account nkey users change on reload", async () => {
+  const { createUser } = await import("@nats-io/nkeys");
+  const [derek, ivan] = [createUser(), createUser()];
+  const nkey = (kp: ReturnType<typeof createUser>) => `{nkey: ${kp.getPublicKey()}}`;
+  const conf = await createConfFile(`listen: "127.0.0.1:-1"
+accounts {
+  synadia { users = [ ${nkey(derek)} ] }
+  nats.io { users = [ ${nkey(ivan)} ] }
+}
+`);
+  await using s = await runServerWithConfig(conf);
+  const authFor = (kp: ReturnType<typeof createUser>) => nkeyAuthenticator(kp.getSeed());
+  const nc = await connect({ servers: s.clientUrl(), authenticator: authFor(derek) });
+  const nc2 = await connect({ servers: s.clientUrl(), authenticator: authFor(ivan), reconnect: false });
+  try {
+    assertEquals(s.clients.size, 2);
+    // ivan is removed: his connection is closed; derek stays in synadia.
+    await reloadUpdateConfig(
+      s,
+      conf,
+      `listen: "127.0.0.1:-1"\naccounts {\n  synadia { users = [ ${nkey(derek)} ] }\n}\n`,
+    );
+    assert(await within(nc2.closed(), 2_000), "ivan's connection should be closed");
+    assert(!nc.isClosed());
+    assertEquals([...s.clients.values()].map((c) => c.account.name), ["synadia"]);
+  } finally {
+    await nc.close();
+    await nc2.close().catch(() => {});
+  }
+});
+
+Deno.test("TestConfigReloadAccountStreamsImportExport: stream imports/exports change on reload", async () => {
+  const template = (exp: string, deny: string, imp: string, prefix: string) =>
+    `listen: "127.0.0.1:-1"
+accounts {
+  synadia {
+    users [{user: derek, password: foo}]
+    exports = [ {stream: "private.>", accounts: [nats.io]}, {stream: ${exp}} ]
+  }
+  nats.io {
+    users [ {user: ivan, password: bar, permissions: {subscribe: {deny: ${deny}}}} ]
+    imports = [
+      {stream: {account: "synadia", subject: ${imp}}}
+      {stream: {account: "synadia", subject: "private.natsio.*"}, prefix: ${prefix}}
+    ]
+  }
+}
+no_sys_acc: true
+`;
+  const conf = await createConfFile(template(`"foo.*"`, `"xxx"`, `"foo.*"`, `"ivan"`));
+  await using s = await runServerWithConfig(conf);
+  const derek = await natsUser(s, "derek", "foo");
+  const errs: Error[] = [];
+  const ivan = await natsUser(s, "ivan", "bar");
+  (async () => {
+    for await (const st of ivan.status()) if (st.type === "error") errs.push((st as { error: Error }).error);
+  })();
+  try {
+    const subFooBar = ivan.subscribe("foo.bar");
+    const subFooBaz = ivan.subscribe("foo.baz");
+    const subFooBat = ivan.subscribe("foo.bat");
+    const subPriv = ivan.subscribe("ivan.private.natsio.*");
+    await ivan.flush();
+    const synadia = s.accounts.get("synadia")!;
+    const step = async (subj: string, sub: Subscription, expected: boolean) => {
+      derek.publish(subj, "hello");
+      await derek.flush();
+      assertEquals(await nextMsg(sub, expected ? 1_000 : 100), expected, subj);
+      assertEquals(synadia.sl.match(subj).psubs.length, expected ? 1 : 0, `sublist ${subj}`);
+    };
+    const intra = async () => {
+      const iv = ivan.subscribe("ivan.sub", { max: 1 });
+      const dk = derek.subscribe("derek.sub", { max: 1 });
+      await ivan.flush();
+      await derek.flush();
+      ivan.publish("ivan.sub");
+      derek.publish("derek.sub");
+      assert(await nextMsg(iv, 1_000));
+      assert(await nextMsg(dk, 1_000));
+    };
+    await step("foo.bar", subFooBar, true);
+    await step("foo.baz", subFooBaz, true);
+    await step("foo.bat", subFooBat, true);
+    await step("private.natsio.foo", subPriv, true);
+    await intra();
+
+    await reloadUpdateConfig(s, conf, template(`"foo.*"`, `"foo.bat"`, `"foo.baz"`, `"yyyy"`));
+    await step("foo.bar", subFooBar, false);
+    await step("foo.baz", subFooBaz, true);
+    await step("foo.bat", subFooBat, false); // Denied now: the subscription was removed.
+    await step("private.natsio.foo", subPriv, false); // The prefix changed.
+    await checkFor(1_000, 10, () => assert(errs.some((e) => /permissions violation/i.test(e.message))));
+    await intra();
+
+    await reloadUpdateConfig(s, conf, template(`"xxx"`, `"foo.bat"`, `"xxx"`, `"ivan"`));
+    await step("foo.bar", subFooBar, false);
+    await step("foo.baz", subFooBaz, false);
+    await step("foo.bat", subFooBat, false);
+    await step("private.natsio.foo", subPriv, true); // The prefix is back.
+    await intra();
+  } finally {
+    await derek.close();
+    await ivan.close();
+  }
+});
+
+Deno.test("TestConfigReloadAccountServicesImportExport: service imports/exports change on reload", async () => {
+  // The reference also runs a second, routed server; natsdeno has no clustering, so this runs on one.
+  const conf = await createConfFile(`listen: "127.0.0.1:-1"
+accounts {
+  synadia {
+    users [{user: derek, password: foo}]
+    exports = [ {service: "pub.request"}, {service: "pub.special.request", accounts: [nats.io]} ]
+  }
+  nats.io {
+    users [{user: ivan, password: bar}]
+    imports = [
+      {service: {account: "synadia", subject: "pub.special.request"}, to: "foo"}
+      {service: {account: "synadia", subject: "pub.request"}, to: "bar"}
+    ]
+  }
+}
+no_sys_acc: true
+`);
+  await using s = await runServerWithConfig(conf);
+  const derek = await natsUser(s, "derek", "foo");
+  const ivan = await natsUser(s, "ivan", "bar");
+  try {
+    const reply = (nc: NatsConnection, subj: string, text: string) =>
+      nc.subscribe(subj, { callback: (_e, m) => void m.respond(text) });
+    reply(derek, "pub.special.request", "reply1");
+    reply(derek, "pub.request", "reply2");
+    reply(derek, "pub.special.request.new", "reply3");
+    reply(derek, "derek.sub", "private");
+    reply(ivan, "ivan.sub", "private");
+    ivan.subscribe("bar"); // As the reference: a local sub on an imported subject.
+    await derek.flush();
+    await ivan.flush();
+    const req = async (nc: NatsConnection, subj: string, want: string) => {
+      const r = await nc.request(subj, "request", { timeout: want ? 1_000 : 100 }).then(
+        (m) => m.string(),
+        () => "",
+      );
+      assertEquals(r, want, subj);
+    };
+    await req(ivan, "foo", "reply1");
+    await req(ivan, "bar", "reply2");
+    await req(ivan, "baz", ""); // Not exported/imported.
+    await req(ivan, "ivan.sub", "private");
+    await req(derek, "derek.sub", "private");
+
+    await reloadUpdateConfig(
+      s,
+      conf,
+      `listen: "127.0.0.1:-1"
+accounts {
+  synadia {
+    users [{user: derek, password: foo}]
+    exports = [
+      {service: "pub.request"}
+      {service: "pub.special.request", accounts: [nats.io]}
+      {service: "pub.special.request.new", accounts: [nats.io]}
+    ]
+  }
+  nats.io {
+    users [{user: ivan, password: bar}]
+    imports = [
+      {service: {account: "synadia", subject: "pub.special.request"}, to: "foo"}
+      {service: {account: "synadia", subject: "pub.special.request.new"}, to: "baz"}
+    ]
+  }
+}
+no_sys_acc: true
+`,
+    );
+    await req(ivan, "foo", "reply1");
+    await req(ivan, "bar", "");
+    await req(ivan, "baz", "reply3");
+    await req(ivan, "ivan.sub", "private");
+    await req(derek, "derek.sub", "private");
+  } finally {
+    await derek.close();
+    await ivan.close();
+  }
+});
 Deno.test({
   name: "TestConfigReloadNotPreventedByGateways: a gateway config does not prevent reload",
   ignore: true, // blocked: gateways are not implemented yet.
@@ -723,16 +990,140 @@ authorization {
   assertEquals(s.opts.users.length, 2);
 });
 
-for (
-  const name of [
-    "TestConfigReloadAccounts: accounts change on reload",
-    "TestConfigReloadDefaultSystemAccount: the default system account survives reload",
-    "TestConfigReloadAccountMappings: account mappings change on reload",
-    "TestConfigReloadWithSysAccountOnly: a config with only a system account reloads",
-  ]
-) {
-  Deno.test({ name, ignore: true, fn() {} }); // blocked: accounts, the system account and mappings are not in yet.
+Deno.test("TestConfigReloadAccounts: removing an account reloads all, system events keep flowing", async () => {
+  const accs = `SYS { users = [ {user: sys, password: pwd} ] }
+  ACC { users = [ {user: usr, password: pwd} ] }`;
+  const conf = await createConfFile(`listen: "127.0.0.1:-1"
+system_account: SYS
+accounts {
+  ${accs}
+  acc_deleted_after_reload_will_trigger_reload_of_all_accounts { users = [ {user: notused, password: soon} ] }
 }
+`);
+  await using s = await runServerWithConfig(conf);
+  const testSrvState = () => {
+    assertEquals(s.systemAccount?.name, "SYS");
+    assertEquals(s.opts.systemAccount, "SYS");
+    assert(s.accounts.get("SYS") === s.systemAccount, "the system account is registered");
+    const ic = s.systemClient();
+    assert(ic !== undefined && ic.account === s.systemAccount);
+  };
+  const subscribe = async (name: string) => {
+    const c = await connect({ servers: s.clientUrl(), user: "sys", pass: "pwd", name });
+    const con = c.subscribe("$SYS.ACCOUNT.ACC.CONNECT");
+    const dis = c.subscribe("$SYS.ACCOUNT.ACC.DISCONNECT");
+    await c.flush();
+    return { c, subs: [con, dis] };
+  };
+  const iters = new Map<Subscription, AsyncIterator<Msg>>();
+  const recv = async (name: string, sub: Subscription) => {
+    if (!iters.has(sub)) iters.set(sub, sub[Symbol.asyncIterator]());
+    let t: ReturnType<typeof setTimeout> | undefined;
+    const r = await Promise.race([
+      iters.get(sub)!.next(),
+      new Promise<undefined>((res) => t = setTimeout(() => res(undefined), 2_000)),
+    ]);
+    clearTimeout(t);
+    assert(r !== undefined && !r.done, `no event for ${name}`);
+    assertEquals(r.value.json<{ client: { name: string } }>().client.name, name);
+    assertEquals(sub.getPending(), 0);
+  };
+  const triggerSysEvent = async (name: string, subs: Subscription[]) => {
+    const nc = await connect({ servers: s.clientUrl(), user: "usr", pass: "pwd", name });
+    await nc.close();
+    for (const sub of subs) await recv(name, sub);
+  };
+  testSrvState();
+  const one = await subscribe("SYS1");
+  const two: { c?: NatsConnection } = {};
+  try {
+    await triggerSysEvent("BEFORE1", one.subs);
+    await triggerSysEvent("BEFORE2", one.subs);
+    await reloadUpdateConfig(
+      s,
+      conf,
+      `listen: "127.0.0.1:-1"\nsystem_account: SYS\naccounts {\n  ${accs}\n}\n`,
+    );
+    // The reference swaps in new account objects; natsdeno keeps them and rebuilds their config in place.
+    testSrvState();
+    assert(!s.accounts.has("acc_deleted_after_reload_will_trigger_reload_of_all_accounts"));
+    const t = await subscribe("SYS2");
+    two.c = t.c;
+    await triggerSysEvent("AFTER1", [...one.subs, ...t.subs]);
+    await triggerSysEvent("AFTER2", [...one.subs, ...t.subs]);
+  } finally {
+    await one.c.close();
+    await two.c?.close();
+  }
+});
+
+Deno.test("TestConfigReloadDefaultSystemAccount: the default system account survives reload", async () => {
+  const conf = await createConfFile(`listen: "127.0.0.1:-1"
+accounts { ACC { users = [ {user: usr, password: pwd} ] } }
+`);
+  await using s = await runServerWithConfig(conf);
+  const sys = s.systemAccount;
+  assert(sys !== undefined);
+  const numSubs = sys.totalSubs();
+  assert(s.accounts.get(sys.name) === sys);
+  reloadServer(s);
+  assert(s.systemAccount !== undefined);
+  assertEquals(s.systemAccount.totalSubs(), numSubs);
+  assert(s.accounts.get(s.systemAccount.name) === s.systemAccount);
+});
+
+Deno.test("TestConfigReloadAccountMappings: account mappings change on reload", async () => {
+  const conf = await createConfFile(`listen: "127.0.0.1:-1"
+accounts { ACC { users = [{user: usr, password: pwd}], mappings = { foo: bar } } }
+`);
+  await using s = await runServerWithConfig(conf);
+  await reloadUpdateConfig(
+    s,
+    conf,
+    `listen: "127.0.0.1:-1"\naccounts { ACC { users = [{user: usr, password: pwd}], mappings = { foo: baz } } }\n`,
+  );
+  const nc = await natsUser(s, "usr", "pwd");
+  try {
+    const fsub = nc.subscribe("foo");
+    const sub = nc.subscribe("baz");
+    nc.publish("foo");
+    await nc.flush();
+    await checkFor(1_000, 10, () => assertEquals([fsub.getReceived(), sub.getReceived()], [0, 1]));
+    await reloadUpdateConfig(
+      s,
+      conf,
+      `listen: "127.0.0.1:-1"\naccounts { ACC { users = [{user: usr, password: pwd}] } }\n`,
+    );
+    nc.publish("foo");
+    await nc.flush();
+    // Counted since the start: foo got its first message, baz still has the one from before the reload.
+    await checkFor(1_000, 10, () => assertEquals([fsub.getReceived(), sub.getReceived()], [1, 1]));
+  } finally {
+    await nc.close();
+  }
+});
+
+Deno.test("TestConfigReloadWithSysAccountOnly: a config with only a system account reloads", async () => {
+  const conf = await createConfFile(`listen: "127.0.0.1:-1"
+accounts {
+  $SYS { users = [{user: "system", pass: "password"}, {user: "system2", pass: "password2"}] }
+}
+`);
+  await using s = await runServerWithConfig(conf);
+  const nc = await connect({ servers: s.clientUrl() });
+  let disconnected = false;
+  (async () => {
+    for await (const st of nc.status()) if (st.type === "disconnect") disconnected = true;
+  })();
+  try {
+    reloadServer(s);
+    await delay(500);
+    assert(!disconnected, "the no_auth_user client should not be disconnected");
+    await nc.flush();
+  } finally {
+    await nc.close();
+  }
+});
 
 Deno.test("Config reload refuses to add no_auth_user, and allows dropping it with its user", async () => {
   const users = `authorization { users [ {user: a, password: a}, {user: b, password: b} ] }`;
@@ -747,4 +1138,22 @@ Deno.test("Config reload refuses to add no_auth_user, and allows dropping it wit
   (await connectUser(s2.port)).close();
   await reloadUpdateConfig(s2, conf2, `${BASIC_CONF}authorization { users [ {user: b, password: b} ] }\n`);
   await expectConnectFails(s2.port);
+});
+
+Deno.test("Config reload: an account error (unauthorized import) refuses the reload and changes nothing", async () => {
+  const accounts = (imp: string) =>
+    `${BASIC_CONF}accounts {
+  A { users = [{user: a, password: a}], exports = [ {service: "svc", accounts: [B]} ] }
+  B { users = [{user: b, password: b}] }
+  C { users = [{user: c, password: c}], imports = [ ${imp} ] }
+}
+`;
+  const conf = await createConfFile(accounts(""));
+  await using s = await runServerWithConfig(conf);
+  const before = s.accounts.get("C")!;
+  await Deno.writeTextFile(conf, accounts(`{service: {account: A, subject: "svc"}}`));
+  assertThrows(() => reloadServer(s), 'Error adding service import "svc": service import not authorized');
+  assert(s.accounts.get("C") === before);
+  assertEquals(before.serviceImports.size, 0);
+  assertEquals(s.accounts.get("A")!.serviceExports.size, 1);
 });
