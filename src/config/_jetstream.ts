@@ -33,6 +33,10 @@ export interface JetStreamOptions {
   syncIntervalMs: number;
   /** `sync_interval: always`: fsync every write. */
   syncAlways: boolean;
+  /** Encryption at rest: `key`/`ek`/`encryption_key` ("" = off), `prev_key` for rotation, `cipher`. */
+  key: string;
+  prevKey: string;
+  cipher: "chachapoly" | "aes";
   uniqueTag: string;
   extensionHint: string;
   maxOutstandingCatchup: number;
@@ -47,6 +51,9 @@ export function defaultJetStreamOptions(): JetStreamOptions {
     strict: true,
     syncIntervalMs: 0,
     syncAlways: false,
+    key: "",
+    prevKey: "",
+    cipher: "chachapoly",
     uniqueTag: "",
     extensionHint: "",
     maxOutstandingCatchup: 0,
@@ -57,13 +64,6 @@ export function defaultJetStreamOptions(): JetStreamOptions {
 
 /** Keys read but not acted on yet (encryption, TPM, clustering knobs): reported once as unsupported. */
 const KEPT_RAW = new Set([
-  "key",
-  "ek",
-  "encryption_key",
-  "prev_key",
-  "prev_ek",
-  "prev_encryption_key",
-  "cipher",
   "tpm",
   "max_buffered_size",
   "max_buffered_msgs",
@@ -188,6 +188,23 @@ export function parseJetStream(o: Options, v: ConfigValue, report: Report): void
           if (typeof val === "string" && val.toLowerCase() === "always") js.syncAlways = true;
           else js.syncIntervalMs = durationMs(lk, val, r?.kind);
           break;
+        case "key":
+        case "ek":
+        case "encryption_key":
+          js.key = asString(val, r?.kind);
+          break;
+        case "prev_key":
+        case "prev_ek":
+        case "prev_encryption_key":
+          js.prevKey = asString(val, r?.kind);
+          break;
+        case "cipher": {
+          const c = asString(val, r?.kind).toLowerCase();
+          if (c === "chacha" || c === "chachapoly") js.cipher = "chachapoly";
+          else if (c === "aes") js.cipher = "aes";
+          else throw new FieldFault(`Unknown cipher type: ${JSON.stringify(asString(val, r?.kind))}`);
+          break;
+        }
         case "unique_tag":
           js.uniqueTag = asString(val, r?.kind).trim().toLowerCase();
           break;

@@ -5,10 +5,11 @@ import { join } from "node:path";
 import { tmpdir } from "node:os";
 import type { Account, Client, Server, Subscription } from "../server/mod.ts";
 import { VERSION } from "../protocol/mod.ts";
-import { MemStore, type StoreConfig, type StreamStore } from "../store/mod.ts";
+import type { StoreConfig, StreamStore } from "../store/mod.ts";
 import { type ApiError, newJSError } from "./api_errors.ts";
 import { ApiDispatcher } from "./_api.ts";
 import { registerConsumerApi } from "./_consumer_api.ts";
+import { defaultStoreFor, persistOnAdvisory, recoverAccount } from "./_fs_recover.ts";
 import { Stream, type StreamHost } from "./stream.ts";
 import { rfc3339Nano } from "./_headers.ts";
 import { type BatchLimits, DEFAULT_BATCH_LIMITS } from "./_stream_batch.ts";
@@ -227,8 +228,14 @@ export class JetStream {
     this.maxStore = o.jetStreamMaxStore >= 0 ? o.jetStreamMaxStore : dynamicStore();
     this.domain = o.jetStreamOpts.domain;
     this.strict = o.jetStreamOpts.strict;
-    this.newStreamStore = deps.newStreamStore ?? defaultStore;
+    this.newStreamStore = deps.newStreamStore ?? defaultStoreFor(this);
     this.api = new ApiDispatcher(this);
+    // File streams and consumers save their config (meta.inf) when their create/update advisory goes out.
+    const advisory = this.api.advisory.bind(this.api);
+    this.api.advisory = (jsa, subject, body) => {
+      persistOnAdvisory(jsa, body);
+      advisory(jsa, subject, body);
+    };
     registerConsumerApi(this.api);
   }
 
@@ -290,6 +297,7 @@ export class JetStream {
     this.accounts.set(acc.name, jsa);
     this.api.subscribe(jsa);
     this.server.log.debug(`Enabled JetStream for account "${acc.name}"`);
+    recoverAccount(jsa); // file streams and their consumers from the store dir
     return jsa;
   }
 
@@ -411,16 +419,6 @@ export class JetStream {
     return out;
   }
 }
-
-/**
- * The default store factory: `storage: memory` gets a MemStore. `storage: file` is refused until the store
- * module exports its file store (the stream create fails with the reason).
- * TODO(store): wire SimpleFileStore (under `dir`) here once it is committed.
- */
-const defaultStore: StreamStoreFactory = (cfg) => {
-  if (cfg.storage === "memory") return new MemStore(cfg);
-  throw new RangeError("file storage is not available in this build");
-};
 
 const BANNER = [
   "    _ ___ _____ ___ _____ ___ ___   _   __  __",

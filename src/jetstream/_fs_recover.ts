@@ -1,0 +1,118 @@
+// `storage: file` for JetStream: the FileStore factory (sync and encryption settings from the jetstream
+// config), meta.inf persistence of stream and consumer configs, and recovery of an account's streams and
+// consumers from <store_dir>/jetstream/<account>/streams/ when JetStream enables the account.
+//
+// Stream and consumer configs are persisted when their create/update advisories go out (JetStream wraps its
+// API dispatcher's advisory()): that is the one place every create/update path passes through.
+
+import * as fs from "node:fs";
+import { basename, dirname, join } from "node:path";
+import { FileStore, type FsEncryption, MemStore, type StoreConfig, type StreamStore } from "../store/mod.ts";
+import type { JetStream, JsAccount } from "./jetstream.ts";
+import { storeConfig, Stream } from "./stream.ts";
+import { addConsumer } from "./_consumer_api.ts";
+import type { StreamConfig } from "./_stream_config.ts";
+import type { ConsumerConfig } from "./_consumer_config.ts";
+
+/** The encryption settings of the jetstream config for `account`, or undefined. */
+export function fsEncryption(js: JetStream, account: string): FsEncryption | undefined {
+  const o = js.server.opts.jetStreamOpts;
+  if (!o.key) return undefined;
+  return { key: o.key, prevKey: o.prevKey || undefined, cipher: o.cipher, account };
+}
+
+/** The default store factory: MemStore for memory, FileStore under `dir` for file storage. */
+export function defaultStoreFor(js: JetStream): (cfg: StoreConfig, dir: string) => StreamStore {
+  return (cfg, dir) => {
+    if (cfg.storage === "memory") return new MemStore(cfg);
+    const o = js.server.opts.jetStreamOpts;
+    const log = js.server.log;
+    return new FileStore(cfg, {
+      dir,
+      syncIntervalMs: o.syncIntervalMs > 0 ? o.syncIntervalMs : undefined,
+      syncAlways: o.syncAlways,
+      encryption: fsEncryption(js, basename(dirname(dirname(dir)))),
+      logger: { warn: (m) => log.warn(m), error: (m) => log.error(m) },
+      onError: (e) => log.error(`filestore: ${(e as Error)?.message ?? e}`),
+    });
+  };
+}
+
+/** Persists a stream's or consumer's config after its create/update advisory (see the file comment). */
+export function persistOnAdvisory(jsa: JsAccount, body: Record<string, unknown>): void {
+  const type = body.type;
+  if (
+    type !== "io.nats.jetstream.advisory.v1.stream_action" &&
+    type !== "io.nats.jetstream.advisory.v1.consumer_action"
+  ) {
+    return;
+  }
+  if (body.action === "delete") return;
+  const s = jsa.streams.get(String(body.stream));
+  if (s === undefined || !(s.store instanceof FileStore)) return;
+  try {
+    if (type.endsWith("stream_action")) {
+      s.store.setMeta({ created: String(s.created), config: s.config });
+    } else {
+      const c = s.consumers.get(String(body.consumer)) as
+        | { config: unknown; created?: bigint; store?: { setMeta?: (m: unknown) => void } }
+        | undefined;
+      c?.store?.setMeta?.({ created: String(c.created ?? 0n), config: c.config });
+    }
+  } catch (err) {
+    jsa.js.server.log.error(`JetStream: saving config of '${body.stream}': ${(err as Error).message}`);
+  }
+}
+
+/** Recovers the file streams (and their consumers) of an account; errors are logged per stream. */
+export function recoverAccount(jsa: JsAccount): void {
+  const js = jsa.js;
+  const log = js.server.log;
+  const root = join(js.storeDir, jsa.account.name, "streams");
+  let names: string[];
+  try {
+    names = fs.readdirSync(root).sort();
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (jsa.streams.has(name)) continue;
+    const dir = join(root, name);
+    try {
+      const meta = FileStore.readMeta(dir, name, fsEncryption(js, jsa.account.name)) as
+        | { created?: string; config?: StreamConfig }
+        | undefined;
+      if (meta?.config === undefined) {
+        log.warn(`JetStream: no stream config in ${dir}; skipped`);
+        continue;
+      }
+      const cfg = meta.config;
+      const t0 = performance.now();
+      const store = js.newStreamStore(storeConfig(cfg), dir);
+      const created = meta.created !== undefined ? BigInt(meta.created) : undefined;
+      const s = new Stream(jsa.host, cfg, store, created);
+      jsa.streams.set(cfg.name, s);
+      const st = store.fastState();
+      jsa.host.updateUsage("file", st.bytes);
+      s.start();
+      log.notice(
+        `  Restored ${st.msgs} messages for stream '${jsa.account.name} > ${cfg.name}' in ${
+          Math.round(performance.now() - t0)
+        }ms`,
+      );
+      if (store instanceof FileStore) {
+        for (const cname of store.consumerNames()) {
+          try {
+            const cm = store.consumerMeta(cname) as { config?: ConsumerConfig } | undefined;
+            if (cm?.config === undefined) continue;
+            addConsumer(jsa, s, cm.config);
+          } catch (err) {
+            log.error(`JetStream: restoring consumer '${name} > ${cname}': ${(err as Error).message}`);
+          }
+        }
+      }
+    } catch (err) {
+      log.error(`JetStream: restoring stream '${jsa.account.name} > ${name}': ${(err as Error).message}`);
+    }
+  }
+}
