@@ -2,7 +2,7 @@
 // Behaviour follows nats-server main.go and server/signal.go.
 
 import { loadOptions, type Options, USAGE } from "./config/mod.ts";
-import { NATSDENO_VERSION, type Server } from "./server/mod.ts";
+import { AccountConfigError, NATSDENO_VERSION, type Server, validateAccountOptions } from "./server/mod.ts";
 import { printErr, printOut } from "./util/mod.ts";
 import { VERSION } from "./protocol/mod.ts";
 import { startServer } from "./natsdeno.ts";
@@ -27,6 +27,13 @@ export async function runCli(args: string[]): Promise<number> {
   if (loaded.signal) return await sendSignal(loaded.signal.command, loaded.signal.pid);
   const opts = loaded.opts;
   if (loaded.testConfig) {
+    // Import/export authorization, unknown accounts and cycles are config errors in nats-server too.
+    try {
+      validateAccountOptions(opts);
+    } catch (e) {
+      printErr(`nats-server: ${configErrorText(e)}`);
+      return 1;
+    }
     // nats-server 2.9 prints no digest here (2.10 added "(sha256:…)").
     printErr(`nats-server: configuration file ${opts.configFile ?? ""} is valid`);
     return 0;
@@ -35,10 +42,16 @@ export async function runCli(args: string[]): Promise<number> {
   try {
     server = await startServer(opts);
   } catch (e) {
-    printErr(`nats-server: ${(e as Error).message}`);
+    printErr(`nats-server: ${configErrorText(e)}`);
     return 1;
   }
   return await untilStopped(server, args);
+}
+
+/** An error's text as nats-server prints it: a list of config errors ends with a blank line. */
+function configErrorText(e: unknown): string {
+  const m = (e as Error)?.message ?? String(e);
+  return e instanceof AccountConfigError ? `${m}\n` : m;
 }
 
 /** Installs the signal handlers nats-server has and resolves when the server exits. */

@@ -4,11 +4,9 @@ export {
   spkiSha256,
   TLS_HANDSHAKE_BYTE,
   TlsAcceptor,
-  tlsCipher,
   TlsHandshakeError,
   type TlsSettings,
   TlsTransport,
-  tlsVersion,
   unsupportedTlsSettings,
 } from "./tls.ts";
 export * from "./websocket.ts";

@@ -237,6 +237,43 @@ Deno.test("CLI: -t prints the reference's validity line and exits 0; a bad confi
   }
 });
 
+Deno.test("CLI: -t runs the account checks: import authorization, unknown accounts and cycles", async () => {
+  const dir = await tempDir();
+  const confs: Record<string, [string, string]> = {
+    "cycle.conf": [
+      `listen: 127.0.0.1:-1
+accounts {
+  A { exports [ {service: "foo"} ], imports [ {service: {account: B, subject: "foo"}} ] }
+  B { exports [ {service: "foo"} ], imports [ {service: {account: A, subject: "foo"}} ] }
+}
+`,
+      'nats-server: cycle.conf:2:1: Error adding service import "foo": import forms a cycle\n\n',
+    ],
+    "auth.conf": [
+      `listen: 127.0.0.1:-1
+accounts {
+  A { exports [ {stream: "foo.>", accounts: [C]} ] }
+  B { imports [ {stream: {account: A, subject: "foo.>"}}, {stream: {account: Z, subject: "x"}} ] }
+  C {}
+}
+`,
+      'nats-server: auth.conf:2:1: Error adding stream import "foo.>": stream import not authorized\n' +
+      'auth.conf:2:1: "Z" account not defined for stream import\n\n',
+    ],
+  };
+  try {
+    for (const [name, [text]] of Object.entries(confs)) await Deno.writeTextFile(`${dir}/${name}`, text);
+    for (const kind of KINDS) {
+      for (const [name, [, want]] of Object.entries(confs)) {
+        const r = await runOnce(kind, ["-t", "-c", name], dir);
+        assertEquals([r.code, r.stderr], [1, want], `${kind} ${name}`);
+      }
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("CLI: --signal reload/ldm/quit reach the server by pid and by pid file", async () => {
   const dir = await tempDir();
   try {
