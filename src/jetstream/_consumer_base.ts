@@ -90,6 +90,8 @@ export abstract class ConsumerBase implements StreamConsumer {
   // Timers.
   protected _ptmr: TimerEntry | undefined;
   protected _ptmrAt = Infinity;
+  /** Ack-wait deadlines are stale as a whole (restored state, ack_wait change): the next check rescans. */
+  protected _dueRescan = false;
   protected _wtmr: TimerEntry | undefined;
   protected _wtmrAt = Infinity;
   protected _hbtmr: TimerEntry | undefined;
@@ -222,6 +224,7 @@ export abstract class ConsumerBase implements StreamConsumer {
       this._pending.set(k, { dseq: p.seq, at: now - Number((nowN - p.ts) / 1_000_000n) });
     }
     for (const [k, v] of st.redelivered) this._rdc.set(k, v + 1);
+    this._dueRescan = true;
   }
 
   /** Recomputes the pending count from the store (create, purge, info). */
@@ -396,6 +399,7 @@ export abstract class ConsumerBase implements StreamConsumer {
   protected abstract _signal(): void;
   protected abstract _storeCall(fn: () => void): void;
   protected abstract _armPending(ms: number, force?: boolean): void;
+  protected abstract _notePending(seq: number, at: number): void;
   protected abstract _ackWaitMs(dc: number): number;
   protected abstract _notifyDeliveryExceeded(sseq: number, dc: number): void;
   protected abstract _armPinTtl(group: string): void;

@@ -264,6 +264,7 @@ export abstract class ConsumerDelivery extends ConsumerPull {
         this._pending.set(seq, { dseq, at: now });
         if (this._ptmr === undefined) this._armPending(this._ackWaitMs(dc));
       }
+      this._notePending(seq, now);
     } else {
       this._adflr = dseq;
       this._asflr = seq;

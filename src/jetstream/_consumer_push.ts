@@ -27,7 +27,10 @@ export abstract class ConsumerPush extends ConsumerBase {
       }
       this._watchInterest(cfg.deliver_subject);
     }
-    if (old.ack_wait !== cfg.ack_wait && this._pending.size > 0) this._armPending(100, true);
+    if (old.ack_wait !== cfg.ack_wait && this._pending.size > 0) {
+      this._dueRescan = true;
+      this._armPending(100, true);
+    }
     if (old.inactive_threshold !== cfg.inactive_threshold) this._armInactive();
     if (old.pause_until !== cfg.pause_until) this._checkPause();
     this._signal();

@@ -89,3 +89,69 @@ function seqInfo(consumer: number, stream: number, last: bigint): Record<string,
   if (last > 0n) o["last_active"] = rfc3339Nano(last);
   return o;
 }
+
+/**
+ * Ack-wait deadlines of pending messages: a binary min-heap of (due ms, stream seq). Entries are never
+ * updated in place: a new deadline pushes a new entry and the consumer skips stale ones when they surface,
+ * so an ack-wait check costs what expires (plus stale entries), not the whole pending map.
+ */
+export class DueHeap {
+  #due: number[] = [];
+  #seq: number[] = [];
+
+  get size(): number {
+    return this.#due.length;
+  }
+
+  clear(): void {
+    this.#due = [];
+    this.#seq = [];
+  }
+
+  /** The earliest deadline, or Infinity when empty. */
+  peekDue(): number {
+    return this.#due.length > 0 ? this.#due[0] : Infinity;
+  }
+
+  push(due: number, seq: number): void {
+    const d = this.#due;
+    const s = this.#seq;
+    let i = d.length;
+    d.push(due);
+    s.push(seq);
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (d[p] <= due) break;
+      d[i] = d[p];
+      s[i] = s[p];
+      i = p;
+    }
+    d[i] = due;
+    s[i] = seq;
+  }
+
+  /** Removes the earliest entry and returns its seq (the heap must not be empty). */
+  pop(): number {
+    const d = this.#due;
+    const s = this.#seq;
+    const top = s[0];
+    const lastD = d.pop()!;
+    const lastS = s.pop()!;
+    const n = d.length;
+    if (n > 0) {
+      let i = 0;
+      while (true) {
+        let c = 2 * i + 1;
+        if (c >= n) break;
+        if (c + 1 < n && d[c + 1] < d[c]) c++;
+        if (d[c] >= lastD) break;
+        d[i] = d[c];
+        s[i] = s[c];
+        i = c;
+      }
+      d[i] = lastD;
+      s[i] = lastS;
+    }
+    return top;
+  }
+}

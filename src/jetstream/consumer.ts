@@ -5,7 +5,7 @@
 
 import { decoder, encoder } from "../util/mod.ts";
 import { nowNs } from "./_headers.ts";
-import { consumerInfo, parseAckSubject } from "./_consumer_util.ts";
+import { consumerInfo, DueHeap, parseAckSubject } from "./_consumer_util.ts";
 import { EMPTY, parseGoDurationMs } from "./_consumer_base.ts";
 import { ConsumerDelivery } from "./_consumer_delivery.ts";
 
@@ -122,6 +122,7 @@ export class Consumer extends ConsumerDelivery {
     const p = this._pending.get(sseq);
     if (p === undefined) return;
     p.at = performance.now();
+    this._notePending(sseq, p.at);
     this._storeCall(() => this.store.updateDelivered(p.dseq, sseq, 1, nowNs()));
   }
 
@@ -152,6 +153,7 @@ export class Consumer extends ConsumerDelivery {
         if (p !== undefined) {
           // Due when the delay has passed: back-date the delivery so ack wait ends then.
           p.at = performance.now() - this._ackWaitMs(dc) + delayMs;
+          this._notePending(sseq, p.at);
           this._armPending(Math.max(1, delayMs), true);
         }
         return;
@@ -220,25 +222,52 @@ export class Consumer extends ConsumerDelivery {
     });
   }
 
+  #dues = new DueHeap();
+
+  /** Records a pending message's new delivery time `at` (its ack-wait deadline follows from it). */
+  protected _notePending(seq: number, at: number): void {
+    this.#dues.push(at + this._ackWaitMs(this._rdc.get(seq) ?? 1), seq);
+  }
+
   /**
    * Moves every pending message past its ack wait onto the redelivery queue and re-arms for the earliest
-   * remaining deadline. One scan of the pending map per firing (as the reference's checkPending); the timer
-   * fires at most once per ack wait for steady traffic.
+   * remaining deadline. Deadlines come off a heap, so a check costs what expires; after restored state or an
+   * ack_wait change one full scan of the pending map rebuilds the heap.
    */
   protected _checkPending(): void {
-    if (this._closed || this._pending.size === 0) return;
+    if (this._closed || this._pending.size === 0) {
+      if (this._pending.size === 0) this.#dues.clear();
+      return;
+    }
     const now = performance.now();
     let next = Infinity;
     const expired: number[] = [];
-    for (const [seq, p] of this._pending) {
-      const due = p.at + this._ackWaitMs(this._rdc.get(seq) ?? 1);
-      if (due <= now) {
-        if (!this._rdqSet.has(seq)) expired.push(seq);
-      } else if (due < next) next = due;
+    const dues = this.#dues;
+    if (this._dueRescan) {
+      this._dueRescan = false;
+      dues.clear();
+      for (const [seq, p] of this._pending) {
+        const due = p.at + this._ackWaitMs(this._rdc.get(seq) ?? 1);
+        if (due <= now) {
+          if (!this._rdqSet.has(seq)) expired.push(seq);
+        } else dues.push(due, seq);
+      }
+    } else {
+      while (dues.peekDue() <= now) {
+        const seq = dues.pop();
+        const p = this._pending.get(seq);
+        if (p === undefined || this._rdqSet.has(seq)) continue; // acked or already queued
+        const due = p.at + this._ackWaitMs(this._rdc.get(seq) ?? 1);
+        if (due <= now) {
+          expired.push(seq);
+        } else dues.push(due, seq); // redelivered or progressed since: its newer deadline
+      }
     }
+    next = dues.peekDue();
     if (expired.length > 0) {
       expired.sort((a, b) => a - b);
       for (const seq of expired) {
+        if (this._rdqSet.has(seq)) continue; // two heap entries of one message
         this._rdq.push(seq);
         this._rdqSet.add(seq);
       }
