@@ -174,9 +174,13 @@ export class ApiDispatcher {
     }
     if (resp === undefined) return;
     const out = { type: T + route.type, ...resp };
+    if (UNTRACKED.has(resp)) {
+      jsa.client.publishInternal(reply, undefined, undefined, encoder.encode(JSON.stringify(out)));
+      return;
+    }
     // The account's counters move after its INFO response is built, as the reference counts on send.
     jsa.apiTotal++;
-    if (resp.error !== undefined) {
+    if (resp.error !== undefined && !UNCOUNTED.has(resp.error as ApiError)) {
       js.apiErrors++;
       jsa.apiErrors++;
     }
@@ -231,6 +235,11 @@ function decodeBody(req: ApiRequest, name: string, schema: Schema): Record<strin
   if (req.body.trim() === "") return {};
   return decodeStruct(parseJson(req.body), name, schema, req.jsa.js.strict);
 }
+
+/** Errors the reference sends as plain responses, not counted in the account's api.errors. */
+const UNCOUNTED = new WeakSet<ApiError>();
+/** Responses the reference sends around the API layer: not counted, no audit advisory (message contents). */
+const UNTRACKED = new WeakSet<object>();
 
 function lookupStream(jsa: JsAccount, name: string): Stream {
   const s = jsa.streams.get(name);
@@ -510,7 +519,9 @@ function deleteMsg(req: ApiRequest): Record<string, unknown> {
   }
   const seq = r.seq ?? 0;
   if (!s.removeMsg(seq, r.no_erase === true)) {
-    throw newJSError("JSSequenceNotFoundErrF", { seq });
+    const e = newJSError("JSSequenceNotFoundErrF", { seq });
+    UNCOUNTED.add(e);
+    throw e;
   }
   return { success: true };
 }
@@ -544,7 +555,9 @@ function getMsg(req: ApiRequest): Record<string, unknown> {
   if (m.hdr && m.hdr.length > 0 && !r.no_hdr) message.hdrs = b64(m.hdr);
   if (m.msg.length > 0) message.data = b64(m.msg);
   message.time = rfc3339Nano(m.ts);
-  return { message };
+  const resp = { message };
+  UNTRACKED.add(resp);
+  return resp;
 }
 
 function b64(b: Uint8Array): string {
