@@ -338,6 +338,11 @@ Deno.test("TestWSTLSVerifyAndMap: wss verify_and_map users", async (t) => {
       ["no filtering, client does not provide cert", false, false],
       ["filtering, client provides cert", true, true],
       ["filtering, client does not provide cert", true, false],
+      // The reference lists these too, with the same settings as the four above.
+      ["no users override, client provides cert", false, true],
+      ["no users override, client does not provide cert", false, false],
+      ["users override, client provides cert", true, true],
+      ["users override, client does not provide cert", true, false],
     ] as [string, boolean, boolean][]
   ) {
     await t.step(name, async () => {
@@ -371,34 +376,38 @@ Deno.test("TestWSTLSVerifyAndMap: wss verify_and_map users", async (t) => {
   }
 });
 
-Deno.test("TestWSHandshakeTimeout: a connection that does not finish its upgrade in time is cut off", async () => {
-  await using s = await runServer(wsOpts({ handshakeTimeoutMs: 50 }));
-  const conn = await Deno.connect({ hostname: "127.0.0.1", port: wsPort(s) });
-  try {
-    await conn.write(encoder.encode("GET / HTTP/1.1\r\nHost: x\r\n")); // Never finished.
-    const buf = new Uint8Array(16);
-    const t0 = Date.now();
-    const n = await conn.read(buf).catch(() => null);
-    assertEquals(n, null, "the server closed the connection");
-    assert(Date.now() - t0 < 2_000);
-  } finally {
-    conn.close();
-  }
-});
-
-Deno.test("TestWSHandshakeTimeout: a wss client that delays its TLS handshake is cut off and logged", async () => {
-  await using s = await runServer(wsOpts({ noTls: false, tls: SERVER_TLS, handshakeTimeoutMs: 1 }));
-  const conn = await Deno.connect({ hostname: "127.0.0.1", port: wsPort(s) });
-  try {
-    await delay(20); // Delay the handshake.
-    const buf = new Uint8Array(16);
-    assertEquals(await conn.read(buf).catch(() => null), null, "the server closed the connection");
-  } finally {
-    conn.close();
-  }
-  await checkFor(1_000, 10, () => {
-    const line = (s.log.captured ?? []).find((l) => l.includes("websocket: TLS handshake error"));
-    assert(line !== undefined && line.includes("timeout"), line);
+Deno.test("TestWSHandshakeTimeout: a connection that does not finish its handshake in time is cut off", async (t) => {
+  await t.step(
+    "wss: a client that delays its TLS handshake is cut off and logged (the reference's case)",
+    async () => {
+      await using s = await runServer(wsOpts({ noTls: false, tls: SERVER_TLS, handshakeTimeoutMs: 1 }));
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port: wsPort(s) });
+      try {
+        await delay(20); // Delay the handshake.
+        const buf = new Uint8Array(16);
+        assertEquals(await conn.read(buf).catch(() => null), null, "the server closed the connection");
+      } finally {
+        conn.close();
+      }
+      await checkFor(1_000, 10, () => {
+        const line = (s.log.captured ?? []).find((l) => l.includes("websocket: TLS handshake error"));
+        assert(line !== undefined && line.includes("timeout"), line);
+      });
+    },
+  );
+  await t.step("ws: an HTTP upgrade that never finishes", async () => {
+    await using s = await runServer(wsOpts({ handshakeTimeoutMs: 50 }));
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: wsPort(s) });
+    try {
+      await conn.write(encoder.encode("GET / HTTP/1.1\r\nHost: x\r\n")); // Never finished.
+      const buf = new Uint8Array(16);
+      const t0 = Date.now();
+      const n = await conn.read(buf).catch(() => null);
+      assertEquals(n, null, "the server closed the connection");
+      assert(Date.now() - t0 < 2_000);
+    } finally {
+      conn.close();
+    }
   });
 });
 
