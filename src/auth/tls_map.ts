@@ -19,6 +19,8 @@ export interface CertIdentity {
   uris: string[];
   /** The subject as Go's pkix Name.ToRDNSequence().String() prints it (no DC or e-mail attributes). */
   subject: string;
+  /** The subject as Go's pkix Name.String() prints it (other attributes as OID=#hex at the end). */
+  nameString: string;
   /** "DC=…" attributes of the subject in certificate order, comma-joined; "" when there are none. */
   domainComponents: string;
   /** The raw subject as a DN, or undefined when it has an attribute type the DN parser does not know. */
@@ -149,6 +151,7 @@ export function parseCertIdentity(der: Uint8Array): CertIdentity {
     dnsNames: [],
     uris: [],
     subject: goSubjectString(rdns),
+    nameString: goNameString(rdns),
     domainComponents: rdns.flat().filter((a) => a.oid === OID_DC && a.value !== undefined)
       .map((a) => `DC=${a.value}`).join(","),
     dn: rawSubjectDn(rdns),
@@ -198,6 +201,50 @@ function goSubjectString(rdns: RawAttr[][]): string {
     vals.map((v) => `${PKIX_NAMES[oid]}=${escapeDnValue(v)}`).join("+")
   )
     .join(",");
+}
+
+/**
+ * Go's Name.String(): the fixed-order fields as goSubjectString prints them, then each attribute Go has
+ * no field for (DC, e-mail, title, …), last first, as its dotted OID and "#" + the hex DER Go re-encodes
+ * the decoded string to (PrintableString when every character allows it, else UTF8String).
+ */
+function goNameString(rdns: RawAttr[][]): string {
+  const fielded = new Set([
+    "2.5.4.3",
+    "2.5.4.5",
+    "2.5.4.6",
+    "2.5.4.7",
+    "2.5.4.8",
+    "2.5.4.9",
+    "2.5.4.10",
+    "2.5.4.11",
+    "2.5.4.17",
+  ]);
+  const extra = rdns.flat().filter((a) => !fielded.has(a.oid) && a.value !== undefined);
+  const parts = extra.reverse().map((a) => `${a.oid}=#${hex(derString(a.value!))}`);
+  const main = goSubjectString(rdns);
+  return [...(main !== "" ? [main] : []), ...parts].join(",");
+}
+
+function derString(v: string): Uint8Array {
+  const body = new TextEncoder().encode(v);
+  const printable = /^[A-Za-z0-9 '()+,\-./:=?]*$/.test(v);
+  const len = body.length;
+  const head = len < 0x80
+    ? [printable ? 0x13 : 0x0c, len]
+    : len < 0x100
+    ? [printable ? 0x13 : 0x0c, 0x81, len]
+    : [printable ? 0x13 : 0x0c, 0x82, len >> 8, len & 0xff];
+  const out = new Uint8Array(head.length + len);
+  out.set(head);
+  out.set(body, head.length);
+  return out;
+}
+
+function hex(b: Uint8Array): string {
+  let s = "";
+  for (const x of b) s += x.toString(16).padStart(2, "0");
+  return s;
 }
 
 function escapeDnValue(v: string): string {

@@ -4,7 +4,7 @@
 // Cost: one light record (client, sort key) per candidate connection, then a sort of those records;
 // the wire objects are built only for the requested page, so 10k connections with limit 10 build 10.
 
-import type { Client, Server } from "../server/mod.ts";
+import { type Client, type Server, tlsPeerCerts } from "../server/mod.ts";
 import { goTime, myUptime, nowMs, rttString } from "./_format.ts";
 import { type ConnState, MonitorError } from "./_query.ts";
 
@@ -103,12 +103,6 @@ export interface Connz {
   offset: number;
   limit: number;
   connections: ConnInfo[] | null;
-}
-
-/** Optional TLS state a transport may expose on a client (filled once TLS lands). */
-interface TlsState {
-  tlsVersion?: string;
-  tlsCipher?: string;
 }
 
 /** Builds the /connz answer; throws MonitorError (400) for invalid sort/state combinations. */
@@ -248,7 +242,6 @@ function sortKey(sort: SortOpt, now: number): ((c: Client) => number) | undefine
 /** The /connz record of one client, open or closed. */
 export function connInfo(c: Client, now: number, opts: ConnzOptions = {}): ConnInfo {
   const end = c.stop !== undefined ? c.stop.getTime() : now;
-  const tls = c as unknown as TlsState;
   const o = c.opts;
   const ci: ConnInfo = {
     cid: c.cid,
@@ -272,8 +265,8 @@ export function connInfo(c: Client, now: number, opts: ConnzOptions = {}): ConnI
     name: o.name || undefined,
     lang: o.lang || undefined,
     version: o.version || undefined,
-    "tls_version": tls.tlsVersion || undefined,
-    "tls_cipher_suite": tls.tlsCipher || undefined,
+    "tls_version": c.tlsVersion || undefined,
+    "tls_cipher_suite": c.tlsCipher || undefined,
     "tls_peer_certs": undefined,
     "authorized_user": undefined,
     account: undefined,
@@ -306,6 +299,8 @@ export function connInfo(c: Client, now: number, opts: ConnzOptions = {}): ConnI
     ci.authorized_user = (c.closed ? o.user : rawAuthUser(c)) || undefined;
     if (c.account.name !== "$G") ci.account = c.account.name;
     ci.jwt = o.jwt || undefined;
+    // As nats-server: only with auth, and not for closed connections (their records are saved without).
+    if (!c.closed) ci.tls_peer_certs = tlsPeerCerts(c);
   }
   return ci;
 }

@@ -4,9 +4,11 @@ export {
   spkiSha256,
   TLS_HANDSHAKE_BYTE,
   TlsAcceptor,
+  tlsCipher,
   TlsHandshakeError,
   type TlsSettings,
   TlsTransport,
+  tlsVersion,
   unsupportedTlsSettings,
 } from "./tls.ts";
 export * from "./websocket.ts";

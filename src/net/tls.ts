@@ -315,10 +315,10 @@ export class TlsTransport implements Transport {
     return p.startsWith("TLSv") ? p.slice(4) : p;
   }
 
-  /** Negotiated cipher suite, by its IANA name (as Go names them). */
+  /** Negotiated cipher suite, by the name nats-server prints for it. */
   get cipherSuite(): string {
     const c = this.#sock.getCipher();
-    return c?.standardName ?? c?.name ?? "";
+    return goCipherName(c?.standardName ?? c?.name ?? "");
   }
 
   /**
@@ -355,4 +355,57 @@ function sameName(a: tls.Certificate, b: tls.Certificate): boolean {
 export function spkiSha256(der: Uint8Array): string {
   const spki = new X509Certificate(der).publicKey.export({ type: "spki", format: "der" });
   return createHash("sha256").update(spki).digest("hex");
+}
+
+/** Cipher suites by IANA id, named as Go's crypto/tls names them (nats-server's tlsCipher table). */
+const CIPHERS_BY_ID: ReadonlyMap<number, string> = new Map([
+  [0x0005, "TLS_RSA_WITH_RC4_128_SHA"],
+  [0x000a, "TLS_RSA_WITH_3DES_EDE_CBC_SHA"],
+  [0x002f, "TLS_RSA_WITH_AES_128_CBC_SHA"],
+  [0x003c, "TLS_RSA_WITH_AES_128_CBC_SHA256"],
+  [0x0035, "TLS_RSA_WITH_AES_256_CBC_SHA"],
+  [0x009d, "TLS_RSA_WITH_AES_256_GCM_SHA384"],
+  [0xc007, "TLS_ECDHE_ECDSA_WITH_RC4_128_SHA"],
+  [0xc009, "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA"],
+  [0xc00a, "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA"],
+  [0xc011, "TLS_ECDHE_RSA_WITH_RC4_128_SHA"],
+  [0xc012, "TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA"],
+  [0xc013, "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA"],
+  [0xc027, "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256"],
+  [0xc023, "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256"],
+  [0xc014, "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA"],
+  [0xc02f, "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"],
+  [0xc02b, "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"],
+  [0xc030, "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"],
+  [0xc02c, "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"],
+  [0xcca8, "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305"],
+  [0xcca9, "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305"],
+  [0x1301, "TLS_AES_128_GCM_SHA256"],
+  [0x1302, "TLS_AES_256_GCM_SHA384"],
+  [0x1303, "TLS_CHACHA20_POLY1305_SHA256"],
+]);
+
+/** A TLS protocol version number as nats-server prints it: "1.2", or "Unknown [0x999]". */
+export function tlsVersion(ver: number): string {
+  switch (ver) {
+    case 0x0301:
+      return "1.0";
+    case 0x0302:
+      return "1.1";
+    case 0x0303:
+      return "1.2";
+    case 0x0304:
+      return "1.3";
+  }
+  return `Unknown [0x${ver.toString(16)}]`;
+}
+
+/** A cipher suite id as nats-server prints it: Go's name, or "Unknown [0x9999]". */
+export function tlsCipher(id: number): string {
+  return CIPHERS_BY_ID.get(id) ?? `Unknown [0x${id.toString(16)}]`;
+}
+
+/** Go names the ECDHE ChaCha20 suites without the IANA "_SHA256" suffix; the rest match IANA names. */
+function goCipherName(iana: string): string {
+  return /^TLS_ECDHE_(RSA|ECDSA)_WITH_CHACHA20_POLY1305_SHA256$/.test(iana) ? iana.slice(0, -7) : iana;
 }

@@ -1,8 +1,16 @@
 // The TLS start of a client connection: INFO before or after the handshake (handshake_first and its
 // fallback delay), allow_non_tls detection of a ClientHello, the handshake timeout and the rate limit.
 // Behaviour follows nats-server server/server.go (createClient) and server/client.go (doTLSHandshake).
+import { createHash } from "node:crypto";
 import { encoder } from "../util/mod.ts";
-import { TLS_HANDSHAKE_BYTE, type TlsAcceptor, TlsHandshakeError, type Transport } from "../net/mod.ts";
+import { parseCertIdentity } from "../auth/mod.ts";
+import {
+  spkiSha256,
+  TLS_HANDSHAKE_BYTE,
+  type TlsAcceptor,
+  TlsHandshakeError,
+  type Transport,
+} from "../net/mod.ts";
 import { ClosedState } from "./closed_state.ts";
 import type { Client } from "./client.ts";
 
@@ -143,4 +151,33 @@ function timeoutText(raw: Transport, c: Client): string {
   if (la === undefined || la.hostname === undefined) return "i/o timeout";
   const hp = (h: string, p: number) => h.includes(":") ? `[${h}]:${p}` : `${h}:${p}`;
   return `read tcp ${hp(la.hostname, la.port)}->${hp(c.host, c.port)}: i/o timeout`;
+}
+
+/** One peer certificate as /connz lists it (nats-server's TLSPeerCert). */
+export interface TlsPeerCert {
+  subject: string;
+  "spki_sha256": string;
+  "cert_sha256": string;
+}
+
+/**
+ * The peer certificates of a TLS client, leaf first, with the subject as Go prints it and the sha256 of
+ * the SubjectPublicKeyInfo and of the whole DER; undefined for a plain client or one that sent none.
+ */
+export function tlsPeerCerts(c: Client): TlsPeerCert[] | undefined {
+  const certs = c.tlsPeerCerts;
+  if (certs === undefined || certs.length === 0) return undefined;
+  return certs.map((der) => {
+    let subject = "";
+    try {
+      subject = parseCertIdentity(der).nameString;
+    } catch {
+      // Malformed DER was already refused by the handshake; keep the hashes anyway.
+    }
+    return {
+      subject,
+      "spki_sha256": spkiSha256(der),
+      "cert_sha256": createHash("sha256").update(der).digest("hex"),
+    };
+  });
 }

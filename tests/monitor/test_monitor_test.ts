@@ -2,7 +2,7 @@
 // endpoints, and the monitor's startup errors.
 
 import { connect } from "@nats-io/transport-node";
-import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
 import { defaultOptions, Server, startServer } from "../../src/natsdeno.ts";
 import { type Connz, startMonitor, type Varz } from "../../src/monitor/mod.ts";
 import { Logger } from "../../src/util/mod.ts";
@@ -110,10 +110,59 @@ Deno.test("TestConnz: a raw client's connection info", async () => {
   await rc.close();
 });
 
-Deno.test({
-  name: "TestTLSConnz: TLS version and cipher of a TLS client",
-  ignore: true, // blocked: client TLS in src/net not implemented
-  fn() {},
+Deno.test("TestTLSConnz: a TLS client's record over the https monitor", async () => {
+  // The reference's configs/tls.conf: TLS on the client port, https monitoring, user and password.
+  const certs = new URL("../configs/certs/", import.meta.url).pathname;
+  await using s = await runMonitorServer({
+    httpPort: 0,
+    httpsPort: -1,
+    tls: { certFile: `${certs}server-cert.pem`, keyFile: `${certs}server-key.pem`, timeoutMs: 2_000 },
+    username: "derek",
+    password: "monkey",
+  });
+  const nc = await connect({
+    servers: `tls://127.0.0.1:${s.port}`,
+    user: "derek",
+    pass: "monkey",
+    tls: { caFile: `${certs}ca.pem` },
+  });
+  let resolve!: () => void;
+  const got = new Promise<void>((r) => resolve = r);
+  nc.subscribe("foo", { callback: () => resolve() });
+  nc.publish("foo", "Hello");
+  await got;
+  const client = Deno.createHttpClient({
+    caCerts: [await Deno.readTextFile(`${certs}ca.pem`)],
+    cert: await Deno.readTextFile(`${certs}client-cert.pem`),
+    key: await Deno.readTextFile(`${certs}client-key.pem`),
+  });
+  try {
+    assert(s.monitorUrls[0].startsWith("https://"), s.monitorUrls[0]);
+    const url = `https://localhost:${new URL(s.monitorUrls[0]).port}/connz`;
+    const resp = await fetch(url, { client });
+    assertEquals(resp.status, 200);
+    const c = await resp.json() as Connz;
+    assertEquals(c.num_connections, 1);
+    assertEquals(c.total, 1);
+    assertEquals(c.connections!.length, 1);
+    const ci = c.connections![0];
+    assert(ci.cid !== 0);
+    assertEquals(ci.ip, "127.0.0.1");
+    assert(ci.port !== 0);
+    assertEquals(ci.subscriptions, 1);
+    assertEquals(ci.subscriptions_list, undefined);
+    assertEquals([ci.in_msgs, ci.out_msgs, ci.in_bytes, ci.out_bytes], [1, 1, 5, 5]);
+    assert(Date.parse(ci.start) > 0, "start");
+    assert(ci.uptime !== "");
+    assert(Date.parse(ci.last_activity) >= Date.parse(ci.start), "last_activity >= start");
+    assert(ci.idle !== "");
+    // What the reference's TLS state adds to the record.
+    assertEquals(ci.tls_version, "1.3");
+    assertMatch(ci.tls_cipher_suite!, /^TLS_/);
+  } finally {
+    client.close();
+    await nc.close();
+  }
 });
 
 Deno.test("TestConnzWithSubs: subs=1 for a raw client", async () => {

@@ -6,6 +6,7 @@ import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/as
 import { DummyClient, dummyClient, dummyServer } from "../_helpers/dummy_client.ts";
 import { checkFor, runServer } from "../_helpers/server.ts";
 import { connectRaw, RawClient } from "../_helpers/raw_client.ts";
+import { CERTS, RawTlsClient } from "../_helpers/tls_client.ts";
 import { errRe, expectMsg, expectMsgs, pongRe } from "../_helpers/proto.ts";
 import { State } from "../../src/protocol/parser.ts";
 import { ClosedState } from "../../src/server/mod.ts";
@@ -122,8 +123,14 @@ Deno.test("TestClientHeaderDeliverStrippedMsg: a client without headers gets MSG
 Deno.test("TestClientHeaderDeliverQueueSubStrippedMsg: the same for a queue subscriber", () =>
   strippedDelivery("SUB foo bar 1"));
 
-// blocked: TLS is not built yet (no TLS connection state to ask for).
-Deno.test({ name: "TestNonTLSConnectionState: a plain connection has no TLS state", ignore: true, fn() {} });
+Deno.test("TestNonTLSConnectionState: a plain connection has no TLS state", async () => {
+  await using c = dummyClient();
+  assertEquals([c.client.tlsVersion, c.client.tlsCipher, c.client.tlsPeerCerts], [
+    undefined,
+    undefined,
+    undefined,
+  ]);
+});
 
 Deno.test("TestClientConnect: CONNECT sets verbose, pedantic, echo, user, pass, name and auth_token", async () => {
   await using c = dummyClient();
@@ -331,11 +338,38 @@ Deno.test("TestUnsubRace: unsubscribing while another client publishes is safe",
   await checkFor(2000, 15, () => assertEquals(s.numSubscriptions(), 0));
 });
 
-// blocked: TLS is not built yet.
-Deno.test({
-  name: "TestClientCloseTLSConnection: closing a TLS client does not block",
-  ignore: true,
-  fn() {},
+Deno.test("TestClientCloseTLSConnection: closing a TLS client does not block", async () => {
+  // The reference's configs/tls.conf, with a long TLS timeout.
+  await using s = await runServer({
+    tls: { certFile: `${CERTS}server-cert.pem`, keyFile: `${CERTS}server-key.pem`, timeoutMs: 100_000 },
+    username: "derek",
+    password: "foo",
+  });
+  await using tc = await RawTlsClient.connect(s.port);
+  await tc.send(
+    'CONNECT {"user":"derek","pass":"foo","verbose":false,"pedantic":false,"tls_required":true}\r\nPING\r\n',
+  );
+  await tc.expect(pongRe);
+  await checkFor(2000, 15, () => assertEquals(s.clients.size, 1));
+  const cli = [...s.clients.values()][0];
+  // The TLS connection state and the remote address.
+  assertEquals(cli.tlsVersion, "1.3");
+  assert((cli.tlsCipher ?? "").startsWith("TLS_"), cli.tlsCipher);
+  assertEquals(cli.host, "127.0.0.1");
+  // Fill the socket buffers: the client never reads, so writes stay in flight.
+  tc.stallReads();
+  const buf = new Uint8Array(64 * 1024);
+  for (let i = 0; i < 256 && !cli.closed && cli.pendingBytes() < 8 * buf.length; i++) {
+    cli.enqueue(buf);
+    cli.flush();
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  assert(cli.pendingBytes() > 0, "writes should be stuck");
+  // Closing must not wait for the stuck write.
+  const start = Date.now();
+  cli.close(ClosedState.ClientClosed);
+  assert(Date.now() - start < 3000);
+  await checkFor(3000, 15, () => assertEquals(s.clients.size, 0));
 });
 
 Deno.test("TestWildcardCharsInLiteralSubjectWorks: * and > inside a token are literal characters", async () => {
@@ -478,8 +512,18 @@ Deno.test("TestCloseConnectionVeryEarly: a connection closed right away leaves n
     c.close();
     await checkFor(2000, 15, () => assertEquals(s.clients.size, 0));
   });
-  // blocked: TLS is not built yet.
-  await t.step({ name: "tls", ignore: true, fn() {} });
+  await t.step("tls", async () => {
+    await using s = await runServer({
+      tls: {
+        certFile: `${CERTS}server-cert.pem`,
+        keyFile: `${CERTS}server-key.pem`,
+        caFile: `${CERTS}ca.pem`,
+      },
+    });
+    const c = await Deno.connect({ hostname: "127.0.0.1", port: s.port });
+    c.close();
+    await checkFor(2000, 15, () => assertEquals(s.clients.size, 0));
+  });
 });
 
 Deno.test("TestClientConnectionName: a client's log prefix names its address and cid", async (t) => {

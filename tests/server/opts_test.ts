@@ -18,11 +18,27 @@ Deno.test("TestServerConfig: max_payload from the config file is announced in IN
   assertEquals(info.max_payload, 2222);
 });
 
-Deno.test({
-  name: "TestTLSConfig: tls_required is set in INFO when TLS is configured",
-  // blocked: client TLS is not implemented in natsdeno yet.
-  ignore: true,
-  fn() {},
+// The reference's configs/tls.conf (certificates from tests/configs/certs).
+const CERTS = new URL("../configs/certs/", import.meta.url).pathname;
+const TLS_CONF = `
+listen: 127.0.0.1:-1
+tls {
+  cert_file: "${CERTS}server-cert.pem"
+  key_file: "${CERTS}server-key.pem"
+  timeout: 2
+}
+authorization {
+  user: derek
+  password: foo
+  timeout: 1
+}
+`;
+
+Deno.test("TestTLSConfig: tls_required is set in INFO when TLS is configured", async () => {
+  await using s = await runServerWithConfig(await createConfFile(TLS_CONF));
+  await using c = await RawClient.connect(s.port);
+  const info = await c.info();
+  assertEquals(info.tls_required, true);
 });
 
 Deno.test("TestResolveRandomPort: a random port is chosen and reported", async () => {

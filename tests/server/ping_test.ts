@@ -3,6 +3,7 @@
 import { assert } from "@std/assert";
 import { runServer } from "../_helpers/server.ts";
 import { RawClient } from "../_helpers/raw_client.ts";
+import { CERTS, RawTlsClient } from "../_helpers/tls_client.ts";
 import { doConnect, errRe, expectNothing, pingRe, pongRe, setupConn } from "../_helpers/proto.ts";
 
 const PING_INTERVAL = 50;
@@ -26,11 +27,29 @@ async function expectStale(c: RawClient): Promise<void> {
   await c.waitClosed();
 }
 
-// blocked: TLS is not built yet.
-Deno.test({
-  name: "TestPingSentToTLSConnection: PINGs and the stale close also happen over TLS",
-  ignore: true,
-  fn() {},
+Deno.test("TestPingSentToTLSConnection: PINGs and the stale close also happen over TLS", async () => {
+  await using s = await runServer({
+    pingIntervalMs: PING_INTERVAL,
+    maxPingsOut: PING_MAX,
+    tls: {
+      certFile: `${CERTS}server-cert.pem`,
+      keyFile: `${CERTS}server-key.pem`,
+      caFile: `${CERTS}ca.pem`,
+      timeoutMs: 5_000,
+    },
+  });
+  await using c = await RawTlsClient.connect(s.port);
+  assert(c.info.tls_required === true);
+  await c.send('CONNECT {"verbose":false,"pedantic":false,"tls_required":true}\r\n');
+  for (let i = 0; i < PING_MAX; i++) {
+    await sleep(PING_INTERVAL / 2);
+    await c.expect(pingRe);
+  }
+  await sleep(PING_INTERVAL);
+  const m = await c.expect(errRe);
+  assert(m[1] === "'Stale Connection'", m[1]);
+  // The server closes the connection.
+  await c.waitClosed();
 });
 
 Deno.test("TestPingInterval: an idle client gets ping_max PINGs, then 'Stale Connection' and a close", async () => {

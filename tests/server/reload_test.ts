@@ -208,20 +208,87 @@ include "platform.conf"
   assertEquals(info.auth_required, true);
 });
 
-Deno.test({
-  name: "TestConfigReloadRotateTLS: a new key pair and client verification apply on reload",
-  ignore: true, // blocked: client TLS is not implemented yet.
-  fn() {},
+// The reference's reload/tls_test.conf and tls_verify_test.conf; it rotates to a self-signed pair that is
+// also the CA, here the server pair stays and the test CA verifies clients (tests/configs/certs).
+const CERTS = new URL("../configs/certs/", import.meta.url).pathname;
+const TLS_TEST_CONF = `${BASIC_CONF}tls {
+  cert_file: "${CERTS}server-cert.pem"
+  key_file: "${CERTS}server-key.pem"
+}
+`;
+const TLS_VERIFY_TEST_CONF = `${BASIC_CONF}tls {
+  cert_file: "${CERTS}server-cert.pem"
+  key_file: "${CERTS}server-key.pem"
+  ca_file: "${CERTS}ca.pem"
+  verify: true
+}
+`;
+
+/** The official client over TLS, trusting the test CA (the reference skips server verification). */
+function natsTls(port: number, tls: Record<string, string> = {}): Promise<NatsConnection> {
+  return connect({
+    servers: `127.0.0.1:${port}`,
+    reconnect: false,
+    timeout: 3_000,
+    tls: { caFile: `${CERTS}ca.pem`, ...tls },
+  });
+}
+
+Deno.test("TestConfigReloadRotateTLS: a new key pair and client verification apply on reload", async () => {
+  const conf = await createConfFile(TLS_TEST_CONF);
+  await using s = await runServerWithConfig(conf);
+  const nc = await natsTls(s.port);
+  const sub = nc.subscribe("foo", { max: 1 });
+  await nc.flush();
+  await reloadUpdateConfig(s, conf, TLS_VERIFY_TEST_CONF);
+  // Without a client certificate the handshake now fails.
+  let failed = false;
+  try {
+    await (await natsTls(s.port)).close();
+  } catch {
+    failed = true;
+  }
+  assert(failed, "expected connect to fail");
+  // With one it succeeds.
+  const conn = await natsTls(s.port, {
+    certFile: `${CERTS}client-cert.pem`,
+    keyFile: `${CERTS}client-key.pem`,
+  });
+  await conn.close();
+  // The original connection still publishes and receives.
+  nc.publish("foo", "hello");
+  await nc.flush();
+  const got = (async () => {
+    for await (const m of sub) return m.string();
+  })();
+  assert(await within(got, 2_000), "no message");
+  assertEquals(await got, "hello");
+  await nc.close();
 });
-Deno.test({
-  name: "TestConfigReloadEnableTLS: TLS can be turned on by reload",
-  ignore: true, // blocked: client TLS is not implemented yet.
-  fn() {},
+
+Deno.test("TestConfigReloadEnableTLS: TLS can be turned on by reload", async () => {
+  const conf = await createConfFile(BASIC_CONF);
+  await using s = await runServerWithConfig(conf);
+  await (await connect({ servers: `127.0.0.1:${s.port}`, reconnect: false })).close();
+  await reloadUpdateConfig(s, conf, TLS_TEST_CONF);
+  const nc = await natsTls(s.port);
+  await nc.close();
 });
-Deno.test({
-  name: "TestConfigReloadDisableTLS: TLS can be turned off by reload",
-  ignore: true, // blocked: client TLS is not implemented yet.
-  fn() {},
+
+Deno.test("TestConfigReloadDisableTLS: TLS can be turned off by reload", async () => {
+  const conf = await createConfFile(TLS_TEST_CONF);
+  await using s = await runServerWithConfig(conf);
+  await (await natsTls(s.port)).close();
+  await reloadUpdateConfig(s, conf, BASIC_CONF);
+  let failed = false;
+  try {
+    await (await natsTls(s.port)).close();
+  } catch {
+    failed = true;
+  }
+  assert(failed, "expected a TLS connect to fail");
+  const nc = await connect({ servers: `127.0.0.1:${s.port}`, reconnect: false });
+  await nc.close();
 });
 
 Deno.test("TestConfigReloadRotateUserAuthentication: new credentials apply and old sessions are closed", async () => {

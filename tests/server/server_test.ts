@@ -4,6 +4,7 @@ import { assert, assertEquals, assertNotEquals, assertRejects, assertStringInclu
 import { connect } from "@nats-io/transport-node";
 import { loadOptions } from "../../src/config/mod.ts";
 import { VERSION } from "../../src/protocol/mod.ts";
+import { tlsCipher, tlsVersion } from "../../src/net/mod.ts";
 import { Server } from "../../src/server/mod.ts";
 import { startServer } from "../../src/natsdeno.ts";
 import { Logger } from "../../src/util/mod.ts";
@@ -37,8 +38,44 @@ Deno.test("TestStartupAndShutdown: a fresh server runs with no clients, routes o
   assert(!s.running);
 });
 
-blocked("TestTLSVersions: TLS version options", "client TLS is not implemented yet");
-blocked("TestTlsCipher: TLS cipher suites", "client TLS is not implemented yet");
+Deno.test("TestTLSVersions: TLS version numbers print as nats-server prints them", async (t) => {
+  for (
+    const [name, value, expected] of [
+      ["1.0", 0x0301, "1.0"],
+      ["1.1", 0x0302, "1.1"],
+      ["1.2", 0x0303, "1.2"],
+      ["1.3", 0x0304, "1.3"],
+      ["unknown", 0x999, "Unknown [0x999]"],
+    ] as const
+  ) {
+    await t.step(name, () => assertEquals(tlsVersion(value), expected));
+  }
+});
+
+Deno.test("TestTlsCipher: cipher suite ids print with Go's names", () => {
+  const cases: [number, string][] = [
+    [0x0005, "TLS_RSA_WITH_RC4_128_SHA"],
+    [0x000a, "TLS_RSA_WITH_3DES_EDE_CBC_SHA"],
+    [0x002f, "TLS_RSA_WITH_AES_128_CBC_SHA"],
+    [0x0035, "TLS_RSA_WITH_AES_256_CBC_SHA"],
+    [0xc007, "TLS_ECDHE_ECDSA_WITH_RC4_128_SHA"],
+    [0xc009, "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA"],
+    [0xc00a, "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA"],
+    [0xc011, "TLS_ECDHE_RSA_WITH_RC4_128_SHA"],
+    [0xc012, "TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA"],
+    [0xc013, "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA"],
+    [0xc014, "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA"],
+    [0xc02f, "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"],
+    [0xc02b, "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"],
+    [0xc030, "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"],
+    [0xc02c, "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"],
+    [0x1301, "TLS_AES_128_GCM_SHA256"],
+    [0x1302, "TLS_AES_256_GCM_SHA384"],
+    [0x1303, "TLS_CHACHA20_POLY1305_SHA256"],
+    [0x9999, "Unknown [0x9999]"],
+  ];
+  for (const [id, name] of cases) assertEquals(tlsCipher(id), name);
+});
 blocked(
   "TestGetConnectURLs: connect URLs list non-loopback addresses",
   "connect_urls are only sent with clustering, which is not implemented yet",
