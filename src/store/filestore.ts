@@ -387,7 +387,7 @@ export class FileStore extends MemStore {
       xorAt(this.#keys.cipher, b.seed!, nonce, 0, file.subarray(nonce.length));
     }
     writeFileDurable(this.#blkPath(b.idx), file);
-    return body.length;
+    return file.length;
   }
 
   #newBlock(): void {
@@ -423,7 +423,29 @@ export class FileStore extends MemStore {
 
   // ---- recovery ----
 
+  // Sizes of the sealed (no longer active) blocks, in msgs/blocks.db (natsdeno's own JSON file): a block
+  // cut at a record boundary is otherwise indistinguishable from a shorter block.
+  #sealed = new Map<number, number>();
+
+  #sealBlock(idx: number, size: number | undefined): void {
+    if (size === undefined) this.#sealed.delete(idx);
+    else this.#sealed.set(idx, size);
+    writeFileDurable(
+      join(this.#mdir, "blocks.db"),
+      new TextEncoder().encode(JSON.stringify(Object.fromEntries(this.#sealed))),
+    );
+  }
+
   #recover(): void {
+    try {
+      const raw = JSON.parse(fs.readFileSync(join(this.#mdir, "blocks.db"), "utf8")) as Record<
+        string,
+        number
+      >;
+      for (const [k, v] of Object.entries(raw)) this.#sealed.set(Number(k), v);
+    } catch {
+      // Missing or unreadable: block sizes are not checked.
+    }
     const names = fs.readdirSync(this.#mdir);
     const idxs: number[] = [];
     for (const n of names) {
@@ -437,6 +459,11 @@ export class FileStore extends MemStore {
       const b: Block = { idx: idxs[i], first: 0, last: 0, msgs: 0, live: 0, compressed: false };
       const isLast = i === idxs.length - 1;
       const file = this.#blkPath(b.idx);
+      const want = this.#sealed.get(b.idx);
+      const have = fs.statSync(file).size;
+      if (want !== undefined && want !== have) {
+        this.#damaged(file, 0, `block is ${have} bytes, expected ${want} (truncated or overwritten)`);
+      }
       let data: Uint8Array;
       try {
         if (this.#keys !== undefined) b.seed = this.#loadSeed(b.idx);
@@ -688,13 +715,15 @@ export class FileStore extends MemStore {
     const old = this.#active;
     this.#closeFd(this.#fd);
     this.#fd = -1;
+    let size = this.#fileOff() + this.#pos;
     if (this.#compress) {
       try {
-        this.#writeBlockFile(old, this.#readBlock(old), true);
+        size = this.#writeBlockFile(old, this.#readBlock(old), true);
       } catch (err) {
         this.#onErr?.(err);
       }
     }
+    this.#sealBlock(old.idx, size);
     this.#newBlock();
     syncDir(this.#mdir);
   }
@@ -820,6 +849,7 @@ export class FileStore extends MemStore {
       const b = this.#blocks.shift()!;
       fs.rmSync(this.#blkPath(b.idx), { force: true });
       fs.rmSync(join(this.#mdir, `${b.idx}.key`), { force: true });
+      this.#sealBlock(b.idx, undefined);
       dropped = true;
     }
     if (dropped) {
@@ -879,7 +909,7 @@ export class FileStore extends MemStore {
       this.#writeBlockFile(b, plain, false);
       this.#openActive(b, plain.length);
     } else {
-      this.#writeBlockFile(b, plain, b.compressed || this.#compress);
+      this.#sealBlock(b.idx, this.#writeBlockFile(b, plain, b.compressed || this.#compress));
     }
   }
 }

@@ -1,7 +1,7 @@
 // Message block records and block files of FileStore, in nats-server's record layout (inventory §8):
 //   total_len(4) seq(8) ts(8) subj_len(2) subj [hdr_len(4) hdr] msg checksum(8), little endian,
 // bit 31 of total_len = has headers, bit 63 of seq = erased/skipped (ebit), bit 62 = tombstone (tbit), and
-// a HighwayHash-64 checksum over seq+ts, subject, header and payload keyed by sha256("<stream>-<block>").
+// a HighwayHash-64 checksum keyed by sha256("<stream>-<block>") (over the whole record: see checksum()).
 //
 // natsdeno's own additions (records the reference does not write): a record with both ebit and tbit set is a
 // store operation whose payload starts with an op byte (OP_*), used to journal compactions, truncations,
@@ -43,7 +43,6 @@ export class RecBuf {
   buf: Uint8Array;
   view: DataView;
   len = 0;
-  #scratch = new Uint8Array(4096);
 
   constructor(size = 64 * 1024) {
     this.buf = new Uint8Array(size);
@@ -90,15 +89,9 @@ export class RecBuf {
     }
     b.set(msg, p);
     p += msg.length;
-    b.set(checksum(b, o, rl, subj.length, hl, hkey, this), p);
+    b.set(checksum(b, o, rl, hkey), p);
     this.len = o + rl;
     return rl;
-  }
-
-  /** A scratch buffer of at least `n` bytes (for checksum input). */
-  scratch(n: number): Uint8Array {
-    if (this.#scratch.length < n) this.#scratch = new Uint8Array(Math.max(n, this.#scratch.length * 2));
-    return this.#scratch;
   }
 
   reset(): void {
@@ -110,35 +103,11 @@ export class RecBuf {
   }
 }
 
-const fallbackScratch = { s: new Uint8Array(4096) };
-
-// HighwayHash-64 over seq+ts, subject, header and payload of the record at `o` (rl bytes long).
-function checksum(
-  b: Uint8Array,
-  o: number,
-  rl: number,
-  sl: number,
-  hl: number,
-  key: Uint8Array,
-  rb?: RecBuf,
-): Uint8Array {
-  const n = rl - REC_HDR - CHECKSUM - (hl >= 0 ? 4 : 0) + 16;
-  let s: Uint8Array;
-  if (rb !== undefined) s = rb.scratch(n);
-  else {
-    if (fallbackScratch.s.length < n) fallbackScratch.s = new Uint8Array(n * 2);
-    s = fallbackScratch.s;
-  }
-  s.set(b.subarray(o + 4, o + 20), 0);
-  let p = o + 22;
-  s.set(b.subarray(p, p + sl), 16);
-  p += sl;
-  let q = 16 + sl;
-  if (hl >= 0) p += 4;
-  const rest = o + rl - CHECKSUM - p;
-  s.set(b.subarray(p, p + rest), q);
-  q += rest;
-  return hh64(key, s.subarray(0, q));
+// HighwayHash-64 of the record at `o` (rl bytes long) up to its checksum. natsdeno hashes the whole record,
+// lengths included, where the reference hashes seq+ts, subject, header and payload only: with its scheme a
+// flipped bit in subj_len moves bytes between subject and payload without changing the hash.
+function checksum(b: Uint8Array, o: number, rl: number, key: Uint8Array): Uint8Array {
+  return hh64(key, b.subarray(o, o + rl - CHECKSUM));
 }
 
 function setSeq(v: DataView, o: number, seq: number, flags: number): void {
@@ -201,7 +170,7 @@ export function scanBlock(
       }
       const hi = v.getUint32(o + 8, true);
       const seq = v.getUint32(o + 4, true) + (hi & 0x3fffffff) * 0x100000000;
-      const sum = checksum(data, o, rl, sl, hl, key);
+      const sum = checksum(data, o, rl, key);
       let ok = true;
       for (let i = 0; i < 8; i++) {
         if (sum[i] !== data[o + rl - 8 + i]) {
