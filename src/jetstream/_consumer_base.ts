@@ -146,8 +146,25 @@ export abstract class ConsumerBase implements StreamConsumer {
     else this._armInactive();
     this._checkPause();
     if (c.idle_heartbeat && c.deliver_subject) this._armHeartbeat();
+    this._dropPendingBelowFirst();
     if (this._pending.size > 0) this._armPending(this._ackWaitMs(1));
     this._signal();
+  }
+
+  /**
+   * Forgets restored pending acks of messages the stream no longer has (compacted or purged while the
+   * consumer was down), as the reference's pending check does.
+   */
+  protected _dropPendingBelowFirst(): void {
+    if (this._pending.size === 0) return;
+    const st = this.stream.store.fastState();
+    const first = st.msgs === 0 ? st.lastSeq + 1 : st.firstSeq;
+    for (const seq of [...this._pending.keys()]) {
+      if (seq >= first) continue;
+      this._pending.delete(seq);
+      this._rdc.delete(seq);
+      if (this._rdqSet.delete(seq)) this._rdq = this._rdq.filter((x) => x !== seq);
+    }
   }
 
   // ---- Starting position ------------------------------------------------------------------------------

@@ -1,0 +1,367 @@
+// Ports of consumer edge-case tests of nats-server server/jetstream_test.go (2.9.10): acks on acked
+// messages, late acks, NAK delays, max_deliver (and its update), pending counts with redeliveries and
+// last-per-subject starts, ack floors, work queue progress, restarts on FileStore. Go test names kept, in
+// Go's order.
+
+import { assert, assertEquals, assertRejects } from "@std/assert";
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, StorageType } from "@nats-io/jetstream";
+import type { Msg, NatsConnection } from "@nats-io/transport-node";
+import { Logger } from "../../src/util/mod.ts";
+import { defaultOptions, type Options, startServer } from "../../src/natsdeno.ts";
+import type { JetStream } from "../../src/jetstream/mod.ts";
+import { clientFor, jsApi, type TestServer } from "./_helpers.ts";
+import { checkFor, delay } from "../_helpers/server.ts";
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+const MS = 1_000_000;
+const STORAGES = [StorageType.Memory, StorageType.File];
+
+/** A JetStream server with the real stores (MemStore and FileStore). */
+async function runServer(opts: Partial<Options> = {}): Promise<TestServer> {
+  const storeDir = opts.storeDir ?? await Deno.makeTempDir({ prefix: "natsdeno-jsc2-" });
+  const full = defaultOptions({ host: "127.0.0.1", port: 0, jetStream: true, storeDir, ...opts });
+  const log = new Logger({ quiet: !Deno.env.get("NATSDENO_TEST_LOG"), debug: false }, true);
+  return await startServer(full, { log }) as TestServer;
+}
+
+async function stream(nc: NatsConnection, cfg: Record<string, unknown>): Promise<void> {
+  const r = await jsApi(nc, `$JS.API.STREAM.CREATE.${cfg.name}`, { storage: "memory", ...cfg });
+  assert(r.error === undefined, JSON.stringify(r.error));
+}
+
+// deno-lint-ignore no-explicit-any
+async function consumer(nc: NatsConnection, s: string, config: Record<string, unknown>): Promise<any> {
+  const r = await jsApi(nc, `$JS.API.CONSUMER.CREATE.${s}.${config.durable_name}`, {
+    "stream_name": s,
+    config,
+  });
+  assert(r.error === undefined, JSON.stringify(r.error));
+  return r;
+}
+
+/** A pull request for one message on a private inbox; rejects on timeout. */
+function next(nc: NatsConnection, s: string, c: string, body = "", ms = 1_000): Promise<Msg> {
+  return nc.request(`$JS.API.CONSUMER.MSG.NEXT.${s}.${c}`, enc.encode(body), { timeout: ms, noMux: true });
+}
+
+function isStatus(m: Msg): boolean {
+  return m.headers !== undefined && m.headers.code !== 0 && m.data.length === 0;
+}
+
+Deno.test("TestJetStreamDeleteConsumerAndServerRestart: a deleted consumer stays deleted", async () => {
+  await withRestart(async (_s, nc) => {
+    await stream(nc, { name: "MYQ", subjects: ["MYQ"], storage: "file" });
+    await consumer(nc, "MYQ", { "durable_name": "WQ", "ack_policy": "explicit" });
+    const d = await jsApi(nc, "$JS.API.CONSUMER.DELETE.MYQ.WQ");
+    assertEquals(d.success, true);
+  }, async (_s, nc) => {
+    const si = await jsApi(nc, "$JS.API.STREAM.INFO.MYQ");
+    assertEquals(si.state.consumer_count, 0);
+    const names = await jsApi(nc, "$JS.API.CONSUMER.NAMES.MYQ");
+    assertEquals(names.consumers, []);
+  });
+});
+
+Deno.test("TestJetStreamRedeliveryAfterServerRestart: unacked push deliveries come again after a restart", async () => {
+  const inbox = "_INBOX.redeliver";
+  await withRestart(async (_s, nc) => {
+    await stream(nc, { name: "MYQ", subjects: ["MYQ"], storage: "file" });
+    for (let i = 0; i < 25; i++) await nc.request("MYQ", enc.encode("Hello World!"));
+    const got: Msg[] = [];
+    const sub = nc.subscribe(inbox, { callback: (_e, m) => void got.push(m) });
+    await nc.flush();
+    await consumer(nc, "MYQ", {
+      "durable_name": "TO",
+      "deliver_subject": inbox,
+      "ack_policy": "explicit",
+      "ack_wait": 100 * MS,
+    });
+    await checkFor(1_000, 10, () => {
+      if (got.length < 25) throw new Error(`${got.length} of 25`);
+    });
+    sub.unsubscribe();
+  }, async (_s, nc) => {
+    const got: Msg[] = [];
+    nc.subscribe(inbox, { callback: (_e, m) => void got.push(m) });
+    await nc.flush();
+    await checkFor(2_000, 50, () => {
+      if (got.length < 25) throw new Error(`${got.length} of 25 after restart`);
+    });
+    assert(Number(got[0].reply!.split(".")[4]) >= 2, "redelivered messages carry a delivery count > 1");
+  });
+});
+
+Deno.test("TestJetStreamRedeliverAndLateAck: a late ack of a redelivered message still counts", async () => {
+  await using s = await runServer();
+  await using nc = await clientFor(s);
+  await stream(nc, { name: "LA", subjects: ["LA"] });
+  await consumer(nc, "LA", { "durable_name": "DDD", "ack_policy": "explicit", "ack_wait": 100 * MS });
+  await nc.request("LA", enc.encode("Hello World!"));
+  const m = await next(nc, "LA", "DDD");
+  assertEquals(dec.decode(m.data), "Hello World!");
+  await delay(150);
+  await nc.request(m.reply!, enc.encode("+ACK"), { timeout: 1_000 });
+  // Acked: nothing is redelivered.
+  await assertRejects(() => next(nc, "LA", "DDD", "", 150));
+});
+
+Deno.test("TestJetStreamCanNotNakAckd: a NAK of an acked message is ignored", async (t) => {
+  for (const storage of STORAGES) {
+    await t.step(storage, async () => {
+      await using s = await runServer();
+      await using nc = await clientFor(s);
+      await stream(nc, { name: "DC", subjects: ["DC"], storage });
+      for (let i = 0; i < 10; i++) await nc.request("DC", enc.encode("OK!"));
+      await consumer(nc, "DC", { "durable_name": "WQ", "ack_policy": "explicit", "ack_wait": 30e9 });
+      for (let i = 1; i <= 10; i++) {
+        const m = await next(nc, "DC", "WQ");
+        if (i % 2 === 0) await nc.request(m.reply!, new Uint8Array(0), { timeout: 1_000 });
+      }
+      for (const seq of [2, 4, 6, 8, 10, 22]) {
+        nc.publish(`$JS.ACK.DC.WQ.1.${seq}.${seq}.0.0`, enc.encode("-NAK"));
+        await nc.flush();
+        await assertRejects(() => next(nc, "DC", "WQ", "", 50));
+      }
+    });
+  }
+});
+
+Deno.test("TestJetStreamDeliveryAfterServerRestart: an interest stream's durable resumes with new messages", async () => {
+  await withRestart(async (_s, nc) => {
+    await stream(nc, { name: "MY_STREAM", subjects: ["foo.>"], storage: "file", retention: "interest" });
+    const sub = nc.subscribe("_INBOX.d1", { max: 1 });
+    await nc.flush();
+    await consumer(nc, "MY_STREAM", {
+      "durable_name": "dur",
+      "deliver_subject": "_INBOX.d1",
+      "deliver_policy": "new",
+      "ack_policy": "explicit",
+    });
+    await nc.request("foo.bar", enc.encode("msg1"));
+    for await (const m of sub) {
+      assertEquals(dec.decode(m.data), "msg1");
+      await nc.request(m.reply!, new Uint8Array(0), { timeout: 1_000 });
+    }
+  }, async (_s, nc) => {
+    const sub = nc.subscribe("_INBOX.d2", { max: 1, timeout: 2_000 });
+    await nc.flush();
+    // The same durable with a new deliver subject.
+    await consumer(nc, "MY_STREAM", {
+      "durable_name": "dur",
+      "deliver_subject": "_INBOX.d2",
+      "deliver_policy": "new",
+      "ack_policy": "explicit",
+    });
+    await nc.request("foo.bar", enc.encode("msg2"));
+    for await (const m of sub) assertEquals(dec.decode(m.data), "msg2");
+    assertEquals(sub.getProcessed(), 1);
+  });
+});
+
+Deno.test("TestJetStreamDeliverLastPerSubjectNumPending: last-per-subject start counts one per subject", async () => {
+  await using s = await runServer();
+  await using nc = await clientFor(s);
+  await stream(nc, { name: "KV", subjects: ["KV.>"], "max_msgs_per_subject": 5 });
+  for (let i = 0; i < 5; i++) {
+    for (const k of ["foo", "bar", "baz", "bat"]) await nc.request(`KV.${k}`, enc.encode(`msg${i}`));
+  }
+  const jsm = await jetstreamManager(nc);
+  await jsm.streams.deleteMessage("KV", 2);
+  await jsm.streams.deleteMessage("KV", 5);
+  const ci = await jsm.consumers.add("KV", {
+    deliver_subject: "_INBOX.lps",
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.LastPerSubject,
+    filter_subject: "KV.>",
+  });
+  assertEquals(ci.num_pending, 4);
+});
+
+Deno.test("TestJetStreamExpireAllWhileServerDown: messages past max_age while down are gone at start", async () => {
+  await withRestart(async (_s, nc) => {
+    await stream(nc, { name: "TEST", subjects: ["TEST"], storage: "file", "max_age": 250 * MS });
+    const js = jetstream(nc);
+    const acks = [];
+    for (let i = 0; i < 1_000; i++) acks.push(js.publish("TEST", "OK"));
+    await Promise.all(acks);
+  }, async (_s, nc) => {
+    const jsm = await jetstreamManager(nc);
+    assertEquals((await jsm.streams.info("TEST")).state.messages, 0);
+    const js = jetstream(nc);
+    for (let i = 0; i < 10; i++) await js.publish("TEST", "OK");
+    assertEquals((await jsm.streams.info("TEST")).state.messages, 10);
+  }, 300);
+});
+
+Deno.test("TestJetStreamNakRedeliveryWithNoWait: a delayed NAK is redelivered to a later no_wait request", async () => {
+  await using s = await runServer();
+  await using nc = await clientFor(s);
+  await stream(nc, { name: "TEST", subjects: ["foo"] });
+  await nc.request("foo", enc.encode("NAK"));
+  const r = await jsApi(nc, "$JS.API.CONSUMER.DURABLE.CREATE.TEST.dlc", {
+    "stream_name": "TEST",
+    config: {
+      "durable_name": "dlc",
+      "ack_policy": "explicit",
+      "max_deliver": 3,
+      "ack_wait": 60e9,
+      backoff: [5e9, 10e9],
+    },
+  });
+  assert(r.error === undefined, JSON.stringify(r.error));
+  const m = await next(nc, "TEST", "dlc");
+  m.respond(enc.encode(`-NAK  ${JSON.stringify({ delay: 500 * MS })}`));
+  const end = Date.now() + 1_500;
+  let got: Msg | undefined;
+  while (Date.now() < end) {
+    const x = await next(nc, "TEST", "dlc", '{"batch":1, "no_wait": true}');
+    if (x.data.length > 0) {
+      got = x;
+      break;
+    }
+    assertEquals(x.headers?.code, 404);
+    await delay(100);
+  }
+  assert(got !== undefined, "NAKed message was not redelivered");
+  assertEquals(dec.decode(got.data), "NAK");
+  assertEquals(got.reply!.split(".")[4], "2");
+});
+
+Deno.test("TestJetStreamConsumerPendingCountWithRedeliveries: a message past max_deliver does not count as pending", async () => {
+  await using s = await runServer();
+  await using nc = await clientFor(s);
+  const jsm = await jetstreamManager(nc);
+  await jsm.streams.add({ name: "TEST", subjects: ["foo"], storage: StorageType.Memory });
+  await jsm.consumers.add("TEST", {
+    durable_name: "test",
+    ack_policy: AckPolicy.Explicit,
+    ack_wait: 50 * MS,
+    max_deliver: 1,
+  });
+  const js = jetstream(nc);
+  await js.publish("foo", "msg1");
+  const c = await js.consumers.get("TEST", "test");
+  const m1 = await c.next({ expires: 1_000 });
+  assertEquals(m1?.string(), "msg1");
+  assertEquals((await jsm.consumers.info("TEST", "test")).num_pending, 0);
+  await delay(100);
+  await js.publish("foo", "msg2");
+  const m2 = await c.next({ expires: 1_000 });
+  assertEquals(m2?.string(), "msg2");
+  assertEquals(m2?.info.deliveryCount, 1);
+  assertEquals((await jsm.consumers.info("TEST", "test")).num_pending, 0);
+});
+
+Deno.test("TestJetStreamConsumerMaxDeliverUpdate: a raised max_deliver allows more deliveries of new messages", async () => {
+  await using s = await runServer();
+  await using nc = await clientFor(s);
+  const jsm = await jetstreamManager(nc);
+  await jsm.streams.add({ name: "TEST", subjects: ["foo"], storage: StorageType.Memory });
+  let maxDeliver = 2;
+  const cfg = () => ({
+    durable_name: "ard",
+    ack_policy: AckPolicy.Explicit,
+    filter_subject: "foo",
+    max_deliver: maxDeliver,
+  });
+  await jsm.consumers.add("TEST", cfg());
+  const checkMaxDeliver = async () => {
+    for (let i = 0; i <= maxDeliver; i++) {
+      const r = await nc.request(
+        "$JS.API.CONSUMER.MSG.NEXT.TEST.ard",
+        enc.encode(JSON.stringify({ batch: 2, expires: 100 * MS })),
+        { timeout: 1_000, noMux: true },
+      );
+      if (i < maxDeliver) {
+        assert(!isStatus(r), `delivery ${i + 1}: ${r.headers?.code}`);
+        r.respond(enc.encode("-NAK"));
+      } else {
+        assertEquals(r.headers?.code, 408);
+      }
+    }
+  };
+  await jetstream(nc).publish("foo", "Hello");
+  await checkMaxDeliver();
+  maxDeliver++;
+  await jsm.consumers.update("TEST", "ard", { max_deliver: maxDeliver });
+  await jetstream(nc).publish("foo", "Hello");
+  await checkMaxDeliver();
+});
+
+Deno.test("TestJetStreamRecoverSealedAfterServerRestart: a sealed stream keeps its messages and seal", async () => {
+  await withRestart(async (_s, nc) => {
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({ name: "foo", subjects: ["foo"], storage: StorageType.File });
+    const js = jetstream(nc);
+    const acks = [];
+    for (let i = 0; i < 100; i++) acks.push(js.publish("foo", "OK"));
+    await Promise.all(acks);
+    // deno-lint-ignore no-explicit-any
+    const si = await jsm.streams.update("foo", { sealed: true } as any);
+    assertEquals(si.config.sealed, true);
+  }, async (_s, nc) => {
+    const jsm = await jetstreamManager(nc);
+    const si = await jsm.streams.info("foo");
+    assertEquals(si.state.messages, 100);
+    assertEquals(si.config.sealed, true);
+  });
+});
+
+Deno.test("TestJetStreamConsumerPendingLowerThanStreamFirstSeq: a compacted stream moves the consumer past it after restart", async () => {
+  const storeDir = await Deno.makeTempDir({ prefix: "natsdeno-jsc2-" });
+  {
+    await using s = await runServer({ storeDir });
+    await using nc = await clientFor(s);
+    await stream(nc, { name: "TEST", subjects: ["foo"], storage: "file" });
+    for (let i = 0; i < 100; i++) await nc.request("foo", enc.encode("msg"));
+    const got: Msg[] = [];
+    const sub = nc.subscribe("dlv.inbox", { callback: (_e, m) => void got.push(m) });
+    await nc.flush();
+    await consumer(nc, "TEST", {
+      "durable_name": "dur",
+      "deliver_subject": "dlv.inbox",
+      "ack_policy": "explicit",
+    });
+    await checkFor(2_000, 15, () => {
+      if (got.length < 10) throw new Error(`${got.length} delivered`);
+    });
+    sub.unsubscribe();
+    // Drop everything below 1,000,000 the way the reference's test compacts the store directly.
+    const jsa = (s.jetStream!.impl as JetStream).lookupAccount("$G")!;
+    const st = jsa.streams.get("TEST")!;
+    st.store.compact(1_000_000);
+  }
+  await using s = await runServer({ storeDir });
+  await using nc = await clientFor(s);
+  const jsm = await jetstreamManager(nc);
+  const si = await jsm.streams.info("TEST");
+  assertEquals([si.state.first_seq, si.state.last_seq], [1_000_000, 999_999]);
+  nc.subscribe("dlv.inbox");
+  await checkFor(2_000, 15, async () => {
+    const ci = await jsm.consumers.info("TEST", "dur");
+    if (ci.num_ack_pending !== 0) throw new Error(`num_ack_pending ${ci.num_ack_pending}`);
+    if (ci.delivered.stream_seq !== 999_999) {
+      throw new Error(`delivered.stream_seq ${ci.delivered.stream_seq}`);
+    }
+  });
+});
+
+/** Runs `first` on a server, stops it, then `second` on a new server over the same store dir. */
+async function withRestart(
+  first: (s: TestServer, nc: NatsConnection) => Promise<void>,
+  second: (s: TestServer, nc: NatsConnection) => Promise<void>,
+  pauseMs = 0,
+): Promise<void> {
+  const storeDir = await Deno.makeTempDir({ prefix: "natsdeno-jsc2-" });
+  {
+    await using s = await runServer({ storeDir });
+    await using nc = await clientFor(s);
+    await first(s, nc);
+  }
+  if (pauseMs > 0) await delay(pauseMs);
+  await using s = await runServer({ storeDir });
+  await using nc = await clientFor(s);
+  await second(s, nc);
+  await Deno.remove(storeDir, { recursive: true }).catch(() => {});
+}
