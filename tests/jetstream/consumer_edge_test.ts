@@ -49,6 +49,125 @@ function isStatus(m: Msg): boolean {
   return m.headers !== undefined && m.headers.code !== 0 && m.data.length === 0;
 }
 
+Deno.test("TestJetStreamConsumerAckFloorFill: acking the first pending fills the ack floor past acked ones", async (t) => {
+  for (const storage of STORAGES) {
+    await t.step(storage, async () => {
+      await using s = await runServer();
+      await using nc = await clientFor(s);
+      await stream(nc, { name: "MQ", subjects: ["MQ"], storage });
+      for (let i = 1; i <= 4; i++) await nc.request("MQ", enc.encode(`msg-${i}`));
+      const got: Msg[] = [];
+      nc.subscribe("_INBOX.fill", { callback: (_e, m) => void got.push(m) });
+      await nc.flush();
+      await consumer(nc, "MQ", {
+        "durable_name": "d",
+        "deliver_subject": "_INBOX.fill",
+        "ack_policy": "explicit",
+      });
+      await checkFor(1_000, 10, () => {
+        if (got.length < 3) throw new Error(`${got.length}`);
+      });
+      for (const m of got.slice(1, 3)) await nc.request(m.reply!, new Uint8Array(0), { timeout: 1_000 });
+      let ci = await jsApi(nc, "$JS.API.CONSUMER.INFO.MQ.d");
+      assertEquals(ci.ack_floor.consumer_seq, 0);
+      await nc.request(got[0].reply!, new Uint8Array(0), { timeout: 1_000 });
+      ci = await jsApi(nc, "$JS.API.CONSUMER.INFO.MQ.d");
+      assertEquals(ci.ack_floor.consumer_seq, 3);
+      assertEquals(ci.ack_floor.stream_seq, 3);
+    });
+  }
+});
+
+Deno.test("TestJetStreamWorkQueueWorkingIndicator: +WPI keeps a message from redelivery", async (t) => {
+  for (const storage of STORAGES) {
+    await t.step(storage, async () => {
+      await using s = await runServer();
+      await using nc = await clientFor(s);
+      await stream(nc, { name: "MY_WQ", subjects: ["MY_WQ"], storage, retention: "workqueue" });
+      for (let i = 0; i < 2; i++) await nc.request("MY_WQ", enc.encode("Hello World!"));
+      const ackWait = 100;
+      await consumer(nc, "MY_WQ", {
+        "durable_name": "PBO",
+        "ack_policy": "explicit",
+        "ack_wait": ackWait * MS,
+      });
+      const getMsg = async (sseq: number, dseq: number) => {
+        const m = await next(nc, "MY_WQ", "PBO");
+        const a = ackInfo(m);
+        assertEquals([a.sseq, a.dseq], [sseq, dseq]);
+        return m;
+      };
+      await getMsg(1, 1);
+      await delay(ackWait * 2);
+      let m = await getMsg(1, 2);
+      const until = Date.now() + 3 * ackWait;
+      while (Date.now() < until) {
+        m.respond(enc.encode("+WPI"));
+        await nc.flush();
+        await delay(ackWait / 5);
+      }
+      const m2 = await getMsg(2, 3);
+      await delay(ackWait / 2);
+      m2.respond(enc.encode("+WPI"));
+      m = await getMsg(1, 4);
+      m.respond(new Uint8Array(0));
+      await getMsg(2, 5);
+    });
+  }
+});
+
+Deno.test("TestJetStreamConsumerAckAck: +ACK, -NAK, +WPI and +TERM are answered when a reply is asked", async () => {
+  await using s = await runServer();
+  await using nc = await clientFor(s);
+  await stream(nc, { name: "ACK-ACK", subjects: ["ACK-ACK"] });
+  await consumer(nc, "ACK-ACK", { "durable_name": "worker", "ack_policy": "explicit" });
+  for (let i = 0; i < 4; i++) await nc.request("ACK-ACK", enc.encode("Hello World!"));
+  for (const ack of ["+ACK", "-NAK", "+WPI", "+TERM"]) {
+    const m = await next(nc, "ACK-ACK", "worker");
+    const r = await nc.request(m.reply!, enc.encode(ack), { timeout: 500 });
+    assertEquals(r.data.length, 0, ack);
+  }
+});
+
+Deno.test("TestJetStreamAckNext: +NXT acks and asks for the next, with a count or a request body", async () => {
+  await using s = await runServer();
+  await using nc = await clientFor(s);
+  await stream(nc, { name: "ACKNXT", subjects: ["ACKNXT"] });
+  await consumer(nc, "ACKNXT", { "durable_name": "worker", "ack_policy": "explicit" });
+  for (let i = 0; i < 12; i++) await nc.request("ACKNXT", enc.encode(`msg ${i}`));
+  const q: Msg[] = [];
+  const inbox = "_INBOX.acknxt";
+  nc.subscribe(inbox, { callback: (_e, m) => void q.push(m) });
+  await nc.flush();
+  const waitQ = (n: number) =>
+    checkFor(1_000, 5, () => {
+      if (q.length < n) throw new Error(`${q.length} of ${n}`);
+    });
+  nc.publish("$JS.API.CONSUMER.MSG.NEXT.ACKNXT.worker", enc.encode("1"), { reply: inbox });
+  await waitQ(1);
+  nc.publish(q[0].reply!, enc.encode("+NXT"), { reply: inbox });
+  await waitQ(2);
+  await delay(20);
+  assertEquals(q.length, 2);
+  assertEquals(dec.decode(q[1].data), "msg 1");
+  let ci = await jsApi(nc, "$JS.API.CONSUMER.INFO.ACKNXT.worker");
+  assertEquals(ci.ack_floor.stream_seq, 1);
+  nc.publish(q[1].reply!, enc.encode("+NXT 5"), { reply: inbox });
+  await waitQ(7);
+  assertEquals(q.slice(2, 7).map((m) => dec.decode(m.data)), ["msg 2", "msg 3", "msg 4", "msg 5", "msg 6"]);
+  nc.publish(q[6].reply!, enc.encode('+NXT {"batch": 5}'), { reply: inbox });
+  await waitQ(12);
+  assertEquals(q.slice(7, 12).map((m) => dec.decode(m.data)), [
+    "msg 7",
+    "msg 8",
+    "msg 9",
+    "msg 10",
+    "msg 11",
+  ]);
+  ci = await jsApi(nc, "$JS.API.CONSUMER.INFO.ACKNXT.worker");
+  assertEquals(ci.ack_floor.stream_seq, 2);
+});
+
 Deno.test("TestJetStreamDeleteConsumerAndServerRestart: a deleted consumer stays deleted", async () => {
   await withRestart(async (_s, nc) => {
     await stream(nc, { name: "MYQ", subjects: ["MYQ"], storage: "file" });
@@ -127,6 +246,49 @@ Deno.test("TestJetStreamCanNotNakAckd: a NAK of an acked message is ignored", as
   }
 });
 
+Deno.test("TestJetStreamAckExplicitMsgRemoval: interest messages go when every consumer acked", async (t) => {
+  for (const storage of STORAGES) {
+    await t.step(storage, async () => {
+      await using s = await runServer();
+      await using nc = await clientFor(s);
+      await stream(nc, { name: "MY_STREAM", subjects: ["foo.*"], storage, retention: "interest" });
+      const got1: Msg[] = [];
+      const got2: Msg[] = [];
+      nc.subscribe("_INBOX.r1", { callback: (_e, m) => void got1.push(m) });
+      nc.subscribe("_INBOX.r2", { callback: (_e, m) => void got2.push(m) });
+      await nc.flush();
+      await consumer(nc, "MY_STREAM", {
+        "durable_name": "dur1",
+        "deliver_subject": "_INBOX.r1",
+        "filter_subject": "foo.bar",
+        "ack_policy": "explicit",
+      });
+      await consumer(nc, "MY_STREAM", {
+        "durable_name": "dur2",
+        "deliver_subject": "_INBOX.r2",
+        "filter_subject": "foo.bar",
+        "ack_policy": "explicit",
+        "ack_wait": 100 * MS,
+      });
+      for (let i = 0; i < 2; i++) await nc.request("foo.bar", enc.encode(`msg${i + 1}`));
+      await checkFor(1_000, 10, () => {
+        if (got1.length < 2 || got2.length < 2) throw new Error("not delivered");
+      });
+      for (const m of [...got1.slice(0, 2), ...got2.slice(0, 2)]) {
+        await nc.request(m.reply!, new Uint8Array(0), { timeout: 1_000 });
+      }
+      await checkFor(1_000, 25, async () => {
+        const si = await jsApi(nc, "$JS.API.STREAM.INFO.MY_STREAM");
+        if (si.state.messages !== 0) throw new Error(`${si.state.messages} left`);
+      });
+      // Nothing is redelivered to dur2 after its ack wait.
+      const before = got2.length;
+      await delay(200);
+      assertEquals(got2.length, before);
+    });
+  }
+});
+
 Deno.test("TestJetStreamDeliveryAfterServerRestart: an interest stream's durable resumes with new messages", async () => {
   await withRestart(async (_s, nc) => {
     await stream(nc, { name: "MY_STREAM", subjects: ["foo.>"], storage: "file", retention: "interest" });
@@ -176,6 +338,33 @@ Deno.test("TestJetStreamDeliverLastPerSubjectNumPending: last-per-subject start 
     filter_subject: "KV.>",
   });
   assertEquals(ci.num_pending, 4);
+});
+
+Deno.test("TestJetStreamPurgeEffectsConsumerDelivery: a purged pending message is not redelivered", async () => {
+  await using s = await runServer();
+  await using nc = await clientFor(s);
+  await stream(nc, { name: "TEST", subjects: ["foo.*"] });
+  await nc.request("foo.a", enc.encode("show once"));
+  const got: Msg[] = [];
+  nc.subscribe("_INBOX.pe", { callback: (_e, m) => void got.push(m) });
+  await nc.flush();
+  await consumer(nc, "TEST", {
+    "durable_name": "d",
+    "deliver_subject": "_INBOX.pe",
+    "ack_policy": "explicit",
+    "ack_wait": 250 * MS,
+  });
+  await checkFor(1_000, 10, () => {
+    if (got.length < 1) throw new Error("not delivered");
+  });
+  await jsApi(nc, "$JS.API.STREAM.PURGE.TEST");
+  await nc.request("foo.b", enc.encode("show twice?"));
+  // The new message comes, and again after its ack wait; the purged one never again.
+  await delay(600);
+  const texts = got.map((m) => dec.decode(m.data));
+  assertEquals(texts[0], "show once");
+  assert(texts.length >= 3, texts.join());
+  assert(texts.slice(1).every((t) => t === "show twice?"), texts.join());
 });
 
 Deno.test("TestJetStreamExpireAllWhileServerDown: messages past max_age while down are gone at start", async () => {
@@ -364,4 +553,10 @@ async function withRestart(
   await using nc = await clientFor(s);
   await second(s, nc);
   await Deno.remove(storeDir, { recursive: true }).catch(() => {});
+}
+
+/** Reply-subject numbers of a delivery: delivery count, stream and consumer sequence. */
+function ackInfo(m: Msg): { dc: number; sseq: number; dseq: number } {
+  const t = m.reply!.split(".");
+  return { dc: Number(t[4]), sseq: Number(t[5]), dseq: Number(t[6]) };
 }
