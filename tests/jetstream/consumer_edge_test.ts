@@ -246,6 +246,19 @@ Deno.test("TestJetStreamCanNotNakAckd: a NAK of an acked message is ignored", as
   }
 });
 
+Deno.test("TestJetStreamPullConsumerMaxWaiting: max_waiting can not be updated", async () => {
+  await using s = await runServer();
+  await using nc = await clientFor(s);
+  const jsm = await jetstreamManager(nc);
+  await jsm.streams.add({ name: "TEST", subjects: ["test.*"], storage: StorageType.Memory });
+  await jsm.consumers.add("TEST", { durable_name: "dur", ack_policy: AckPolicy.Explicit, max_waiting: 10 });
+  const r = await jsApi(nc, "$JS.API.CONSUMER.CREATE.TEST.dur", {
+    "stream_name": "TEST",
+    config: { "durable_name": "dur", "ack_policy": "explicit", "max_waiting": 1 },
+  });
+  assert(String(r.error?.description).includes("can not be updated"), JSON.stringify(r.error));
+});
+
 Deno.test("TestJetStreamAckExplicitMsgRemoval: interest messages go when every consumer acked", async (t) => {
   for (const storage of STORAGES) {
     await t.step(storage, async () => {
@@ -285,6 +298,50 @@ Deno.test("TestJetStreamAckExplicitMsgRemoval: interest messages go when every c
       const before = got2.length;
       await delay(200);
       assertEquals(got2.length, before);
+    });
+  }
+});
+
+Deno.test("TestJetStreamConsumerUpdateRedelivery: an inactive push consumer redelivers to its new deliver subject", async (t) => {
+  for (const storage of STORAGES) {
+    await t.step(storage, async () => {
+      await using s = await runServer();
+      await using nc = await clientFor(s);
+      await stream(nc, { name: "MY_STREAM", subjects: ["foo.>"], storage, retention: "interest" });
+      const got: Msg[] = [];
+      const sub = nc.subscribe("_INBOX.ur1", { callback: (_e, m) => void got.push(m) });
+      await nc.flush();
+      const cfg = {
+        "durable_name": "dur22",
+        "deliver_subject": "_INBOX.ur1",
+        "filter_subject": "foo.bar",
+        "ack_policy": "explicit",
+        "ack_wait": 100 * MS,
+        "max_deliver": 3,
+      };
+      await consumer(nc, "MY_STREAM", cfg);
+      const toSend = 20;
+      for (let i = 1; i <= toSend; i++) await nc.request("foo.bar", enc.encode(`msg-${i}`));
+      await checkFor(1_000, 10, () => {
+        if (got.length < toSend) throw new Error(`${got.length}`);
+      });
+      for (const m of got.slice(0, toSend)) {
+        if (ackInfo(m).sseq % 4 === 0) await nc.request(m.reply!, new Uint8Array(0), { timeout: 1_000 });
+      }
+      sub.unsubscribe();
+      for (let i = toSend; i < toSend * 2; i++) await nc.request("foo.bar", enc.encode(`msg-${i}`));
+      // Same durable, new deliver subject: the unacked 15 and the 20 new ones come there.
+      const got2: Msg[] = [];
+      nc.subscribe("_INBOX.ur2", { callback: (_e, m) => void got2.push(m) });
+      await nc.flush();
+      await consumer(nc, "MY_STREAM", { ...cfg, "deliver_subject": "_INBOX.ur2" });
+      await checkFor(2_000, 10, () => {
+        const seqs = new Set(got2.map((m) => ackInfo(m).sseq));
+        if (seqs.size < 35) throw new Error(`${seqs.size} distinct of 35`);
+      });
+      for (const m of got2) {
+        assert(ackInfo(m).sseq % 4 !== 0 || ackInfo(m).sseq > toSend, "acked message redelivered");
+      }
     });
   }
 });
@@ -383,6 +440,31 @@ Deno.test("TestJetStreamExpireAllWhileServerDown: messages past max_age while do
   }, 300);
 });
 
+Deno.test("TestJetStreamEphemeralPullConsumersInactiveThresholdAndNoWait: no_wait requests keep an ephemeral alive", async () => {
+  await using s = await runServer();
+  await using nc = await clientFor(s);
+  await stream(nc, { name: "ECIT", subjects: ["ECIT"] });
+  const ci = await jsApi(nc, "$JS.API.CONSUMER.CREATE.ECIT", {
+    "stream_name": "ECIT",
+    config: { "ack_policy": "explicit", "inactive_threshold": 100 * MS },
+  });
+  assert(ci.error === undefined, JSON.stringify(ci.error));
+  nc.subscribe("xx");
+  for (let i = 0; i < 10; i++) {
+    nc.publish(
+      `$JS.API.CONSUMER.MSG.NEXT.ECIT.${ci.name}`,
+      enc.encode(JSON.stringify({ batch: 10, "no_wait": true })),
+      {
+        reply: "xx",
+      },
+    );
+    await nc.flush();
+    await delay(25);
+  }
+  const info = await jsApi(nc, `$JS.API.CONSUMER.INFO.ECIT.${ci.name}`);
+  assert(info.error === undefined, JSON.stringify(info.error));
+});
+
 Deno.test("TestJetStreamNakRedeliveryWithNoWait: a delayed NAK is redelivered to a later no_wait request", async () => {
   await using s = await runServer();
   await using nc = await clientFor(s);
@@ -478,6 +560,35 @@ Deno.test("TestJetStreamConsumerMaxDeliverUpdate: a raised max_deliver allows mo
   await checkMaxDeliver();
 });
 
+Deno.test("TestJetStreamBackOffCheckPending: redeliveries follow the backoff steps", async () => {
+  await using s = await runServer();
+  await using nc = await clientFor(s);
+  await stream(nc, { name: "TEST", subjects: ["foo"] });
+  await nc.request("foo", enc.encode("Hello World!"));
+  const at: number[] = [];
+  nc.subscribe("_INBOX.bo", { callback: () => void at.push(performance.now()) });
+  await nc.flush();
+  const start = performance.now();
+  const r = await jsApi(nc, "$JS.API.CONSUMER.CREATE.TEST", {
+    "stream_name": "TEST",
+    config: {
+      "deliver_subject": "_INBOX.bo",
+      "ack_policy": "explicit",
+      "max_deliver": 1000,
+      backoff: [50 * MS, 250 * MS, 1_000 * MS],
+    },
+  });
+  assert(r.error === undefined, JSON.stringify(r.error));
+  await checkFor(2_000, 5, () => {
+    if (at.length < 3) throw new Error(`${at.length} deliveries`);
+  });
+  assert(at[0] - start < 50, `first delivery after ${at[0] - start} ms`);
+  const d1 = at[1] - at[0];
+  const d2 = at[2] - at[1];
+  assert(d1 >= 25 && d1 <= 100, `second delivery after ${d1} ms`);
+  assert(d2 >= 200 && d2 <= 350, `third delivery after ${d2} ms`);
+});
+
 Deno.test("TestJetStreamRecoverSealedAfterServerRestart: a sealed stream keeps its messages and seal", async () => {
   await withRestart(async (_s, nc) => {
     const jsm = await jetstreamManager(nc);
@@ -560,3 +671,22 @@ function ackInfo(m: Msg): { dc: number; sseq: number; dseq: number } {
   const t = m.reply!.split(".");
   return { dc: Number(t[4]), sseq: Number(t[5]), dseq: Number(t[6]) };
 }
+
+Deno.test("TestJetStreamPullConsumerNoAck: a pull consumer with ack none moves its floors on delivery", async () => {
+  await using s = await runServer();
+  await using nc = await clientFor(s);
+  const jsm = await jetstreamManager(nc);
+  await jsm.streams.add({ name: "TEST", subjects: ["ORDERS.*"], storage: StorageType.Memory });
+  await jsm.consumers.add("TEST", { durable_name: "dlc", ack_policy: AckPolicy.None });
+  const js = jetstream(nc);
+  for (let i = 0; i < 5; i++) await js.publish("ORDERS.a", "x");
+  const c = await js.consumers.get("TEST", "dlc");
+  const batch = await c.fetch({ max_messages: 5, expires: 1_000 });
+  let n = 0;
+  for await (const _m of batch) n++;
+  assertEquals(n, 5);
+  const ci = await jsm.consumers.info("TEST", "dlc");
+  assertEquals(ci.num_ack_pending, 0);
+  assertEquals(ci.ack_floor.stream_seq, 5);
+  assertEquals(ci.delivered.stream_seq, 5);
+});
