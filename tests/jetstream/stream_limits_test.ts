@@ -6,6 +6,7 @@ import { assert, assertEquals, assertRejects } from "@std/assert";
 import { headers } from "@nats-io/nats-core";
 import {
   AckPolicy,
+  DeliverPolicy,
   DiscardPolicy,
   jetstream,
   jetstreamManager,
@@ -16,6 +17,9 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { Logger } from "../../src/util/mod.ts";
 import { defaultOptions, type Options, startServer } from "../../src/natsdeno.ts";
 import { clientFor, jsApi, type TestServer } from "./_helpers.ts";
+import { checkFor } from "../_helpers/server.ts";
+import { configToOptions, parseConfig } from "../../src/config/mod.ts";
+import { connect } from "@nats-io/transport-node";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -128,6 +132,66 @@ Deno.test("TestJetStreamInterestRetentionWithWildcardsAndFilteredConsumers: only
   }
 });
 
+Deno.test("TestJetStreamStreamStorageTrackingAndLimits: account memory usage follows stored bytes and caps publishing", async () => {
+  const storeDir = await Deno.makeTempDir({ prefix: "natsdeno-jsl-" });
+  const opts = configToOptions(parseConfig(`
+    accounts: { A: { jetstream: { max_mem: 8192, max_store: -1 }, users: [ { user: a, password: a } ] } }`));
+  await using s = await runServer({ ...opts, jetStream: true, host: "127.0.0.1", port: 0, storeDir });
+  const nc = await connect({ servers: `127.0.0.1:${s.port}`, user: "a", pass: "a" });
+  try {
+    const usage = async () => (await jsApi(nc, "$JS.API.INFO")).memory as number;
+    const info = async (n: string) => (await jsApi(nc, `$JS.API.STREAM.INFO.${n}`)).state;
+    for (const name of ["LIMITS", "NUM22"]) {
+      const r = await jsApi(nc, `$JS.API.STREAM.CREATE.${name}`, {
+        name,
+        subjects: [name],
+        storage: "memory",
+        retention: "workqueue",
+      });
+      assert(r.error === undefined, JSON.stringify(r.error));
+    }
+    for (let i = 0; i < 20; i++) await pubRaw(nc, "LIMITS", "Hello World!");
+    const st = await info("LIMITS");
+    assertEquals(await usage(), st.bytes);
+    assertEquals((await jsApi(nc, "$JS.API.INFO")).streams, 2);
+    for (let i = 0; i < 20; i++) await pubRaw(nc, "NUM22", "Hello World!");
+    const st2 = await info("NUM22");
+    assertEquals(await usage(), st.bytes + st2.bytes);
+    await jsApi(nc, "$JS.API.STREAM.DELETE.NUM22");
+    assertEquals(await usage(), st.bytes);
+    // Drain LIMITS through a work queue consumer: usage drops to 0.
+    const c = await jsApi(nc, "$JS.API.CONSUMER.CREATE.LIMITS.WQ", {
+      "stream_name": "LIMITS",
+      config: { "durable_name": "WQ", "ack_policy": "explicit" },
+    });
+    assert(c.error === undefined, JSON.stringify(c.error));
+    for (let i = 0; i < 20; i++) {
+      const m = await nc.request("$JS.API.CONSUMER.MSG.NEXT.LIMITS.WQ", new Uint8Array(0), {
+        timeout: 1_000,
+        noMux: true,
+      });
+      await nc.request(m.reply!, new Uint8Array(0), { timeout: 1_000 });
+    }
+    await checkFor(1_000, 15, async () => {
+      const u = await usage();
+      if (u !== 0) throw new Error(`usage ${u}`);
+    });
+    // Publish until the account limit refuses.
+    let errSeen = "";
+    for (let i = 0; i < 400; i++) {
+      const a = await pubRaw(nc, "LIMITS", "The quick brown fox jumped over the...");
+      if (a.error) {
+        errSeen = a.error.description;
+        break;
+      }
+    }
+    assertEquals(errSeen, "resource limits exceeded for account");
+    assert(await usage() <= 8192 + 100, "usage stays near the limit");
+  } finally {
+    await nc.close();
+  }
+});
+
 Deno.test("TestJetStreamFilteredStreamNames: STREAM.NAMES filters by subject", async () => {
   await using s = await runServer();
   await using nc = await clientFor(s);
@@ -210,6 +274,29 @@ Deno.test("TestJetStreamLastSequenceBySubject: Nats-Expected-Last-Subject-Sequen
   await assertRejects(() => js.publish("kv.a", "3", { expect: { lastSubjectSequence: a1.seq } }));
   const e = await pubRaw(nc, "kv.a", "3", { "Nats-Expected-Last-Subject-Sequence": "1" });
   assertEquals(e.error, { code: 400, "err_code": 10071, description: "wrong last sequence: 3" });
+});
+
+Deno.test("TestJetStreamConsumerPendingBugWithKV: last-per-subject on a KV-like stream counts each key once", async (t) => {
+  for (const storage of STORAGES) {
+    await t.step(storage, async () => {
+      await using s = await runServer();
+      await using nc = await clientFor(s);
+      const jsm = await jetstreamManager(nc);
+      await jsm.streams.add({ name: "KV", subjects: ["kv.>"], storage, max_msgs_per_subject: 1 });
+      const js = jetstream(nc);
+      for (const [k, v] of [["kv.1", "1"], ["kv.2", "2"], ["kv.3", "3"], ["kv.1", "4"]]) {
+        await js.publish(k, v);
+      }
+      assertEquals((await jsm.streams.info("KV")).state.messages, 3);
+      const ci = await jsm.consumers.add("KV", {
+        durable_name: "dlc",
+        deliver_subject: "xxx",
+        deliver_policy: DeliverPolicy.LastPerSubject,
+        filter_subject: ">",
+      });
+      assertEquals(ci.num_pending, 3);
+    });
+  }
 });
 
 Deno.test("TestJetStreamDefaultMaxMsgsPer: max_msgs_per_subject defaults to -1", async () => {
@@ -436,7 +523,6 @@ Deno.test("TestJetStreamDirectMsgGetNext: direct get next_by_subj walks a subjec
 
 Deno.test("TestJetStreamDirectGetBySubject: direct get last-by-subject honours publish permissions", async () => {
   const storeDir = await Deno.makeTempDir({ prefix: "natsdeno-jsl-" });
-  const { configToOptions, parseConfig } = await import("../../src/config/mod.ts");
   const opts = configToOptions(parseConfig(`
     ONLYME = { publish = { allow = "$JS.API.DIRECT.GET.KV.vid.22.>" } }
     accounts: {
@@ -446,7 +532,6 @@ Deno.test("TestJetStreamDirectGetBySubject: direct get last-by-subject honours p
       }
     }`));
   await using s = await runServer({ ...opts, jetStream: true, host: "127.0.0.1", port: 0, storeDir });
-  const { connect } = await import("@nats-io/transport-node");
   const nc = await connect({ servers: `127.0.0.1:${s.port}`, user: "admin", pass: "s3cr3t" });
   try {
     let r = await jsApi(nc, "$JS.API.STREAM.CREATE.KV", {
