@@ -168,6 +168,42 @@ Deno.test("TestJetStreamAckNext: +NXT acks and asks for the next, with a count o
   assertEquals(ci.ack_floor.stream_seq, 2);
 });
 
+Deno.test("TestJetStreamConsumerMaxDeliveryAndServerRestart: max_deliver counts survive a restart", async () => {
+  const seen: Msg[] = [];
+  await withRestart(async (_s, nc) => {
+    await stream(nc, { name: "MYS", subjects: ["MYS"], storage: "file" });
+    nc.subscribe("D.TO", { callback: (_e, m) => void seen.push(m) });
+    await nc.flush();
+    await consumer(nc, "MYS", {
+      "durable_name": "TO",
+      "deliver_subject": "D.TO",
+      "ack_policy": "explicit",
+      "ack_wait": 100 * MS,
+      "max_deliver": 3,
+    });
+    await nc.request("MYS", enc.encode("order-1"));
+    await checkFor(1_000, 10, () => {
+      if (seen.length < 3) throw new Error(`${seen.length}`);
+    });
+    await nc.request("MYS", enc.encode("order-2"));
+    await checkFor(1_000, 10, () => {
+      if (seen.length < 5) throw new Error(`${seen.length}`);
+    });
+    await delay(150);
+  }, async (_s, nc) => {
+    const after: Msg[] = [];
+    nc.subscribe("D.TO", { callback: (_e, m) => void after.push(m) });
+    await nc.flush();
+    assertEquals((await jsApi(nc, "$JS.API.STREAM.INFO.MYS")).state.messages, 2);
+    // order-1 used its three deliveries before the restart: only order-2 may come again.
+    await delay(400);
+    for (const m of after) assertEquals(dec.decode(m.data), "order-2");
+    assertEquals(seen.length, 6);
+    await nc.request("MYS", enc.encode("order-3"));
+    assertEquals((await jsApi(nc, "$JS.API.STREAM.INFO.MYS")).state.messages, 3);
+  });
+});
+
 Deno.test("TestJetStreamDeleteConsumerAndServerRestart: a deleted consumer stays deleted", async () => {
   await withRestart(async (_s, nc) => {
     await stream(nc, { name: "MYQ", subjects: ["MYQ"], storage: "file" });
@@ -242,6 +278,57 @@ Deno.test("TestJetStreamCanNotNakAckd: a NAK of an acked message is ignored", as
         await nc.flush();
         await assertRejects(() => next(nc, "DC", "WQ", "", 50));
       }
+    });
+  }
+});
+
+Deno.test("TestJetStreamInterestRetentionStreamWithDurableRestart: an inactive durable keeps interest", async (t) => {
+  for (const storage of STORAGES) {
+    await t.step(storage, async () => {
+      await using s = await runServer();
+      await using nc = await clientFor(s);
+      await stream(nc, { name: "IK", subjects: ["IK"], storage, retention: "interest" });
+      const msgs = async () => (await jsApi(nc, "$JS.API.STREAM.INFO.IK")).state.messages as number;
+      const checkNumMsgs = (n: number) =>
+        checkFor(1_000, 50, async () => {
+          const m = await msgs();
+          if (m !== n) throw new Error(`${m} messages, want ${n}`);
+        });
+      let got: Msg[] = [];
+      let sub = nc.subscribe("_INBOX.ik1", { callback: (_e, m) => void got.push(m) });
+      await nc.flush();
+      const cfg = {
+        "durable_name": "ivan",
+        "deliver_policy": "new",
+        "deliver_subject": "_INBOX.ik1",
+        "ack_policy": "none",
+      };
+      await consumer(nc, "IK", cfg);
+      await nc.request("IK", enc.encode("M1"));
+      await nc.request("IK", enc.encode("M2"));
+      await checkFor(200, 10, () => {
+        if (got.length !== 2) throw new Error(`${got.length}`);
+      });
+      await checkNumMsgs(0);
+      sub.unsubscribe();
+      await nc.flush();
+      await nc.request("IK", enc.encode("M3"));
+      await nc.request("IK", enc.encode("M4"));
+      await checkNumMsgs(2);
+      got = [];
+      sub = nc.subscribe("_INBOX.ik2", { callback: (_e, m) => void got.push(m) });
+      await nc.flush();
+      await consumer(nc, "IK", { ...cfg, "deliver_subject": "_INBOX.ik2" });
+      await checkFor(1_000, 10, () => {
+        if (got.length !== 2) throw new Error(`${got.length}`);
+      });
+      assertEquals(got.map((m) => dec.decode(m.data)), ["M3", "M4"]);
+      await checkNumMsgs(0);
+      sub.unsubscribe();
+      await jsApi(nc, "$JS.API.CONSUMER.DELETE.IK.ivan");
+      // No interest left: new messages are not kept.
+      await nc.request("IK", enc.encode("M5"));
+      await checkNumMsgs(0);
     });
   }
 });
@@ -497,6 +584,19 @@ Deno.test("TestJetStreamNakRedeliveryWithNoWait: a delayed NAK is redelivered to
   assert(got !== undefined, "NAKed message was not redelivered");
   assertEquals(dec.decode(got.data), "NAK");
   assertEquals(got.reply!.split(".")[4], "2");
+});
+
+Deno.test("TestJetStreamStreamInfoSubjectsDetailsAfterRestart: subject details survive a restart", async () => {
+  await withRestart(async (_s, nc) => {
+    await stream(nc, { name: "TEST", subjects: ["*"], storage: "file" });
+    for (const subj of ["foo", "foo", "bar", "baz", "baz"]) await nc.request(subj, enc.encode("ok"));
+    const si = await jsApi(nc, "$JS.API.STREAM.INFO.TEST", { "subjects_filter": ">" });
+    assertEquals(si.state.num_subjects, 3);
+  }, async (_s, nc) => {
+    const si = await jsApi(nc, "$JS.API.STREAM.INFO.TEST", { "subjects_filter": ">" });
+    assertEquals(si.state.num_subjects, 3);
+    assertEquals(si.state.subjects, { foo: 2, bar: 1, baz: 2 });
+  });
 });
 
 Deno.test("TestJetStreamConsumerPendingCountWithRedeliveries: a message past max_deliver does not count as pending", async () => {
