@@ -176,6 +176,7 @@ export class FileStore extends MemStore {
   #maintScheduled = false;
   #syncTimer: ReturnType<typeof setInterval> | undefined;
   #compress: boolean;
+  #subjCache = new Map<string, Uint8Array>();
 
   constructor(cfg: StoreConfig, opts: FileStoreOptions) {
     super(replayConfig(cfg), opts);
@@ -572,7 +573,8 @@ export class FileStore extends MemStore {
   #replayOther(kind: number, seq: number, ts: bigint, data: Uint8Array): void {
     const st = this.fastState();
     if (kind === RK_TOMB) {
-      this.removeMsg(seq);
+      // The message's own record may be gone (block rewrite); the sequence was used all the same.
+      if (!this.removeMsg(seq) && seq > st.lastSeq) this.skipAt(st.lastSeq + 1, seq - st.lastSeq, ts);
       return;
     }
     if (kind === RK_ERASED) {
@@ -625,7 +627,13 @@ export class FileStore extends MemStore {
     if (this.#replaying) return;
     this.#maybeRotate();
     const b = this.#active;
-    this.#wb.append(seq, 0, ts, subjBytes(subj), hdr, msg, this.#hkey);
+    let sb = this.#subjCache.get(subj);
+    if (sb === undefined) {
+      if (this.#subjCache.size >= 4096) this.#subjCache.clear();
+      sb = subjBytes(subj);
+      this.#subjCache.set(subj, sb);
+    }
+    this.#wb.append(seq, 0, ts, sb, hdr, msg, this.#hkey);
     if (ttlNs > 0n) this.#op(OP_TTL, seq, ts, ttlNs);
     if (b.first === 0) b.first = seq;
     b.last = seq;
@@ -858,8 +866,18 @@ export class FileStore extends MemStore {
       this.#commit();
       syncDir(this.#mdir);
     }
+    let rewrote = false;
     for (const b of this.#blocks) {
-      if (b !== this.#active && b.msgs > 0 && b.live * 2 < b.msgs) this.#rewriteBlock(b);
+      if (b !== this.#active && b.msgs > 0 && b.live * 2 < b.msgs) {
+        this.#rewriteBlock(b);
+        rewrote = true;
+      }
+    }
+    if (rewrote) {
+      // The rewritten blocks may have held the last sequence's record.
+      const st = this.fastState();
+      this.#op(OP_LAST, st.lastSeq, st.lastTime);
+      this.#commit();
     }
   }
 
