@@ -340,9 +340,9 @@ export class Client implements ParserHandler {
       : co !== undefined && this.kind === "Client" && co.applies(this.opts)
       ? co.check(this, this.opts)
       : this.#authFor(s).check(
-      { user: o.user, pass: o.pass, auth_token: o.auth_token, nkey: o.nkey, sig: o.sig, jwt: o.jwt },
-      { connectionType: this.connectionType, nonce: this.nonce, tlsCert: this.tlsPeerCerts?.[0] },
-    );
+        { user: o.user, pass: o.pass, auth_token: o.auth_token, nkey: o.nkey, sig: o.sig, jwt: o.jwt },
+        { connectionType: this.connectionType, nonce: this.nonce, tlsCert: this.tlsPeerCerts?.[0] },
+      );
     if (r instanceof Promise) {
       this.#pendingAuth = r.then(
         (res) => {
