@@ -34,12 +34,12 @@ async function runServer(opts: Partial<Options> = {}): Promise<TestServer> {
 }
 
 /** Publishes with headers; the parsed PubAck or error reply. */
-// deno-lint-ignore no-explicit-any
 async function pubRaw(
   nc: NatsConnection,
   subject: string,
   data = "",
   hdrs: Record<string, string> = {},
+  // deno-lint-ignore no-explicit-any
 ): Promise<any> {
   const h = headers();
   for (const [k, v] of Object.entries(hdrs)) h.set(k, v);
