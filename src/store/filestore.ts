@@ -31,6 +31,7 @@ import { FileConsumerStore, writeMetaJson } from "./_fs_consumer.ts";
 import {
   blockNonceLen,
   type FsEncryption,
+  hh64,
   open,
   openStreamKey,
   randomBytes,
@@ -275,6 +276,8 @@ export class FileStore extends MemStore {
     try {
       this.#flushWrites();
       fs.fdatasyncSync(this.#fd);
+      // A clean stop: the active block's hash lets the next open skip per-record checks.
+      this.#sealBlock(this.#active.idx, fs.readFileSync(this.#blkPath(this.#active.idx)), true);
     } catch (err) {
       this.#onErr?.(err);
     }
@@ -350,8 +353,8 @@ export class FileStore extends MemStore {
   }
 
   /** Reads a block's plain record bytes (decrypted, decompressed). */
-  #readBlock(b: Block): Uint8Array {
-    let data: Uint8Array = fs.readFileSync(this.#blkPath(b.idx));
+  #readBlock(b: Block, raw?: Uint8Array): Uint8Array {
+    let data: Uint8Array = raw ?? fs.readFileSync(this.#blkPath(b.idx));
     if (this.#keys !== undefined) {
       const nl = blockNonceLen(this.#keys.cipher);
       if (data.length < nl) return EMPTY;
@@ -424,17 +427,29 @@ export class FileStore extends MemStore {
 
   // ---- recovery ----
 
-  // Sizes of the sealed (no longer active) blocks, in msgs/blocks.db (natsdeno's own JSON file): a block
-  // cut at a record boundary is otherwise indistinguishable from a shorter block.
-  #sealed = new Map<number, number>();
+  // msgs/blocks.db (natsdeno's own JSON file, the role of the reference's index.db): size and HighwayHash-64
+  // of each sealed (no longer active) block file, and of the active block at a clean stop (a: 1). A block
+  // cut at a record boundary is otherwise indistinguishable from a shorter block; a block whose whole-file
+  // hash matches is replayed without checking every record's checksum (fast restart).
+  #sealed = new Map<number, { s: number; h: string; a?: 1 }>();
 
-  #sealBlock(idx: number, size: number | undefined): void {
-    if (size === undefined) this.#sealed.delete(idx);
-    else this.#sealed.set(idx, size);
+  #sealBlock(idx: number, file: Uint8Array | undefined, active = false): void {
+    if (file === undefined) this.#sealed.delete(idx);
+    else {this.#sealed.set(idx, {
+        s: file.length,
+        h: this.#fileHash(file),
+        ...(active ? { a: 1 as const } : {}),
+      });}
     writeFileDurable(
       join(this.#mdir, "blocks.db"),
       new TextEncoder().encode(JSON.stringify(Object.fromEntries(this.#sealed))),
     );
+  }
+
+  #fileHash(file: Uint8Array): string {
+    let h = "";
+    for (const x of hh64(this.#streamHKey, file)) h += x.toString(16).padStart(2, "0");
+    return h;
   }
 
   #recover(): void {
@@ -443,7 +458,7 @@ export class FileStore extends MemStore {
         string,
         number
       >;
-      for (const [k, v] of Object.entries(raw)) this.#sealed.set(Number(k), v);
+      for (const [k, v] of Object.entries(raw)) this.#sealed.set(Number(k), v as never);
     } catch {
       // Missing or unreadable: block sizes are not checked.
     }
@@ -461,21 +476,35 @@ export class FileStore extends MemStore {
       const isLast = i === idxs.length - 1;
       const file = this.#blkPath(b.idx);
       const want = this.#sealed.get(b.idx);
-      const have = fs.statSync(file).size;
-      if (want !== undefined && want !== have) {
-        this.#damaged(file, 0, `block is ${have} bytes, expected ${want} (truncated or overwritten)`);
+      let raw: Uint8Array;
+      let trusted = false;
+      try {
+        raw = fs.readFileSync(file);
+      } catch (err) {
+        this.#damaged(file, 0, `unreadable block: ${(err as Error).message}`);
+        continue;
+      }
+      if (want !== undefined) {
+        if (want.s === raw.length && want.h === this.#fileHash(raw)) trusted = true;
+        else if (want.a === undefined && want.s !== raw.length) {
+          this.#damaged(
+            file,
+            0,
+            `block is ${raw.length} bytes, expected ${want.s} (truncated or overwritten)`,
+          );
+        }
       }
       let data: Uint8Array;
       try {
         if (this.#keys !== undefined) b.seed = this.#loadSeed(b.idx);
-        data = this.#readBlock(b);
+        data = this.#readBlock(b, raw);
       } catch (err) {
         this.#damaged(file, 0, `unreadable block: ${(err as Error).message}`);
         this.#blocks.push(b);
         continue;
       }
       this.#blocks.push(b);
-      lastPlainLen = this.#replayBlock(b, data, isLast);
+      lastPlainLen = this.#replayBlock(b, data, isLast, trusted);
     }
     const last = this.#blocks[this.#blocks.length - 1];
     if (last === undefined || last.compressed) this.#newBlock();
@@ -491,7 +520,7 @@ export class FileStore extends MemStore {
   }
 
   // Replays a block's records; returns the plain length kept (the tail is cut for the last block).
-  #replayBlock(b: Block, data: Uint8Array, isLast: boolean): number {
+  #replayBlock(b: Block, data: Uint8Array, isLast: boolean, trusted: boolean): number {
     const file = this.#blkPath(b.idx);
     const bad: { off: number; seq: number }[] = [];
     let pend:
@@ -521,7 +550,7 @@ export class FileStore extends MemStore {
       this.#replayOther(r.kind, r.seq, r.ts, r.msg);
     }, (off, seq) => {
       bad.push({ off, seq });
-    });
+    }, !trusted);
     if (pend !== undefined) flushPend(0n);
     // A damaged final record of the last block with nothing after it is a torn write: cut it.
     let cutAt = -1;
@@ -723,15 +752,14 @@ export class FileStore extends MemStore {
     const old = this.#active;
     this.#closeFd(this.#fd);
     this.#fd = -1;
-    let size = this.#fileOff() + this.#pos;
     if (this.#compress) {
       try {
-        size = this.#writeBlockFile(old, this.#readBlock(old), true);
+        this.#writeBlockFile(old, this.#readBlock(old), true);
       } catch (err) {
         this.#onErr?.(err);
       }
     }
-    this.#sealBlock(old.idx, size);
+    this.#sealBlock(old.idx, fs.readFileSync(this.#blkPath(old.idx)));
     this.#newBlock();
     syncDir(this.#mdir);
   }
@@ -927,7 +955,8 @@ export class FileStore extends MemStore {
       this.#writeBlockFile(b, plain, false);
       this.#openActive(b, plain.length);
     } else {
-      this.#sealBlock(b.idx, this.#writeBlockFile(b, plain, b.compressed || this.#compress));
+      this.#writeBlockFile(b, plain, b.compressed || this.#compress);
+      this.#sealBlock(b.idx, fs.readFileSync(this.#blkPath(b.idx)));
     }
   }
 }
