@@ -574,7 +574,7 @@ function clusterRequired(): Record<string, unknown> {
 
 const directSubs = new WeakMap<JsAccount, Map<string, { unsub: () => void }>>();
 
-function subscribeDirect(jsa: JsAccount, s: Stream): void {
+export function subscribeDirect(jsa: JsAccount, s: Stream): void {
   let m = directSubs.get(jsa);
   if (m === undefined) directSubs.set(jsa, m = new Map());
   if (m.has(s.name)) return;

@@ -11,6 +11,7 @@ import { FileStore, type FsEncryption, MemStore, type StoreConfig, type StreamSt
 import type { JetStream, JsAccount } from "./jetstream.ts";
 import { storeConfig, Stream } from "./stream.ts";
 import { addConsumer } from "./_consumer_api.ts";
+import { subscribeDirect } from "./_api.ts";
 import type { StreamConfig } from "./_stream_config.ts";
 import type { ConsumerConfig } from "./_consumer_config.ts";
 
@@ -95,6 +96,7 @@ export function recoverAccount(jsa: JsAccount): void {
       const st = store.fastState();
       jsa.host.updateUsage("file", st.bytes);
       s.start();
+      if (cfg.allow_direct) subscribeDirect(jsa, s);
       log.notice(
         `  Restored ${st.msgs} messages for stream '${jsa.account.name} > ${cfg.name}' in ${
           Math.round(performance.now() - t0)

@@ -11,6 +11,7 @@ import { defaultOptions, startServer } from "../../src/natsdeno.ts";
 import { Logger } from "../../src/util/mod.ts";
 import { connect } from "@nats-io/transport-node";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { Kvm } from "@nats-io/kv";
 
 const CHACHA: FsEncryption = { key: "k1-secret", cipher: "chachapoly", account: "$G" };
 
@@ -354,6 +355,37 @@ Deno.test("FileStore: file streams and durable consumers come back after a serve
     assertEquals([ci.delivered.stream_seq, ci.ack_floor.stream_seq, ci.num_pending], [5, 5, 15]);
     const m = await jsm2.streams.getMessage("FS", { seq: 7 });
     assertEquals(s(m!.data), "m6");
+    await nc.close();
+    await srv.shutdown();
+  } finally {
+    Deno.removeSync(storeDir, { recursive: true });
+  }
+});
+
+Deno.test("FileStore: a file KV bucket (direct get) comes back after a server restart", async () => {
+  const storeDir = tmp();
+  const opts = () => defaultOptions({ host: "127.0.0.1", port: 0, jetStream: true, storeDir });
+  const log = new Logger({ quiet: true }, true);
+  try {
+    let srv = await startServer(opts(), { log });
+    let nc = await connect({ servers: `127.0.0.1:${srv.port}` });
+    const kv = await new Kvm(nc).create("cfg", { storage: "file" as never, history: 3 });
+    await kv.put("a", b("1"));
+    await kv.put("a", b("2"));
+    await kv.put("b", b("x"));
+    await nc.close();
+    await srv.shutdown();
+    srv = await startServer(opts(), { log });
+    nc = await connect({ servers: `127.0.0.1:${srv.port}` });
+    const kv2 = await new Kvm(nc).open("cfg");
+    assertEquals(s((await kv2.get("a"))!.value), "2");
+    assertEquals((await kv2.get("a"))!.revision, 2);
+    assertEquals(s((await kv2.get("b"))!.value), "x");
+    const direct = await nc.request(
+      "$JS.API.DIRECT.GET.KV_cfg",
+      b(JSON.stringify({ last_by_subj: "$KV.cfg.a" })),
+    );
+    assertEquals(s(direct.data), "2");
     await nc.close();
     await srv.shutdown();
   } finally {
