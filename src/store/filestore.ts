@@ -120,6 +120,8 @@ interface Block {
   live: number;
   compressed: boolean;
   seed?: Uint8Array;
+  /** Damaged records were found at open: never sealed as good before a rewrite drops them. */
+  damaged?: boolean;
 }
 
 interface Deferred {
@@ -178,6 +180,7 @@ export class FileStore extends MemStore {
   #syncTimer: ReturnType<typeof setInterval> | undefined;
   #compress: boolean;
   #subjCache = new Map<string, Uint8Array>();
+  #toCompress: Block[] = [];
 
   constructor(cfg: StoreConfig, opts: FileStoreOptions) {
     super(replayConfig(cfg), opts);
@@ -212,6 +215,15 @@ export class FileStore extends MemStore {
     this.#lastAppended = this.#writtenSeq = this.#syncedSeq = st.lastSeq;
     if (st.lastSeq === 0 && (cfg.firstSeq ?? 0) > 1) this.compact(cfg.firstSeq!);
     this.updateConfig(cfg);
+    if (this.#compress) {
+      // Blocks sealed before a crash or written before compression was turned on.
+      for (const b of this.#blocks) if (b !== this.#active && !b.compressed) this.#toCompress.push(b);
+    }
+    // Damaged blocks are rewritten without their bad records (reported above) before they are sealed.
+    for (const b of this.#blocks) {
+      if (b !== this.#active && b.damaged && !this.#toCompress.includes(b)) this.#toCompress.push(b);
+    }
+    if (this.#toCompress.length > 0) this.#scheduleMaint();
     if (this.#syncInterval > 0) {
       this.#syncTimer = setInterval(() => this.#intervalSync(), this.#syncInterval);
       Deno.unrefTimer(this.#syncTimer as unknown as number);
@@ -266,6 +278,11 @@ export class FileStore extends MemStore {
       super.stop();
       return;
     }
+    try {
+      this.#compressPending();
+    } catch (err) {
+      this.#onErr?.(err);
+    }
     for (const cs of [...this.#consumers]) {
       try {
         cs.flushNow();
@@ -277,7 +294,9 @@ export class FileStore extends MemStore {
       this.#flushWrites();
       fs.fdatasyncSync(this.#fd);
       // A clean stop: the active block's hash lets the next open skip per-record checks.
-      this.#sealBlock(this.#active.idx, fs.readFileSync(this.#blkPath(this.#active.idx)), true);
+      if (!this.#active.damaged) {
+        this.#sealBlock(this.#active.idx, fs.readFileSync(this.#blkPath(this.#active.idx)), true);
+      } else if (this.#sealed.has(this.#active.idx)) this.#sealBlock(this.#active.idx, undefined);
     } catch (err) {
       this.#onErr?.(err);
     }
@@ -564,6 +583,7 @@ export class FileStore extends MemStore {
       }
     }
     for (const x of bad) this.#damaged(file, x.seq, "checksum mismatch; record dropped");
+    if (bad.length > 0 || (stop !== undefined && !(isLast && cutAt >= 0))) b.damaged = true;
     if (stop !== undefined && !(isLast && cutAt >= 0)) {
       this.#damaged(
         file,
@@ -752,14 +772,16 @@ export class FileStore extends MemStore {
     const old = this.#active;
     this.#closeFd(this.#fd);
     this.#fd = -1;
-    if (this.#compress) {
-      try {
-        this.#writeBlockFile(old, this.#readBlock(old), true);
-      } catch (err) {
-        this.#onErr?.(err);
-      }
+    if (old.damaged) {
+      this.#sealBlock(old.idx, undefined);
+      this.#toCompress.push(old);
+      this.#scheduleMaint();
+    } else this.#sealBlock(old.idx, fs.readFileSync(this.#blkPath(old.idx)));
+    if (this.#compress && !old.damaged) {
+      // Compressed off the publish path, in the next maintenance pass.
+      this.#toCompress.push(old);
+      this.#scheduleMaint();
     }
-    this.#sealBlock(old.idx, fs.readFileSync(this.#blkPath(old.idx)));
     this.#newBlock();
     syncDir(this.#mdir);
   }
@@ -879,7 +901,23 @@ export class FileStore extends MemStore {
     });
   }
 
+  #compressPending(): void {
+    let n = 0;
+    for (const b of this.#toCompress.splice(0)) {
+      if (!this.#blocks.includes(b) || (b.compressed && !b.damaged) || b === this.#active) continue;
+      // A rewrite keeps only records whose checksums hold (a damaged one is never sealed as good).
+      this.#rewriteBlock(b);
+      n++;
+    }
+    if (n > 0) {
+      const st = this.fastState();
+      this.#op(OP_LAST, st.lastSeq, st.lastTime);
+      this.#commit();
+    }
+  }
+
   #maint(): void {
+    this.#compressPending();
     let dropped = false;
     while (this.#blocks.length > 1 && this.#blocks[0] !== this.#active && this.#blocks[0].live <= 0) {
       const b = this.#blocks.shift()!;
@@ -949,6 +987,7 @@ export class FileStore extends MemStore {
     b.last = last;
     b.msgs = msgs;
     b.live = msgs;
+    b.damaged = false;
     const plain = out.subarray(0, o);
     if (isActive) {
       this.#closeFd(this.#fd);

@@ -392,3 +392,33 @@ Deno.test("FileStore: a file KV bucket (direct get) comes back after a server re
     Deno.removeSync(storeDir, { recursive: true });
   }
 });
+
+Deno.test("FileStore: a damaged record is never served on later opens (damaged blocks are not sealed as good)", () => {
+  const dir = tmp();
+  try {
+    const st = open1(dir, undefined, 1 << 20);
+    for (let i = 0; i < 50; i++) st.storeMsg("foo", undefined, b(`v-${i}`.padEnd(30, ".")));
+    st.stop();
+    const p = `${dir}/msgs/1.blk`;
+    const raw = Deno.readFileSync(p);
+    raw[300] ^= 0x20;
+    Deno.writeFileSync(p, raw);
+    const damage: FsDamage[] = [];
+    const st2 = open1(dir, undefined, 1 << 20, damage);
+    assertEquals(damage.length, 1);
+    const bad = damage[0].seq;
+    st2.storeMsg("foo", undefined, b("after"));
+    st2.stop();
+    for (let round = 0; round < 2; round++) {
+      const st3 = open1(dir, undefined, 1 << 20);
+      assertEquals(st3.loadMsg(bad), undefined);
+      assertEquals(st3.state().msgs, 50);
+      for (let q = 1; q <= 50; q++) {
+        if (q !== bad) assertEquals(s(st3.loadMsg(q)!.msg), `v-${q - 1}`.padEnd(30, "."));
+      }
+      st3.stop();
+    }
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
