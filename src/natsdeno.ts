@@ -23,6 +23,8 @@ export async function startServer(
     startSystemServices(s);
     if (full.httpPort !== 0 || full.httpsPort !== 0) await startMonitor(s);
     s.startListening();
+    // Operator mode sets its system account (from its JWT) as the listener starts; no client is in yet.
+    startSystemServices(s);
     if (full.jetStream) enableJetStream(s, deps);
     await s.ready();
   } catch (e) {

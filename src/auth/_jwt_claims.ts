@@ -156,6 +156,8 @@ export interface JwtAccount extends GenericFields {
   mappings?: Record<string, WeightedMapping[]>;
   description?: string;
   "info_url"?: string;
+  /** External authorization (auth callout): the service's users, where it may place users, its xkey. */
+  authorization?: { "auth_users"?: string[]; "allowed_accounts"?: string[]; xkey?: string };
 }
 
 /** An account JWT's claims. */

@@ -59,6 +59,8 @@ export interface AuthResult {
   permissions?: ClientPermissions;
   /** The nkey public key of an nkey user. */
   nkey?: string;
+  /** The permissions as granted (a JWT's or a callout's), for USER.INFO; config users are looked up. */
+  source?: Permissions;
 }
 
 /** The global account every user without an account belongs to. */

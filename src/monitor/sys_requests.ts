@@ -547,7 +547,7 @@ function publicPermissions(s: Server, c: Client): unknown {
   const user = c.opts.nkey
     ? o.nkeys.find((n) => n.nkey === c.opts.nkey)
     : o.users.find((u) => u.username === (c.authResult?.user ?? c.opts.user));
-  const p = user?.permissions ?? o.defaultPermissions;
+  const p = c.authResult?.source ?? user?.permissions ?? o.defaultPermissions;
   if (p === undefined) return undefined;
   const side = (sp?: { allow?: string[]; deny?: string[] }) => ({
     allow: sp?.allow && sp.allow.length > 0 ? [...sp.allow] : undefined,

@@ -27,6 +27,8 @@ export interface ServerInfo {
   "connect_urls"?: string[];
   "ws_connect_urls"?: string[];
   ldm?: boolean;
+  /** The server's public curve key for sealed authorization callout requests. */
+  xkey?: string;
 }
 
 /** The CONNECT a client sends. Absent session flags mean true (verbose, pedantic, echo). */

@@ -1,7 +1,9 @@
-// Authorization callout (server configuration mode): the server asks a service in the callout account to
-// authorize a connection with a signed `authorization_request` JWT on `$SYS.REQ.USER.AUTH`, and applies the
-// signed `authorization_response` (a user JWT issued by the callout issuer, or an error). Behaviour follows
-// nats-server server/auth_callout.go (processClientOrLeafCallout) and the callout part of server/auth.go.
+// Authorization callout: the server asks a service in the callout account to authorize a connection with an
+// `authorization_request` JWT signed by the server's own key on `$SYS.REQ.USER.AUTH`, and applies the signed
+// `authorization_response` (a user JWT, or an error). Server configuration mode takes the callout from
+// `authorization { auth_callout {} }`; operator mode from the `authorization` section of the account JWT the
+// connecting (sentinel) user belongs to. Behaviour follows nats-server server/auth_callout.go
+// (processClientOrLeafCallout) and the callout part of server/auth.go.
 import { createHash, generateKeyPairSync, type KeyObject, sign } from "node:crypto";
 import { Buffer } from "node:buffer";
 import * as nkeys from "@nats-io/nkeys";
@@ -23,6 +25,14 @@ import { randomBase32, type TimerEntry } from "../util/mod.ts";
 import type { Client } from "./client.ts";
 import { ClosedState } from "./closed_state.ts";
 import type { Server } from "./server.ts";
+import type { Account } from "./account.ts";
+import type { JwtAccount } from "./_resolver.ts";
+
+/** An operator-mode callout: the account the sentinel user is in, and its JWT state. */
+export interface OperatorCalloutTarget {
+  acc: Account;
+  ja: JwtAccount;
+}
 
 /** Where authorization requests go. */
 export const AUTH_CALLOUT_SUBJECT = "$SYS.REQ.USER.AUTH";
@@ -41,6 +51,18 @@ const JWT_PREFIX = "eyJ";
 interface FastKey {
   pub: string;
   priv: KeyObject;
+}
+
+/** The server's own nkey identity: its public key is the server id; it signs authorization requests. */
+export interface ServerKey {
+  pub: string;
+  sign(data: Uint8Array): Uint8Array;
+}
+
+/** A new server nkey pair (prefix N), made with node:crypto. */
+export function newServerKey(): ServerKey {
+  const k = fastKey(PREFIX_SERVER);
+  return { pub: k.pub, sign: (d) => new Uint8Array(sign(null, d, k.priv)) };
 }
 
 /** nkey prefix bytes of public keys. */
@@ -122,22 +144,22 @@ function titleCase(m: string): string {
   return m.length === 0 ? m : m[0].toUpperCase() + m.slice(1);
 }
 
-/** The authorization callout of one server (server configuration mode). */
+/**
+ * The authorization callout of one server: server configuration mode (`opts` given) or operator mode (`opts`
+ * undefined; each check names the account whose JWT enables external authorization).
+ */
 export class AuthCallout {
   readonly server: Server;
-  readonly opts: AuthCalloutOptions;
-  /** Signs authorization requests. */
-  readonly #key: FastKey;
-  /** The server's curve key pair, made when requests are to be encrypted. */
+  readonly opts: AuthCalloutOptions | undefined;
+  /** The server's curve key pair, made when requests may be encrypted (an xkey configured, or operator mode). */
   readonly #xkp: ReturnType<typeof nkeys.createCurve> | undefined;
   readonly xkeyPub: string | undefined;
   readonly #expiry = new Map<Client, TimerEntry>();
 
-  constructor(server: Server, opts: AuthCalloutOptions) {
+  constructor(server: Server, opts: AuthCalloutOptions | undefined) {
     this.server = server;
     this.opts = opts;
-    this.#key = fastKey(PREFIX_SERVER);
-    if (opts.xkey) {
+    if (opts === undefined || opts.xkey) {
       this.#xkp = nkeys.createCurve();
       this.xkeyPub = this.#xkp.getPublicKey();
     }
@@ -150,29 +172,36 @@ export class AuthCallout {
     });
   }
 
-  /** True when this CONNECT goes to the callout: its user is not one of `auth_users`. */
+  /** True when this CONNECT goes to the (server configuration) callout: its user is not one of `auth_users`. */
   applies(o: ConnectOptions): boolean {
     const who = o.nkey || o.user || "";
-    return !this.opts.authUsers.includes(who);
+    return !(this.opts?.authUsers ?? []).includes(who);
   }
 
   /**
    * Asks the callout service to authorize `c`; resolves to the user, or undefined for "Authorization
-   * Violation" (the reason is logged). Never rejects.
+   * Violation" (the reason is logged). Never rejects. `op`: the operator-mode account running the callout.
    */
-  check(c: Client, o: ConnectOptions): Promise<AuthResult | undefined> {
+  check(c: Client, o: ConnectOptions, op?: OperatorCalloutTarget): Promise<AuthResult | undefined> {
     const s = this.server;
-    const aname = this.opts.account || "$G";
-    const acc = s.lookupAccount(aname);
-    if (acc === undefined) {
-      s.log.warn(`No valid account ${JSON.stringify(aname)} for auth callout request: account not found`);
-      return Promise.resolve(undefined);
+    let acc: Account | undefined;
+    if (op !== undefined) acc = op.acc;
+    else {
+      const aname = this.opts?.account || "$G";
+      acc = s.lookupAccount(aname);
+      if (acc === undefined) {
+        s.log.warn(`No valid account ${JSON.stringify(aname)} for auth callout request: account not found`);
+        return Promise.resolve(undefined);
+      }
     }
     const ic = acc.internalClient();
     if (ic === undefined) return Promise.resolve(undefined);
+    // The public xkey of the service, when requests are to be sealed.
+    const peerXkey = op !== undefined ? op.ja.claims.nats.authorization?.xkey ?? "" : this.opts?.xkey ?? "";
     const pub = ephemeralUserKey();
     const reply = `_INBOX.${randomBase32(22)}`;
     const timeoutMs = s.opts.authTimeoutMs > 0 ? s.opts.authTimeoutMs : DEFAULT_AUTH_TIMEOUT_MS;
+    const calloutAcc = acc;
     return new Promise((resolve) => {
       let done = false;
       // deno-lint-ignore prefer-const
@@ -189,7 +218,7 @@ export class AuthCallout {
         // The payload is a view valid during this call: decode it now.
         let r: AuthResult | string;
         try {
-          r = this.#processReply(c, pub, payload);
+          r = this.#processReply(c, pub, payload, calloutAcc, peerXkey, op);
         } catch (e) {
           r = titleCase((e as Error).message);
         }
@@ -198,20 +227,25 @@ export class AuthCallout {
       });
       timer = s.timers.after(timeoutMs, () => {
         s.log.debug(
-          `Authorization callout response not received in time on account ${JSON.stringify(acc.name)}`,
+          `Authorization callout response not received in time on account ${JSON.stringify(calloutAcc.name)}`,
         );
         finish(undefined);
       });
       let req: Uint8Array;
       let hdr: Uint8Array | undefined;
       try {
-        req = encoder.encode(this.#request(c, o, pub, timeoutMs));
-        if (this.#xkp !== undefined) {
-          req = this.#xkp.seal(req, this.opts.xkey);
+        req = encoder.encode(
+          this.#request(c, o, pub, timeoutMs, op === undefined ? undefined : calloutAcc.name),
+        );
+        if (this.#xkp !== undefined && peerXkey !== "") {
+          req = this.#xkp.seal(req, peerXkey);
           hdr = encoder.encode(`NATS/1.0\r\n${AUTH_REQUEST_XKEY_HEADER}: ${this.xkeyPub}\r\n\r\n`);
         }
       } catch (e) {
-        finish(undefined, `Error encoding auth request claim on account ${JSON.stringify(acc.name)}: ${e}`);
+        finish(
+          undefined,
+          `Error encoding auth request claim on account ${JSON.stringify(calloutAcc.name)}: ${e}`,
+        );
         return;
       }
       ic.publishInternal(AUTH_CALLOUT_SUBJECT, reply, hdr, req);
@@ -219,14 +253,17 @@ export class AuthCallout {
     });
   }
 
-  /** The signed authorization request for `c`. */
-  #request(c: Client, o: ConnectOptions, pub: string, timeoutMs: number): string {
+  /** The signed authorization request for `c`; `opAccount`: the operator-mode callout account (the subject). */
+  #request(c: Client, o: ConnectOptions, pub: string, timeoutMs: number, opAccount?: string): string {
     const s = this.server;
     const so = s.opts;
     const serverId: Record<string, unknown> = { name: s.name, host: so.host, id: s.id, version: VERSION };
     if (so.cluster?.name) serverId.cluster = so.cluster.name;
     if (so.serverTags.length > 0) serverId.tags = so.serverTags;
-    if (this.xkeyPub !== undefined) serverId.xkey = this.xkeyPub;
+    const sealed = opAccount !== undefined
+      ? !!this.server.operator?.jwtAccounts.get(opAccount)?.claims.nats.authorization?.xkey
+      : !!this.opts?.xkey;
+    if (sealed && this.xkeyPub !== undefined) serverId.xkey = this.xkeyPub;
     const clientInfo: Record<string, unknown> = {
       host: c.host,
       id: c.cid,
@@ -234,6 +271,12 @@ export class AuthCallout {
       kind: "Client",
       type: c.ws !== undefined ? "websocket" : "nats",
     };
+    if (opAccount !== undefined && c.jwtUser === undefined && o.jwt) {
+      // The sentinel user's public key, as nats-server's raw auth user.
+      try {
+        clientInfo.user = decodeUserClaims(o.jwt).sub ?? clientInfo.user;
+      } catch { /* kept as sent */ }
+    }
     if (o.name) clientInfo.name = o.name;
     if (o.sig) clientInfo.nonce = c.nonce ?? "";
     const connectOpts: Record<string, unknown> = { protocol: o.protocol ?? 0 };
@@ -263,31 +306,38 @@ export class AuthCallout {
       else if (certs.length > 0) tls.certs = certs;
       nats["client_tls"] = tls;
     }
-    const key = this.#key;
     return encodeClaims("authorization_request", {
       aud: AUTH_REQUEST_AUDIENCE,
       exp: Math.floor((Date.now() + timeoutMs) / 1000),
-      sub: this.opts.issuer,
+      sub: opAccount ?? this.opts?.issuer ?? "",
       nats,
-    }, { pub: key.pub, sign: (d) => new Uint8Array(sign(null, d, key.priv)) });
+    }, s.key);
   }
 
   /** Checks a response and applies the user it authorizes; an error text (logged by the caller) otherwise. */
-  #processReply(c: Client, pub: string, payload: Uint8Array): AuthResult | string {
+  #processReply(
+    c: Client,
+    pub: string,
+    payload: Uint8Array,
+    acc: Account,
+    peerXkey: string,
+    op: OperatorCalloutTarget | undefined,
+  ): AuthResult | string {
     const s = this.server;
-    const aname = this.opts.account || "$G";
+    const aname = acc.name;
+    const q = JSON.stringify;
     if (payload.length === 0) {
-      return titleCase(
-        `auth callout violation: ${JSON.stringify("no reason supplied")} on account ${JSON.stringify(aname)}`,
-      );
+      return titleCase(`auth callout violation: ${q("no reason supplied")} on account ${q(aname)}`);
     }
     let msg = payload;
-    if (this.#xkp !== undefined && decoder.decode(msg.subarray(0, 3)) !== JWT_PREFIX) {
-      const opened = this.#xkp.open(msg, this.opts.xkey);
+    let encrypted = false;
+    if (this.#xkp !== undefined && peerXkey !== "" && decoder.decode(msg.subarray(0, 3)) !== JWT_PREFIX) {
+      const opened = this.#xkp.open(msg, peerXkey);
       if (opened === null) {
-        return `Error decrypting auth callout response on account ${JSON.stringify(aname)}: invalid message`;
+        return `Error decrypting auth callout response on account ${q(aname)}: invalid message`;
       }
       msg = opened;
+      encrypted = true;
     }
     const cr: GenericClaims = decodeGeneric(decoder.decode(msg));
     const vr = validateClaims({ type: "generic", version: 2, claims: cr });
@@ -300,42 +350,84 @@ export class AuthCallout {
     if (typeof rn.error === "string" && rn.error !== "") {
       return `Auth callout service returned an error: ${rn.error}`;
     }
+    if (op !== undefined && !encrypted) {
+      // A plain response must be signed by the callout account or one of its signing keys.
+      const signer = typeof rn.issuer_account === "string" && rn.issuer_account !== ""
+        ? rn.issuer_account
+        : cr.iss ?? "";
+      if (signer !== aname && !op.ja.signingKeys.has(signer)) return "Auth callout signing key is unknown";
+    }
     const uc: UserClaims = decodeUserClaims(typeof rn.jwt === "string" ? rn.jwt : "");
     const uvr = validateClaims({ type: "user", version: 2, claims: uc });
     if (uvr.issues.length > 0) {
       return `Error validating user JWT: ${uvr.issues[0].description}`;
     }
     if (uc.sub !== pub) {
-      return `Expected authorized user of ${JSON.stringify(pub)} but got ${
-        JSON.stringify(uc.sub)
-      } on account ${JSON.stringify(aname)}`;
+      return `Expected authorized user of ${q(pub)} but got ${q(uc.sub)} on account ${q(aname)}`;
     }
     const times = validateTimes(uc.nats);
     if (!times.allowed) {
       s.log.error(`${c} - Outside connect times`);
-      return `Authorized user on account ${JSON.stringify(aname)} outside of valid connect times`;
+      return `Authorized user on account ${q(aname)} outside of valid connect times`;
     }
+    // Who issued the user: the callout issuer (configuration mode) or an account (operator mode).
+    let issuer = uc.iss ?? "";
     if (uc.nats.issuer_account) {
-      return `Error non operator mode account ${JSON.stringify(aname)}: attempted to use issuer_account`;
+      if (op === undefined) {
+        return `Error non operator mode account ${q(aname)}: attempted to use issuer_account`;
+      }
+      issuer = uc.nats.issuer_account;
     }
-    if (uc.iss !== this.opts.issuer) {
-      return `Wrong issuer for auth callout response on account ${JSON.stringify(aname)}, expected ${
-        JSON.stringify(this.opts.issuer)
-      } got ${JSON.stringify(uc.iss)}`;
+    const expected = op === undefined ? this.opts?.issuer ?? "" : aname;
+    if (issuer !== expected) {
+      if (op === undefined) {
+        return `Wrong issuer for auth callout response on account ${q(aname)}, expected ${q(expected)} got ${
+          q(issuer)
+        }`;
+      }
+      if (!s.operator!.calloutAllows(op.ja, issuer)) {
+        return `Account ${q(uc.iss)} not permitted as valid account option for auth callout for account ${
+          q(aname)
+        }`;
+      }
     }
-    const placement = uc.aud ?? "";
-    const target = s.lookupAccount(placement);
+    // Placement: the audience in configuration mode; the issuing account in operator mode.
+    const placement = op === undefined ? uc.aud ?? "" : issuer;
+    let target: Account | undefined;
+    let limits = uc.nats;
+    let signingKey: string | undefined;
+    if (op === undefined) target = s.lookupAccount(placement);
+    else {
+      const found = s.operator!.lookupAccount(placement);
+      target = typeof found === "string" ? undefined : found;
+      if (target === undefined) {
+        return `No valid account ${q(placement)} for auth callout response on account ${q(aname)}: ${found}`;
+      }
+      const tja = s.operator!.jwtAccounts.get(target.name);
+      const lim = tja === undefined ? "User JWT issuer is not known" : s.operator!.userLimits(tja, uc);
+      if (typeof lim === "string") {
+        return lim === "User JWT issuer is not known" ? `User JWT issuer ${q(uc.iss)} is not known` : lim;
+      }
+      limits = lim;
+      if (uc.nats.issuer_account) signingKey = uc.iss;
+    }
     if (target === undefined) {
-      return `No valid account ${JSON.stringify(placement)} for auth callout response on account ${
-        JSON.stringify(aname)
+      return `No valid account ${q(placement)} for auth callout response on account ${
+        q(aname)
       }: account not found`;
     }
-    let perms: Permissions | undefined = permissionsFromJwt(uc.nats);
+    let perms: Permissions | undefined = permissionsFromJwt(limits);
+    if (perms === undefined && op !== undefined) {
+      perms = s.operator!.jwtAccounts.get(target.name)?.defaultPerms;
+    }
     // Users placed in the callout account may not send authorization requests themselves.
     if (target.name === aname) {
       perms = { ...(perms ?? {}), publish: { ...(perms?.publish ?? {}) } };
       perms.publish!.deny = [...(perms.publish!.deny ?? []), AUTH_CALLOUT_SUBJECT];
     }
+    // The sentinel's JWT no longer describes this connection.
+    c.opts.jwt = undefined;
+    if (op !== undefined) c.opts.nkey = uc.sub;
     if (uc.name) {
       c.opts.user = uc.name;
       c.opts.nkey = undefined;
@@ -344,10 +436,10 @@ export class AuthCallout {
     // The user JWT's payload and subscription limits apply as they do for operator-mode users.
     const lim = (v: number | undefined) => typeof v === "number" && Number.isFinite(v) ? Math.trunc(v) : -1;
     c.jwtUser = {
-      claims: uc,
-      mpay: lim(uc.nats.payload),
-      msubs: lim(uc.nats.subs),
-      signingKey: undefined,
+      claims: { ...uc, nats: limits },
+      mpay: lim(limits.payload),
+      msubs: lim(limits.subs),
+      signingKey,
       expTimer: undefined,
     };
     const exp = uc.exp ? uc.exp * 1000 - Date.now() : 0;
@@ -370,6 +462,7 @@ export class AuthCallout {
       account: target.name,
       permissions: perms === undefined ? undefined : ClientPermissions.compile(perms).forConnection(),
       nkey: c.opts.nkey,
+      source: perms,
     };
   }
 }

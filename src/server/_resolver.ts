@@ -42,6 +42,7 @@ import type { Client } from "./client.ts";
 import { ClosedState } from "./closed_state.ts";
 import type { Server } from "./server.ts";
 import { applyExportsImports } from "./_resolver_imports.ts";
+import { AUTH_CALLOUT_SUBJECT, AuthCallout } from "./_auth_callout.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -233,6 +234,8 @@ export class OperatorMode {
   /** Exporting accounts that some account failed to import from (nats-server incompleteAccExporterMap). */
   readonly incompleteExporters = new Set<string>();
   #sysClient: Client | undefined;
+  /** The authorization callout of accounts whose JWT enables external authorization. */
+  readonly callout: AuthCallout;
   #seq = 0;
 
   /** Validates the options and builds the resolver (nats-server NewServer's part); throws Error. */
@@ -252,6 +255,7 @@ export class OperatorMode {
       ? new Set([...o.resolverPinnedAccounts, ...(o.systemAccount ? [o.systemAccount] : [])])
       : undefined;
     this.resolver = buildResolver(o);
+    this.callout = new AuthCallout(server, undefined);
     this.#preload(o);
   }
 
@@ -560,7 +564,7 @@ export class OperatorMode {
    * Authenticates a CONNECT in operator mode (the JWT branch of processClientOrLeafAuthentication). Returns
    * the user, or undefined for "Authorization Violation"; the reasons go to the debug log as nats-server's.
    */
-  check(c: Client, o: ConnectOptions): AuthResult | undefined {
+  check(c: Client, o: ConnectOptions): AuthResult | undefined | Promise<AuthResult | undefined> {
     const s = this.server;
     const dbg = (m: string) => s.log.debug(`${c} - ${m}`);
     if (!o.jwt) {
@@ -609,30 +613,12 @@ export class OperatorMode {
       dbg("Account JWT not signed by trusted operator");
       return undefined;
     }
-    if (!ja.signingKeys.has(uc.iss ?? "")) {
-      dbg("User JWT issuer is not known");
+    const scoped = this.userLimits(ja, uc);
+    if (typeof scoped === "string") {
+      dbg(scoped);
       return undefined;
     }
-    const scope = ja.signingKeys.get(uc.iss ?? "");
-    let upl = uc.nats;
-    if (scope) {
-      if (!hasEmptyPermissions(uc.nats)) {
-        dbg("User JWT is not valid: scoped users require no permissions or limits set");
-        return undefined;
-      }
-      try {
-        upl = {
-          ...uc.nats,
-          ...applyUserTemplate(scope.template ?? {}, uc, {
-            nameTag: ja.claims.name ?? "",
-            tags: ja.claims.nats.tags ?? [],
-          }),
-        };
-      } catch {
-        dbg("User JWT generated invalid permissions");
-        return undefined;
-      }
-    }
+    const upl = scoped;
     if (ja.expired) {
       dbg("Account JWT has expired");
       return undefined;
@@ -674,7 +660,7 @@ export class OperatorMode {
       s.log.error(`${c} - Outside connect times`);
       return undefined;
     }
-    const perms = permissionsFromJwt(upl) ?? ja.defaultPerms;
+    let perms = permissionsFromJwt(upl) ?? ja.defaultPerms;
     const state: JwtUserState = {
       claims: { ...uc, nats: upl },
       signingKey: uc.nats.issuer_account ? uc.iss : undefined,
@@ -696,12 +682,57 @@ export class OperatorMode {
         `${JSON.stringify(issuer)} (claim-name: ${JSON.stringify(ja.claims.name ?? "")}, claim-tags: ` +
         `${JSON.stringify(ja.claims.nats.tags ?? [])}) signed with ${JSON.stringify(ja.issuer)}`,
     );
-    return {
+    const ext = ja.claims.nats.authorization;
+    const calloutUsers = ext?.auth_users ?? [];
+    if (calloutUsers.length > 0 && calloutUsers.includes(uc.sub ?? "")) {
+      // The callout service's own users may not send authorization requests in their account.
+      perms = { ...(perms ?? {}), publish: { ...(perms?.publish ?? {}) } };
+      perms.publish!.deny = [...(perms.publish!.deny ?? []), AUTH_CALLOUT_SUBJECT];
+    }
+    const r: AuthResult = {
       user: uc.sub ?? "",
       account: acc.name,
       permissions: perms === undefined ? undefined : ClientPermissions.compile(perms).forConnection(),
       nkey: uc.sub,
+      source: perms,
     };
+    // An account with external authorization sends every user but its auth_users to its callout service.
+    if (calloutUsers.length > 0 && !calloutUsers.includes(uc.sub ?? "")) {
+      s.timers.cancel(state.expTimer);
+      c.jwtUser = undefined;
+      return this.callout.check(c, o, { acc, ja });
+    }
+    return r;
+  }
+
+  /** True when `ja`'s callout may place users in account `pub` (`allowed_accounts`, `*` for any). */
+  calloutAllows(ja: JwtAccount, pub: string): boolean {
+    const allowed = ja.claims.nats.authorization?.allowed_accounts ?? [];
+    return allowed.includes("*") || allowed.includes(pub);
+  }
+
+  /**
+   * The permissions and limits a user JWT gets in `ja`: its own, or the template of the scoped signing key
+   * that issued it; the reason (nats-server's debug text) when the issuer is unknown or the scope refuses it.
+   */
+  userLimits(ja: JwtAccount, uc: UserClaims): UserClaims["nats"] | string {
+    if (!ja.signingKeys.has(uc.iss ?? "")) return "User JWT issuer is not known";
+    const scope = ja.signingKeys.get(uc.iss ?? "");
+    if (!scope) return uc.nats;
+    if (!hasEmptyPermissions(uc.nats)) {
+      return "User JWT is not valid: scoped users require no permissions or limits set";
+    }
+    try {
+      return {
+        ...uc.nats,
+        ...applyUserTemplate(scope.template ?? {}, uc, {
+          nameTag: ja.claims.name ?? "",
+          tags: ja.claims.nats.tags ?? [],
+        }),
+      };
+    } catch {
+      return "User JWT generated invalid permissions";
+    }
   }
 
   /**

@@ -1,7 +1,7 @@
 // The server: listeners, INFO, the client registry, outbound flushing, lame duck, reload and shutdown.
 // Behaviour follows nats-server server/server.go.
 
-import { formatDuration, Logger, randomBase32, Timers } from "../util/mod.ts";
+import { formatDuration, Logger, Timers } from "../util/mod.ts";
 import { PROTO, type ServerInfo, VERSION } from "../protocol/mod.ts";
 import { ClientAuth, newNonce } from "../auth/mod.ts";
 import { diffOptions, type Options, validateOptions } from "../config/mod.ts";
@@ -27,7 +27,7 @@ import { wsAuthFor, WsServer } from "./_websocket.ts";
 import type { WsAccepted } from "../net/mod.ts";
 import type { ClientTlsStart } from "./_client_tls.ts";
 import { OperatorMode } from "./_resolver.ts";
-import { AuthCallout } from "./_auth_callout.ts";
+import { AuthCallout, newServerKey, type ServerKey } from "./_auth_callout.ts";
 
 /** natsdeno's own release, shown next to the nats-server version it implements. */
 export const NATSDENO_VERSION = "0.1.0";
@@ -56,6 +56,8 @@ export interface JetStreamHooks {
 export class Server {
   opts: Options;
   readonly id: string;
+  /** The server's nkey identity (`id` is its public key); signs authorization callout requests. */
+  readonly key: ServerKey;
   readonly log: Logger;
   readonly timers = new Timers();
   auth: ClientAuth;
@@ -128,7 +130,8 @@ export class Server {
 
   constructor(opts: Options, deps: ServerDeps = {}) {
     this.opts = opts;
-    this.id = "N" + randomBase32(55);
+    this.key = newServerKey();
+    this.id = this.key.pub;
     this.log = deps.log ??
       new Logger({
         debug: opts.debug,
@@ -372,6 +375,7 @@ export class Server {
       "client_ip": c.host,
       nonce: c.nonce,
       ldm: this.ldm || undefined,
+      xkey: (this.operator?.callout ?? this.authCallout)?.xkeyPub,
     };
     return `INFO ${JSON.stringify(info)} \r\n`;
   }

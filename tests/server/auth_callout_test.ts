@@ -1,9 +1,15 @@
-// Ports of nats-server server/auth_callout_test.go (server configuration mode; operator-mode callouts are not
-// implemented yet). The callout service is written with the official client, as the Go tests do with nats.go.
+// Ports of nats-server server/auth_callout_test.go (server configuration and operator mode). The callout
+// service is written with the official client, as the Go tests do with nats.go.
 import { assert, assertEquals, assertMatch, assertRejects, assertStringIncludes } from "@std/assert";
-import { connect, type ConnectionOptions, type Msg, type NatsConnection } from "@nats-io/transport-node";
+import {
+  connect,
+  type ConnectionOptions,
+  credsAuthenticator,
+  type Msg,
+  type NatsConnection,
+} from "@nats-io/transport-node";
 import * as nkeys from "@nats-io/nkeys";
-import { decodeGeneric, encodeJwt } from "../../src/auth/jwt.ts";
+import { decodeGeneric, decodeUserClaims, encodeJwt, formatUserConfig } from "../../src/auth/jwt.ts";
 import {
   AUTH_CALLOUT_SUBJECT,
   AUTH_REQUEST_XKEY_HEADER,
@@ -11,7 +17,16 @@ import {
 } from "../../src/server/_auth_callout.ts";
 import { createConfFile, loadConfig, runServerWithConfig } from "./_util.ts";
 import type { TestServer } from "../_helpers/server.ts";
-import { OJWT } from "../_helpers/jwt.ts";
+import {
+  accountJwt,
+  createAccount,
+  createUser,
+  type KeyPair,
+  OJWT,
+  oKp,
+  seedOf,
+  userJwt,
+} from "../_helpers/jwt.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -287,16 +302,221 @@ Deno.test("TestAuthCalloutOperatorNoServerConfigCalloutAllowed: operators refuse
   assertEquals(err.message, "operators do not allow authorization callouts to be configured directly");
 });
 
-for (
-  const name of [
-    "TestAuthCalloutOperatorModeBasics",
-    "TestAuthCalloutScopedUserAssignedAccount",
-    "TestAuthCalloutScopedUserAllAccount",
-  ]
-) {
-  // blocked: operator-mode callouts (the account JWT's `authorization` section) are not implemented.
-  Deno.test({ name: `${name}: operator-mode callout`, ignore: true, fn: () => {} });
+// ---- Operator mode ---------------------------------------------------------------------------------------
+
+const AUTH_ACCOUNT_KP = nkeys.fromSeed(enc.encode(AUTH_CALLOUT_ISSUER_SEED));
+
+/** Go's createAuthUser in operator mode: signed by `akp`, with `issuer_account` when given. */
+function createOpAuthUser(
+  user: string,
+  name: string,
+  akp: KeyPair,
+  issuerAccount = "",
+  limits: Record<string, unknown> | undefined = undefined,
+): string {
+  const nats: Record<string, unknown> = limits ?? { pub: {}, sub: {}, subs: -1, data: -1, payload: -1 };
+  if (issuerAccount) nats["issuer_account"] = issuerAccount;
+  return encodeJwt("user", { sub: user, name, nats }, akp);
 }
+
+/** Go's newScopedRole: a scoped signing key with pub/sub allow templates. */
+function newScopedRole(
+  role: string,
+  pub: string[],
+  sub: string[],
+  allowResponses: boolean,
+): { scope: Record<string, unknown>; kp: KeyPair } {
+  const kp = createAccount();
+  const template: Record<string, unknown> = {
+    pub: pub.length > 0 ? { allow: pub } : {},
+    sub: sub.length > 0 ? { allow: sub } : {},
+    subs: -1,
+    data: -1,
+    payload: -1,
+  };
+  if (allowResponses) template.resp = { max: 1, ttl: 3_000_000_000 };
+  return { scope: { kind: "user_scope", key: kp.getPublicKey(), role, template }, kp };
+}
+
+/** A creds file's bytes for a user JWT and its key. */
+function credsOf(jwt: string, ukp: KeyPair): Uint8Array {
+  return enc.encode(formatUserConfig(jwt, seedOf(ukp)));
+}
+
+/** Go's createAuthServiceUser: the callout service's user in the AUTH account. */
+function createAuthServiceUser(akp: KeyPair): { pub: string; creds: Uint8Array } {
+  const ukp = createUser();
+  return { pub: ukp.getPublicKey(), creds: credsOf(userJwt(ukp, akp, {}, { name: "auth-service" }), ukp) };
+}
+
+/** Go's createBasicAccountUser: a sentinel user of the AUTH account that may do nothing. */
+function createBasicAccountUser(akp: KeyPair): Uint8Array {
+  const ukp = createUser();
+  return credsOf(
+    userJwt(ukp, akp, { pub: { deny: [">"] }, sub: { deny: [">"] } }, { name: "auth-client" }),
+    ukp,
+  );
+}
+
+/** Go's createScopedUser: a sentinel user signed by a scoped key of the AUTH account. */
+function createScopedUser(akp: KeyPair, sk: KeyPair): Uint8Array {
+  const ukp = createUser();
+  const t = encodeJwt("user", {
+    sub: ukp.getPublicKey(),
+    name: "scoped-user",
+    nats: { "issuer_account": akp.getPublicKey() },
+  }, sk);
+  return credsOf(t, ukp);
+}
+
+/** The operator-mode config with a MEMORY resolver preloaded with `accounts` (pub → JWT). */
+function opConf(sysPub: string, accounts: [string, string][], resolver = "resolver: MEM"): string {
+  return `
+    listen: 127.0.0.1:-1
+    operator: ${OJWT}
+    system_account: ${sysPub}
+    ${resolver}
+    resolver_preload: {
+      ${accounts.map(([k, v]) => `${k}: ${v}`).join("\n      ")}
+    }
+  `;
+}
+
+/** The AUTH account's JWT with external authorization for `authUser`. */
+function authAccountJwt(authUser: string, allowed: string[], extra: Record<string, unknown> = {}): string {
+  return accountJwt(
+    AUTH_ACCOUNT_KP,
+    {
+      authorization: {
+        "auth_users": [authUser],
+        "allowed_accounts": allowed,
+        ...(extra.authorization ?? {}),
+      },
+      ...Object.fromEntries(Object.entries(extra).filter(([k]) => k !== "authorization")),
+    },
+    oKp,
+    { name: "AUTH" },
+  );
+}
+
+function sysAccount(): [KeyPair, string] {
+  const skp = createAccount();
+  return [skp, accountJwt(skp, {}, oKp, { name: "$SYS" })];
+}
+
+async function connectCreds(at: AuthTest, creds: Uint8Array, token?: string, name?: string) {
+  return await at.connect({ authenticator: credsAuthenticator(creds), token, name });
+}
+
+async function requireCredsError(at: AuthTest, creds: Uint8Array, token?: string): Promise<Error> {
+  return await assertRejects(() => connectCreds(at, creds, token));
+}
+
+Deno.test("TestAuthCalloutOperatorModeBasics: a sentinel user is placed by the callout in allowed accounts", async () => {
+  const [skp, sysJwt] = sysAccount();
+  const tkp = createAccount();
+  const tSigning = createAccount();
+  const { scope, kp: scopedKp } = newScopedRole("foo", ["foo.>", USER_INFO], ["foo.>", "_INBOX.>"], false);
+  const tpub = tkp.getPublicKey();
+  const accJwt = accountJwt(tkp, { "signing_keys": [tSigning.getPublicKey(), scope] }, oKp, { name: "TEST" });
+  const apub = AUTH_ACCOUNT_KP.getPublicKey();
+  const svc = createAuthServiceUser(AUTH_ACCOUNT_KP);
+  const authJwt = authAccountJwt(svc.pub, [tpub]);
+  const conf = opConf(skp.getPublicKey(), [[apub, authJwt], [tpub, accJwt], [skp.getPublicKey(), sysJwt]]);
+  const dkp = createAccount();
+  const handler = (m: Msg) => {
+    const { user, si, opts } = decodeAuthRequest(m.data);
+    const tok = opts.auth_token;
+    let ujwt = "";
+    if (tok === "--XX--") ujwt = createOpAuthUser(user, "dlc", tkp);
+    else if (tok === "--ZZ--") ujwt = createOpAuthUser(user, "dummy", dkp);
+    else if (tok === "--SK--") ujwt = createOpAuthUser(user, "sk", tSigning, tpub);
+    else if (tok === "--Scoped--") ujwt = createOpAuthUser(user, "scoped", scopedKp, tpub, {});
+    else if (tok === "--BADScoped--") ujwt = createOpAuthUser(user, "bad-scoped", scopedKp, tpub);
+    if (ujwt === "") m.respond(new Uint8Array(0));
+    else m.respond(serviceResponse(user, si.id, ujwt, ""));
+  };
+  await using at = await AuthTest.start(conf, handler, { authenticator: credsAuthenticator(svc.creds) });
+  const ui = await userInfo(at.authClient);
+  assertEquals(ui.user, svc.pub);
+  assertEquals(ui.account, apub);
+  assertEquals(ui.permissions, { publish: { deny: [AUTH_CALLOUT_SUBJECT] }, subscribe: {} });
+
+  const creds = createBasicAccountUser(AUTH_ACCOUNT_KP);
+  // A token is required.
+  await requireCredsError(at, creds);
+  // The right token switches the user to the TEST account.
+  assertEquals((await userInfo(await connectCreds(at, creds, "--XX--"))).account, tpub);
+  // An account the callout may not place users in is refused.
+  await requireCredsError(at, creds, "--ZZ--");
+  // A user signed by the account's signing key.
+  assertEquals((await userInfo(await connectCreds(at, creds, "--SK--"))).account, tpub);
+  // A scoped user with limits of its own is refused.
+  await requireCredsError(at, creds, "--BADScoped--");
+  const ui2 = await userInfo(await connectCreds(at, creds, "--Scoped--"));
+  assertEquals(ui2.account, tpub);
+  const perms = ui2.permissions as { publish: { allow: string[] }; subscribe: { allow: string[] } };
+  assertEquals(perms.publish.allow.toSorted(), ["$SYS.REQ.USER.INFO", "foo.>"]);
+  assertEquals(perms.subscribe.allow.toSorted(), ["_INBOX.>", "foo.>"]);
+});
+
+async function testAuthCalloutScopedUser(allowAnyAccount: boolean): Promise<void> {
+  const [skp, sysJwt] = sysAccount();
+  const tkp = createAccount();
+  const tpub = tkp.getPublicKey();
+  const { scope, kp: scopedKp } = newScopedRole("foo", ["foo.>", USER_INFO], ["foo.>", "_INBOX.>"], true);
+  const tmpl = scope.template as Record<string, unknown>;
+  tmpl.subs = 10;
+  tmpl.payload = 512;
+  const accJwt = accountJwt(tkp, { "signing_keys": [createAccount().getPublicKey(), scope] }, oKp, {
+    name: "TEST",
+  });
+  const apub = AUTH_ACCOUNT_KP.getPublicKey();
+  const svc = createAuthServiceUser(AUTH_ACCOUNT_KP);
+  const sentinel = newScopedRole("sentinel", [], [], false);
+  const st = sentinel.scope.template as Record<string, unknown>;
+  st.pub = { deny: [">"] };
+  st.sub = { deny: [">"] };
+  st.subs = 0;
+  st.payload = 0;
+  const authJwt = authAccountJwt(svc.pub, [allowAnyAccount ? "*" : tpub], {
+    "signing_keys": [sentinel.scope],
+  });
+  const conf = opConf(skp.getPublicKey(), [[apub, authJwt], [tpub, accJwt], [skp.getPublicKey(), sysJwt]]);
+  const handler = (m: Msg) => {
+    const { user, si, opts } = decodeAuthRequest(m.data);
+    if (opts.auth_token === "--Scoped--") {
+      m.respond(serviceResponse(user, si.id, createOpAuthUser(user, "scoped", scopedKp, tpub, {}), ""));
+    } else m.respond(new Uint8Array(0));
+  };
+  await using at = await AuthTest.start(conf, handler, { authenticator: credsAuthenticator(svc.creds) });
+  const ui = await userInfo(at.authClient);
+  assertEquals(ui.account, apub);
+  assertEquals(ui.permissions, { publish: { deny: [AUTH_CALLOUT_SUBJECT] }, subscribe: {} });
+
+  const creds = createScopedUser(AUTH_ACCOUNT_KP, sentinel.kp);
+  const nc = await connectCreds(at, creds, "--Scoped--");
+  const ui2 = await userInfo(nc);
+  assertEquals(ui2.account, tpub);
+  const perms = ui2.permissions as { publish: { allow: string[] }; subscribe: { allow: string[] } };
+  assertEquals(perms.publish.allow.toSorted(), ["$SYS.REQ.USER.INFO", "foo.>"]);
+  assertEquals(perms.subscribe.allow.toSorted(), ["_INBOX.>", "foo.>"]);
+  nc.subscribe("foo.>", {
+    callback: (_e, m) => {
+      m.respond();
+    },
+  });
+  const r = await nc.request("foo.bar", "", { timeout: 1000 });
+  assert(r !== undefined);
+}
+
+Deno.test("TestAuthCalloutScopedUserAssignedAccount: a scoped sentinel placed in the allowed account", async () => {
+  await testAuthCalloutScopedUser(false);
+});
+
+Deno.test("TestAuthCalloutScopedUserAllAccount: a scoped sentinel placed with allowed_accounts *", async () => {
+  await testAuthCalloutScopedUser(true);
+});
 
 Deno.test("TestAuthCalloutServerConfigEncryption: requests are sealed to the xkey; responses may be sealed back", async () => {
   const conf = BASIC_CONF.replace(
@@ -327,10 +547,44 @@ Deno.test("TestAuthCalloutServerConfigEncryption: requests are sealed to the xke
   await at.requireConnectError({ user: "rip", pass: "xxx" });
 });
 
-Deno.test({
-  name: "TestAuthCalloutOperatorModeEncryption: operator-mode callout with an xkey",
-  ignore: true, // blocked: operator-mode callouts are not implemented.
-  fn: () => {},
+Deno.test("TestAuthCalloutOperatorModeEncryption: the account JWT's xkey seals requests; responses may be sealed", async () => {
+  const [skp, sysJwt] = sysAccount();
+  const tkp = createAccount();
+  const tpub = tkp.getPublicKey();
+  const accJwt = accountJwt(tkp, {}, oKp, { name: "TEST" });
+  const apub = AUTH_ACCOUNT_KP.getPublicKey();
+  const svc = createAuthServiceUser(AUTH_ACCOUNT_KP);
+  const authJwt = authAccountJwt(svc.pub, [tpub], { authorization: { xkey: CURVE_PUBLIC } });
+  const conf = opConf(skp.getPublicKey(), [[apub, authJwt], [tpub, accJwt], [skp.getPublicKey(), sysJwt]]);
+  const rkp = nkeys.fromCurveSeed(enc.encode(CURVE_SEED));
+  let serverXkey = "";
+  const handler = (m: Msg) => {
+    assert(!dec.decode(m.data.subarray(0, 3)).startsWith("eyJ"), "request not encrypted");
+    const xkey = m.headers?.get(AUTH_REQUEST_XKEY_HEADER) ?? "";
+    assert(xkey !== "");
+    const opened = rkp.open(m.data, xkey);
+    assert(opened !== null);
+    const { user, si, ci, opts, claims } = decodeAuthRequest(opened);
+    assertEquals(si.xkey, xkey);
+    assertEquals(ci.host, "127.0.0.1");
+    // Signed by the server's own key, and about the AUTH account.
+    assertEquals(claims.iss, si.id);
+    assertEquals(claims.sub, apub);
+    serverXkey = xkey;
+    if (opts.auth_token === "--XX--") {
+      m.respond(serviceResponse(user, si.id, createOpAuthUser(user, "dlc", tkp), ""));
+    } else if (opts.auth_token === "--ZZ--") {
+      m.respond(rkp.seal(serviceResponse(user, si.id, createOpAuthUser(user, "rip", tkp), ""), si.xkey!));
+    } else m.respond(new Uint8Array(0));
+  };
+  await using at = await AuthTest.start(conf, handler, { authenticator: credsAuthenticator(svc.creds) });
+  const creds = createBasicAccountUser(AUTH_ACCOUNT_KP);
+  // An encrypted request answered in plain text, then one answered sealed.
+  assertEquals((await userInfo(await connectCreds(at, creds, "--XX--"))).account, tpub);
+  const nc = await connectCreds(at, creds, "--ZZ--");
+  assertEquals((await userInfo(nc)).account, tpub);
+  // INFO carries the same xkey.
+  assertEquals((nc.info as unknown as Record<string, unknown>)?.xkey, serverXkey);
 });
 
 Deno.test("TestAuthCalloutServerTags: server_tags go into the request", async () => {
@@ -417,10 +671,34 @@ Deno.test("TestAuthCalloutExpiredResponse: an expired response is refused", asyn
   }, "claim is expired");
 });
 
-Deno.test({
-  name: "TestAuthCalloutOperator_AnyAccount: operator-mode callout placing users in any account",
-  ignore: true, // blocked: operator-mode callouts are not implemented.
-  fn: () => {},
+Deno.test("TestAuthCalloutOperator_AnyAccount: allowed_accounts * places users in any account", async () => {
+  const [skp, sysJwt] = sysAccount();
+  const akp = createAccount();
+  const bkp = createAccount();
+  const apk = akp.getPublicKey();
+  const bpk = bkp.getPublicKey();
+  const cpk = AUTH_ACCOUNT_KP.getPublicKey();
+  const svc = createAuthServiceUser(AUTH_ACCOUNT_KP);
+  const conf = opConf(skp.getPublicKey(), [
+    [cpk, authAccountJwt(svc.pub, ["*"])],
+    [apk, accountJwt(akp, {}, oKp, { name: "A" })],
+    [bpk, accountJwt(bkp, {}, oKp, { name: "B" })],
+    [skp.getPublicKey(), sysJwt],
+  ]);
+  const handler = (m: Msg) => {
+    const { user, si, opts } = decodeAuthRequest(m.data);
+    if (opts.auth_token === "PutMeInA") {
+      m.respond(serviceResponse(user, si.id, createOpAuthUser(user, "user_a", akp), ""));
+    } else if (opts.auth_token === "PutMeInB") {
+      m.respond(serviceResponse(user, si.id, createOpAuthUser(user, "user_b", bkp), ""));
+    } else m.respond(new Uint8Array(0));
+  };
+  await using at = await AuthTest.start(conf, handler, { authenticator: credsAuthenticator(svc.creds) });
+  await userInfo(at.authClient);
+  const creds = createBasicAccountUser(AUTH_ACCOUNT_KP);
+  await requireCredsError(at, creds);
+  assertEquals((await userInfo(await connectCreds(at, creds, "PutMeInA"))).account, apk);
+  assertEquals((await userInfo(await connectCreds(at, creds, "PutMeInB"))).account, bpk);
 });
 Deno.test({
   name: "TestAuthCalloutWSClientTLSCerts: client_tls over WebSocket",
@@ -458,7 +736,79 @@ Deno.test("TestAuthCallout_ClientAuthErrorConf: empty and error responses refuse
   }
 });
 
-for (const name of ["TestAuthCallout_ClientAuthErrorOperatorMode", "TestOperatorModeUserRevocation"]) {
-  // blocked: operator-mode callouts are not implemented.
-  Deno.test({ name: `${name}: operator-mode callout`, ignore: true, fn: () => {} });
-}
+Deno.test("TestAuthCallout_ClientAuthErrorOperatorMode: empty and error responses refuse a scoped sentinel", async (t) => {
+  for (const respondNil of [true, false]) {
+    await t.step(respondNil ? "nil response" : "error response", async () => {
+      const [skp, sysJwt] = sysAccount();
+      const apub = AUTH_ACCOUNT_KP.getPublicKey();
+      const svc = createAuthServiceUser(AUTH_ACCOUNT_KP);
+      const sentinel = newScopedRole("sentinel", [], [], false);
+      const st = sentinel.scope.template as Record<string, unknown>;
+      st.pub = { deny: [">"] };
+      st.sub = { deny: [">"] };
+      st.subs = 0;
+      st.payload = 0;
+      const authJwt = authAccountJwt(svc.pub, ["*"], { "signing_keys": [sentinel.scope] });
+      const conf = opConf(skp.getPublicKey(), [[apub, authJwt], [skp.getPublicKey(), sysJwt]]);
+      const handler = (m: Msg) => {
+        const { user, si } = decodeAuthRequest(m.data);
+        if (respondNil) m.respond(new Uint8Array(0));
+        else m.respond(serviceResponse(user, si.id, "", "not today"));
+      };
+      await using at = await AuthTest.start(conf, handler, { authenticator: credsAuthenticator(svc.creds) });
+      const err = await requireCredsError(at, createScopedUser(AUTH_ACCOUNT_KP, sentinel.kp));
+      assertMatch(err.message.toLowerCase(), /authorization violation/);
+    });
+  }
+});
+
+Deno.test("TestOperatorModeUserRevocation: revoking a callout-placed user disconnects it", async () => {
+  const [skp, sysJwt] = sysAccount();
+  const tkp = createAccount();
+  const tpub = tkp.getPublicKey();
+  const apub = AUTH_ACCOUNT_KP.getPublicKey();
+  const svc = createAuthServiceUser(AUTH_ACCOUNT_KP);
+  const authJwt = authAccountJwt(svc.pub, [tpub]);
+  const dir = await Deno.makeTempDir();
+  try {
+    const conf = opConf(
+      skp.getPublicKey(),
+      [[apub, authJwt], [tpub, accountJwt(tkp, {}, oKp, { name: "TEST" })], [skp.getPublicKey(), sysJwt]],
+      `resolver: { type: "full", dir: "${dir}", allow_delete: false, interval: "2m", timeout: "1.9s" }`,
+    );
+    const users = new Map<string, string>();
+    const handler = (m: Msg) => {
+      const { user, si, opts } = decodeAuthRequest(m.data);
+      if (opts.auth_token === "--secret--") {
+        const ujwt = createOpAuthUser(user, "user", tkp, tpub, {});
+        users.set(String(opts.name ?? ""), ujwt);
+        m.respond(serviceResponse(user, si.id, ujwt, ""));
+      } else m.respond(new Uint8Array(0));
+    };
+    await using at = await AuthTest.start(conf, handler, { authenticator: credsAuthenticator(svc.creds) });
+    const sysNc = await at.connect({ authenticator: credsAuthenticator(createAuthServiceUser(skp).creds) });
+    const creds = createBasicAccountUser(AUTH_ACCOUNT_KP);
+    const nc = await connectCreds(at, creds, "--secret--", "first");
+    const ncA = await connectCreds(at, creds, "--secret--", "second");
+    const ncB = await connectCreds(at, creds, "--secret--", "third");
+    const update = async (revocations: Record<string, number>) => {
+      const j = accountJwt(tkp, { revocations }, oKp, { name: "TEST" });
+      const r = await sysNc.request(`$SYS.REQ.ACCOUNT.${tpub}.CLAIMS.UPDATE`, j, { timeout: 2000 });
+      assertEquals(JSON.parse(dec.decode(r.data)).data.code, 200);
+    };
+    const closedWith = (c: NatsConnection) => c.closed().then((e) => String(e ?? ""));
+    const firstClosed = closedWith(nc);
+    const until = Math.floor(Date.now() / 1000) + 60;
+    await update({ [decodeUserClaims(users.get("first")!).sub!]: until });
+    assertMatch(await firstClosed, /authentication revoked/i);
+    await update({});
+    assert(!ncA.isClosed() && !ncB.isClosed());
+    const aClosed = closedWith(ncA);
+    const bClosed = closedWith(ncB);
+    await update({ "*": until });
+    assertMatch(await aClosed, /authentication revoked/i);
+    assertMatch(await bClosed, /authentication revoked/i);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
