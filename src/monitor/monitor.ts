@@ -51,7 +51,7 @@ export async function startMonitor(s: Server): Promise<Monitor> {
   if (secure) {
     const t = o.tls;
     if (t === undefined || !t.certFile || !t.keyFile) throw new Error("TLS cert and key required for HTTPS");
-    // TODO(tls): min_version, cipher_suites and reload of the certificate, as the client listener gets them.
+    // TODO(tls): min_version and cipher_suites, as the client listener gets them.
     tlsOpts = { cert: await Deno.readTextFile(t.certFile), key: await Deno.readTextFile(t.keyFile) };
   }
   const scheme = secure ? "https" : "http";
@@ -62,18 +62,20 @@ export async function startMonitor(s: Server): Promise<Monitor> {
   const table = new Map<string, Route>();
   for (const [p, r] of routes) table.set(joinPath(base, p), r);
 
-  let httpServer: Deno.HttpServer<Deno.NetAddr>;
-  try {
-    httpServer = Deno.serve({
+  const serve = (port: number, tls: typeof tlsOpts) =>
+    Deno.serve({
       hostname: host === "" ? "0.0.0.0" : host,
-      port: want === -1 ? 0 : want,
-      ...tlsOpts,
+      port,
+      ...tls,
       onListen: () => {},
       onError: (e) => {
         s.log.error(`monitoring: ${(e as Error)?.message ?? e}`);
         return new Response("Internal Server Error", { status: 500 });
       },
     }, (req) => serveRequest(s, req, table));
+  let httpServer: Deno.HttpServer<Deno.NetAddr>;
+  try {
+    httpServer = serve(want === -1 ? 0 : want, tlsOpts);
   } catch (e) {
     throw new Error(`can't listen to the monitor port: ${(e as Error).message}`, { cause: e });
   }
@@ -81,15 +83,42 @@ export async function startMonitor(s: Server): Promise<Monitor> {
   s.log.notice(`Starting ${scheme} monitor on ${joinHostPort(host, port)}`);
   s.monitorUrls = hostUrls(scheme, host, port);
   let closed: Promise<void> | undefined;
+  // Restarts of the https listener on reload, one at a time.
+  let restarting: Promise<void> = Promise.resolve();
   const mon: Monitor = {
     hostname: host,
     port,
     scheme,
     close() {
-      closed ??= httpServer.shutdown();
+      closed ??= restarting.then(() => httpServer.shutdown());
       return closed;
     },
   };
+  if (secure) {
+    // New certificates on reload: the https listener restarts on the same port with them.
+    s.onReload.push((changed) => {
+      const t = s.opts.tls;
+      if (t === undefined || !t.certFile || !t.keyFile || closed !== undefined) return;
+      let next: { cert: string; key: string };
+      try {
+        next = { cert: Deno.readTextFileSync(t.certFile), key: Deno.readTextFileSync(t.keyFile) };
+      } catch (e) {
+        s.log.error(`monitoring: reloading the TLS certificate: ${(e as Error).message}`);
+        return;
+      }
+      if (!changed.includes("tls") && next.cert === tlsOpts?.cert && next.key === tlsOpts?.key) return;
+      tlsOpts = next;
+      restarting = restarting.then(async () => {
+        if (closed !== undefined) return;
+        await httpServer.shutdown();
+        try {
+          httpServer = serve(port, next);
+        } catch (e) {
+          s.log.error(`monitoring: restarting the https listener: ${(e as Error).message}`);
+        }
+      });
+    });
+  }
   s.onShutdown.push(() => mon.close());
   return mon;
 }

@@ -97,6 +97,8 @@ export class Server {
   monitorUrls: string[] = [];
   /** Called at shutdown (the monitor closes its listener here). */
   readonly onShutdown: (() => void | Promise<void>)[] = [];
+  /** A reload was applied; `changed` names the options that changed. */
+  readonly onReload: ((changed: readonly string[]) => void)[] = [];
   // Event hooks (the system account's events register here). Called synchronously, never per message.
   /** A client joined (`added`) or left an account: at accept ($G), on CONNECT, when it closes. */
   readonly onAccountClient: ((a: Account, c: Client, added: boolean) => void)[] = [];
@@ -575,6 +577,7 @@ export class Server {
       for (const c of this.clients.values()) c.reauthorize();
     } else if (has("websocket")) this.wsAuth = wsAuthFor(next);
     if (has("accountResolver") || has("resolverPreload")) this.operator?.reload(next);
+    for (const f of this.onReload) f(changed);
     log.notice("Reloaded server configuration");
   }
 
