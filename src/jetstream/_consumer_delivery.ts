@@ -43,6 +43,9 @@ export abstract class ConsumerDelivery extends ConsumerPull {
   protected _run(): void {
     let msgs = 0;
     let bytes = 0;
+    // One clock reading per pass: a pass is one synchronous burst.
+    const now = performance.now();
+    this.#passTs = 0n;
     while (this._canDeliver()) {
       if (msgs >= PASS_MSGS || bytes >= PASS_BYTES) {
         this._immediate ??= setImmediate(() => {
@@ -51,7 +54,6 @@ export abstract class ConsumerDelivery extends ConsumerPull {
         });
         return;
       }
-      const now = performance.now();
       if (this._rlNext > now + 1) return this._resumeAt(this._rlNext);
       const next = this._held ?? this._getNextMsg();
       this._held = undefined;
@@ -153,6 +155,8 @@ export abstract class ConsumerDelivery extends ConsumerPull {
     return best;
   }
 
+  /** The wall clock of the current delivery pass in ns, read at its first delivery (0n: not yet). */
+  #passTs = 0n;
   #ackPre?: Uint8Array;
   #ackPreChars = 0;
   #subjBytes = new Map<string, Uint8Array>();
@@ -248,7 +252,8 @@ export abstract class ConsumerDelivery extends ConsumerPull {
     this._dseq++;
     this.jsa.client.deliverHead(target, m.subject, ack.head, ack.subjEnd, hdr, payload);
     this._lastDelivery = now;
-    this._lastDeliveryTs = nowNs();
+    if (this.#passTs === 0n) this.#passTs = nowNs();
+    this._lastDeliveryTs = this.#passTs;
     if (this._replayEnd > 0) {
       this._replayLastTs = m.ts;
       this._replayLastAt = now;

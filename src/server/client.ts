@@ -44,6 +44,8 @@ import type { JwtUserState } from "./_resolver.ts";
 
 const MIN_READ = 512;
 const MAX_READ = 256 * 1024;
+/** Consecutive short reads (under 1/8 of the buffer) before the read buffer halves. */
+const SHORTS_TO_SHRINK = 16;
 const START_OUT = 1024;
 /** Keep at most this much as the spare outbound buffer. */
 const MAX_SPARE = 1024 * 1024;
@@ -135,6 +137,7 @@ export class Client implements ParserHandler {
   #conn: Transport;
   #parser: Parser;
   #rbuf: Uint8Array;
+  #shortReads = 0;
   #out: Uint8Array | undefined;
   #outLen = 0;
   #spare: Uint8Array | undefined;
@@ -269,10 +272,17 @@ export class Client implements ParserHandler {
       // Messages or subscriptions (not PINGs or PONGs) count as activity that makes a PING needless.
       if (this.inMsgs + this.#subOps !== active) this.#lastMsgIn = performance.now();
       // Grow the read buffer while reads fill it; shrink it back when traffic is light.
-      if (n === this.#rbuf.length && n < MAX_READ) this.#rbuf = new Uint8Array(n * 2);
-      else if (n < this.#rbuf.length / 8 && this.#rbuf.length > MIN_READ * 2) {
-        this.#rbuf = new Uint8Array(this.#rbuf.length / 2);
-      }
+      // Shrinking waits for a run of short reads: a request/response cycle that alternates one full and
+      // one short read would otherwise flip the size each time and split every cycle into two reads.
+      if (n === this.#rbuf.length && n < MAX_READ) {
+        this.#rbuf = new Uint8Array(n * 2);
+        this.#shortReads = 0;
+      } else if (n < this.#rbuf.length / 8 && this.#rbuf.length > MIN_READ * 2) {
+        if (++this.#shortReads >= SHORTS_TO_SHRINK) {
+          this.#rbuf = new Uint8Array(this.#rbuf.length / 2);
+          this.#shortReads = 0;
+        }
+      } else this.#shortReads = 0;
       // Fast-producer stall: wait briefly for a receiver that fell behind.
       const r = this.#stallOn;
       if (r !== undefined) {
