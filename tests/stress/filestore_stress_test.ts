@@ -20,7 +20,20 @@ function freePort(): number {
 
 async function startProc(storeDir: string, port: number): Promise<Deno.ChildProcess> {
   const p = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "main.ts", "-js", "-sd", storeDir, "-a", "127.0.0.1", "-p", String(port)],
+    args: [
+      "run",
+      "-A",
+      "main.ts",
+      "-js",
+      "-sd",
+      storeDir,
+      "-a",
+      "127.0.0.1",
+      "-p",
+      String(port),
+      "-l",
+      `${storeDir}.log`,
+    ],
     stdout: "null",
     stderr: "null",
   }).spawn();
@@ -33,8 +46,18 @@ async function startProc(storeDir: string, port: number): Promise<Deno.ChildProc
       await new Promise((r) => setTimeout(r, 50));
     }
   }
-  p.kill("SIGKILL");
-  throw new Error("server did not start");
+  try {
+    p.kill("SIGKILL");
+  } catch {
+    // already gone
+  }
+  let log = "";
+  try {
+    log = Deno.readTextFileSync(`${storeDir}.log`).slice(-3000);
+  } catch {
+    // no log
+  }
+  throw new Error(`server did not start: ${log}`);
 }
 
 Deno.test({
@@ -102,7 +125,10 @@ Deno.test({
       console.log(`kill -9 cycles: ${CYCLES}, acknowledged messages: ${acked.size}, checks: ${checked}`);
       assert(acked.size > CYCLES * 10);
     } finally {
-      Deno.removeSync(storeDir, { recursive: true });
+      if (!Deno.env.get("FS_KEEP")) {
+        Deno.removeSync(storeDir, { recursive: true });
+        Deno.removeSync(`${storeDir}.log`);
+      }
     }
   },
 });
