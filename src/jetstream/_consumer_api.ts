@@ -154,7 +154,22 @@ export function addConsumer(
   if (cname !== "") {
     const eo = stream.consumers.get(cname);
     if (eo instanceof Consumer) {
-      if (action === "create" && !sameConfig(cfg, eo.config)) throw newJSError("JSConsumerAlreadyExists");
+      if (action === "create" && (!isDurable(cfg) || !sameConfig(cfg, eo.config))) {
+        // An existing ephemeral is never created again; a durable only with the same config.
+        throw newJSError("JSConsumerAlreadyExists");
+      }
+      if (scfg.retention === "workqueue" && !cfg.direct) {
+        for (const other of stream.consumers.values()) {
+          if (other === eo || !(other instanceof Consumer)) continue;
+          const of = filtersOf(other.config);
+          if (of.length === 0 || filters.length === 0) throw newJSError("JSConsumerWQConsumerNotUniqueErr");
+          for (const a of of) {
+            for (const b of filters) {
+              if (subjectsCollide(a, b)) throw newJSError("JSConsumerWQConsumerNotUniqueErr");
+            }
+          }
+        }
+      }
       const r = jsa.account.sl.match(eo.config.deliver_subject ?? "");
       const bound = !!eo.config.deliver_subject && r.psubs.length + r.qsubs.length > 0;
       const e = checkConsumerUpdate(eo.config, cfg, bound);

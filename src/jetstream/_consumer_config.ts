@@ -421,7 +421,7 @@ export function checkConsumerUpdate(
   }
   if ((next.mem_storage ?? false) !== (cur.mem_storage ?? false)) return "can not update storage type";
   const lbo = next.backoff?.length ?? 0;
-  if (lbo > 0 && next.max_deliver !== -1 && (next.max_deliver ?? -1) <= lbo) {
+  if (lbo > 0 && next.max_deliver !== -1 && (next.max_deliver ?? -1) < lbo) {
     return newJSError("JSConsumerMaxDeliverBackoffErr");
   }
   return undefined;

@@ -229,7 +229,7 @@ export abstract class ConsumerDelivery extends ConsumerPull {
         return -1;
       }
       target = wr.reply;
-      if ((c.priority_policy ?? "none") === "pinned_client") {
+      if ((c.priority_policy ?? "none") === "pinned_client" && !wr.plain) {
         let pin = this.pins.get(wr.group);
         if (pin === undefined) {
           pin = { id: nuid.next(), since: nowNs(), last: now };

@@ -29,7 +29,7 @@ export abstract class ConsumerPull extends ConsumerPush {
       return this._status(reply, `409 Exceeded MaxRequestMaxBytes of ${c.max_bytes}`);
     }
     const pp = c.priority_policy ?? "none";
-    if (pp !== "none") {
+    if (pp !== "none" && !wr.plain) {
       if (wr.group === "" || !(c.priority_groups ?? []).includes(wr.group)) {
         return this._status(reply, "400 Bad Request - Invalid Priority Group");
       }
@@ -105,11 +105,15 @@ export abstract class ConsumerPull extends ConsumerPush {
     const sl = this.jsa.account.sl;
     let reqs = w.all();
     if (pp === "prioritized" && reqs.length > 1) reqs = [...reqs].sort((a, b) => a.priority - b.priority);
-    for (const wr of reqs) {
+    // Removing from the live queue shifts the rest left: step back so no request is skipped.
+    const live = reqs === w.all();
+    for (let i = 0; i < reqs.length; i++) {
+      const wr = reqs[i];
       if (wr.expires && now >= wr.expires) continue;
       const r = sl.match(wr.reply);
       if (r.psubs.length + r.qsubs.length === 0) {
         w.remove(wr);
+        if (live) i--;
         continue;
       }
       if (pp === "overflow" && (wr.minPending > 0 || wr.minAckPending > 0)) {
@@ -117,8 +121,15 @@ export abstract class ConsumerPull extends ConsumerPush {
         const okA = wr.minAckPending > 0 && this._pending.size >= wr.minAckPending;
         if (!okP && !okA) continue;
       }
-      if (pp === "pinned_client") {
+      if (pp === "pinned_client" && !wr.plain) {
         const pin = this.pins.get(wr.group);
+        if (wr.pinId !== "" && wr.pinId !== pin?.id) {
+          // The request's pin was dropped (unpin or TTL): tell it, and pick another request.
+          this._status(wr.reply, "423 Nats-Pin-Id mismatch");
+          w.remove(wr);
+          if (live) i--;
+          continue;
+        }
         if (pin !== undefined && wr.pinId !== pin.id) continue;
       }
       if (wr.hasMaxBytes) {
@@ -128,6 +139,7 @@ export abstract class ConsumerPull extends ConsumerPush {
             ["Nats-Pending-Bytes", String(wr.b)],
           ]);
           w.remove(wr);
+          if (live) i--;
           continue;
         }
       }

@@ -3,7 +3,7 @@
 
 import type { ConsumerStoreConfig } from "../store/mod.ts";
 import { nowNs, parseRfc3339 } from "./_headers.ts";
-import { type ConsumerConfig, isDurable, JS_DELETE_WAIT_DEFAULT } from "./_consumer_config.ts";
+import { type ConsumerConfig, filtersOf, isDurable, JS_DELETE_WAIT_DEFAULT } from "./_consumer_config.ts";
 import { statusHdr } from "./_consumer_util.ts";
 import { ConsumerBase, EMPTY, storeCfg } from "./_consumer_base.ts";
 import type { Consumer } from "./consumer.ts";
@@ -33,6 +33,12 @@ export abstract class ConsumerPush extends ConsumerBase {
     }
     if (old.inactive_threshold !== cfg.inactive_threshold) this._armInactive();
     if (old.pause_until !== cfg.pause_until) this._checkPause();
+    const nf = filtersOf(cfg).filter((f) => f !== ">");
+    if (nf.join(" ") !== this._filters.join(" ")) {
+      // New filters take effect from the next sequence on; pending counts follow them.
+      this._filters = nf;
+      this._recalcPending();
+    }
     this._signal();
   }
 

@@ -27,6 +27,8 @@ export interface WaitingRequest {
   priority: number;
   /** Pin id sent with the request (pinned_client groups). */
   pinId: string;
+  /** An empty or bare-number request: no priority group, served by priority consumers without checks. */
+  plain: boolean;
 }
 
 const NEXT_REQUEST: Schema = {
@@ -63,6 +65,7 @@ export function parseNextRequest(reply: string, body: Uint8Array, now: number): 
     minAckPending: 0,
     priority: 0,
     pinId: "",
+    plain: true,
   };
   const text = body.length === 0 ? "" : decoder.decode(body).trim();
   if (text === "") return wr;
@@ -94,6 +97,7 @@ export function parseNextRequest(reply: string, body: Uint8Array, now: number): 
     wr.minAckPending = (r.min_ack_pending as number | undefined) ?? 0;
     wr.priority = (r.priority as number | undefined) ?? 0;
     wr.pinId = (r.id as string | undefined) ?? "";
+    wr.plain = false;
     return wr;
   }
   if (/^[+-]?\d+$/.test(text)) wr.n = Number(text);
