@@ -422,3 +422,44 @@ Deno.test("FileStore: a damaged record is never served on later opens (damaged b
     Deno.removeSync(dir, { recursive: true });
   }
 });
+
+Deno.test("FileStore: an encrypted file stream restarts with its key; a wrong key leaves it unloaded and untouched", async () => {
+  const storeDir = tmp();
+  const opts = (key: string) => {
+    const o = defaultOptions({ host: "127.0.0.1", port: 0, jetStream: true, storeDir });
+    o.jetStreamOpts.key = key;
+    o.jetStreamOpts.cipher = "aes";
+    return o;
+  };
+  const errors: string[] = [];
+  const log = new Logger({ quiet: true }, true);
+  log.error = (m: string) => void errors.push(m);
+  try {
+    let srv = await startServer(opts("right-key"), { log });
+    let nc = await connect({ servers: `127.0.0.1:${srv.port}` });
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({ name: "ENC", subjects: ["enc.>"], storage: "file" as never });
+    const js = jetstream(nc);
+    for (let i = 0; i < 10; i++) await js.publish("enc.x", b(`secret-${i}`));
+    await nc.close();
+    await srv.shutdown();
+    const dir = `${storeDir}/jetstream/$G/streams/ENC`;
+    const before = Deno.readFileSync(`${dir}/msgs/1.blk`);
+    srv = await startServer(opts("wrong-key"), { log });
+    nc = await connect({ servers: `127.0.0.1:${srv.port}` });
+    const names = await (await jetstreamManager(nc)).streams.names().next();
+    assertEquals(names, []);
+    assert(errors.some((e) => e.includes("ENC") && e.includes("key")), errors.join("\n"));
+    await nc.close();
+    await srv.shutdown();
+    assertEquals(Deno.readFileSync(`${dir}/msgs/1.blk`), before);
+    srv = await startServer(opts("right-key"), { log });
+    nc = await connect({ servers: `127.0.0.1:${srv.port}` });
+    const m = await (await jetstreamManager(nc)).streams.getMessage("ENC", { seq: 10 });
+    assertEquals(s(m!.data), "secret-9");
+    await nc.close();
+    await srv.shutdown();
+  } finally {
+    Deno.removeSync(storeDir, { recursive: true });
+  }
+});
