@@ -1,8 +1,8 @@
-// Store benchmarks: append and load of 128-byte messages (MemStore, SimpleFileStore) and memory per 1M
+// Store benchmarks: append and load of 128-byte messages (MemStore, FileStore) and memory per 1M
 // messages. Run: deno bench -A bench/store_bench.ts (memory figure: deno run -A --v8-flags=--expose-gc
 // bench/store_bench.ts).
 import { MemStore } from "../src/store/memstore.ts";
-import { SimpleFileStore } from "../src/store/simple_filestore.ts";
+import { FileStore } from "../src/store/filestore.ts";
 import type { StoreConfig, StreamStore } from "../src/store/store.ts";
 
 const cfg: StoreConfig = {
@@ -58,10 +58,10 @@ Deno.bench({ name: "MemStore.numPending literal filter mid-stream (x1000)", n: 2
 });
 
 Deno.bench(
-  { name: "SimpleFileStore.storeMsg 128 B + one flushed() (100k per iteration)", n: 5 },
+  { name: "FileStore.storeMsg 128 B + one flushed() (100k per iteration)", n: 5 },
   async () => {
     const dir = Deno.makeTempDirSync({ prefix: "natsdeno-bench-" });
-    const st = new SimpleFileStore({ ...cfg, storage: "file" }, { dir });
+    const st = new FileStore({ ...cfg, storage: "file" }, { dir });
     fill(st, N);
     await st.flushed(N);
     st.stop();

@@ -1,5 +1,6 @@
 // A consumer's delivered/ack bookkeeping in memory; behaviour follows nats-server server/memstore.go
-// (consumerMemStore). SimpleFileStore's consumer store extends it and persists on change.
+// (consumerMemStore). FileStore's consumer store extends it and persists on change; the o.dat encoding is
+// here too (nats-server's encodeConsumerState layout).
 //
 // Pending acks live in a Map keyed by stream sequence. Keys only ever arrive in increasing order (a new
 // delivery has a stream sequence above every earlier one), so a second array of keys in arrival order,
@@ -221,4 +222,94 @@ export class MemConsumerStore implements ConsumerStore {
       this.#orderHead = 0;
     }
   }
+}
+
+// ---- consumer state encoding (o.dat) ----
+
+const MAGIC = 22;
+const VERSION = 2;
+
+/** Encodes a consumer state as nats-server's encodeConsumerState does (varints, seconds for times). */
+export function encodeConsumerState(state: ConsumerState): Uint8Array {
+  const out: number[] = [MAGIC, VERSION];
+  const uv = (n: number) => {
+    while (n >= 0x80) {
+      out.push((n % 0x80) | 0x80);
+      n = Math.floor(n / 0x80);
+    }
+    out.push(n);
+  };
+  const sv = (n: number) => uv(n < 0 ? -2 * n - 1 : 2 * n);
+  const asflr = state.ackFloor.streamSeq;
+  const adflr = state.ackFloor.consumerSeq;
+  uv(adflr);
+  uv(asflr);
+  uv(state.delivered.consumerSeq);
+  uv(state.delivered.streamSeq);
+  uv(state.pending.size);
+  if (state.pending.size > 0) {
+    const mints = Math.round(Date.now() / 1000);
+    sv(mints);
+    for (const [k, p] of state.pending) {
+      uv(k - asflr);
+      uv(Math.max(0, p.seq - adflr));
+      sv(mints - Number(p.ts / 1_000_000_000n));
+    }
+  }
+  uv(state.redelivered.size);
+  for (const [k, n] of state.redelivered) {
+    uv(k - asflr);
+    uv(n);
+  }
+  return new Uint8Array(out);
+}
+
+/** Decodes encodeConsumerState's layout; throws StoreError "corrupt" on a bad buffer. */
+export function decodeConsumerState(buf: Uint8Array): ConsumerState {
+  if (buf.length < 2 || buf[0] !== MAGIC || buf[1] !== VERSION) {
+    throw new StoreError("corrupt", "corrupt consumer state");
+  }
+  let i = 2;
+  const uv = (): number => {
+    let n = 0;
+    let mul = 1;
+    for (;;) {
+      if (i >= buf.length) throw new StoreError("corrupt", "corrupt consumer state");
+      const c = buf[i++];
+      n += (c & 0x7f) * mul;
+      if (c < 0x80) return n;
+      mul *= 0x80;
+    }
+  };
+  const sv = (): number => {
+    const u = uv();
+    return u % 2 === 0 ? u / 2 : -(u + 1) / 2;
+  };
+  const ac = uv();
+  const as = uv();
+  const dc = uv();
+  const ds = uv();
+  const pending = new Map<number, { seq: number; ts: bigint }>();
+  const np = uv();
+  if (np > 0) {
+    const mints = sv();
+    for (let k = 0; k < np; k++) {
+      const sseq = uv() + as;
+      const dseq = uv() + ac;
+      const ts = BigInt(mints - sv()) * 1_000_000_000n;
+      pending.set(sseq, { seq: dseq, ts });
+    }
+  }
+  const redelivered = new Map<number, number>();
+  const nr = uv();
+  for (let k = 0; k < nr; k++) {
+    const seq = uv() + as;
+    redelivered.set(seq, uv());
+  }
+  return {
+    delivered: { consumerSeq: dc, streamSeq: ds },
+    ackFloor: { consumerSeq: ac, streamSeq: as },
+    pending,
+    redelivered,
+  };
 }

@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import { join } from "node:path";
 import { MemConsumerStore } from "./_consumer_state.ts";
 import { open, seal, type StreamKeys } from "./_fs_crypto.ts";
-import { decodeConsumerState, encodeConsumerState } from "./simple_filestore.ts";
+import { decodeConsumerState, encodeConsumerState } from "./_consumer_state.ts";
 import { type ConsumerStoreConfig, StoreError } from "./store.ts";
 import { readMetaFile, writeFileDurable, writeMetaBytes } from "./_fs_meta.ts";
 

@@ -1,4 +1,4 @@
-// The in-memory message index shared by MemStore and SimpleFileStore: one record per stored message, kept in
+// The in-memory message index shared by MemStore and FileStore: one record per stored message, kept in
 // sequence order in a main list and in one list per subject, with payloads packed into shared slabs.
 //
 // Why this shape: a million messages must not cost a million Maps entries, closures or ArrayBuffers. A

@@ -126,7 +126,7 @@ export class MemStore implements StreamStore {
     this.skipAt(seq, num, this.#clock());
   }
 
-  /** Skips `num` sequences from `seq` (the next one) at time `ts`; SimpleFileStore replays through it. */
+  /** Skips `num` sequences from `seq` (the next one) at time `ts`; FileStore replays through it. */
   protected skipAt(seq: number, num: number, ts: bigint): void {
     this.#checkOpen();
     const last = seq + num - 1;
@@ -612,12 +612,12 @@ export class MemStore implements StreamStore {
     });
   }
 
-  /** Creates the consumer store; SimpleFileStore overrides it with a persistent one. */
+  /** Creates the consumer store; FileStore overrides it with a persistent one. */
   protected newConsumerStore(_name: string, cfg: ConsumerStoreConfig, onStop: () => void): ConsumerStore {
     return new MemConsumerStore(cfg, onStop);
   }
 
-  // ---- journal hooks (no-ops here; SimpleFileStore logs them) ----
+  // ---- journal hooks (no-ops here; FileStore logs them) ----
 
   protected journalStore(
     _seq: number,
@@ -637,7 +637,7 @@ export class MemStore implements StreamStore {
     return this.#closed;
   }
 
-  /** Calls `fn` for every live message in sequence order (SimpleFileStore's log rewrite). */
+  /** Calls `fn` for every live message in sequence order (FileStore's block rewrite). */
   protected forEachLive(fn: (m: StoredMsg, ttlAtNs: number) => void): void {
     const ttl = new Map<number, number>();
     for (let i = 0; i < this.#ttlSeq.length; i++) ttl.set(this.#ttlSeq[i], this.#ttlAt[i]);

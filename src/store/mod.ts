@@ -1,13 +1,7 @@
 // JetStream storage: the StreamStore interface and its implementations.
 export * from "./store.ts";
 export { MemStore, memStoreMsgSize, type MemStoreOptions } from "./memstore.ts";
-export { MemConsumerStore } from "./_consumer_state.ts";
-export {
-  decodeConsumerState,
-  encodeConsumerState,
-  SimpleFileStore,
-  type SimpleFileStoreOptions,
-} from "./simple_filestore.ts";
+export { decodeConsumerState, encodeConsumerState, MemConsumerStore } from "./_consumer_state.ts";
 export {
   FileStore,
   type FileStoreLogger,

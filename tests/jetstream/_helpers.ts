@@ -12,7 +12,7 @@ export async function runJsServer(opts: Partial<Options> = {}): Promise<TestServ
   const storeDir = opts.storeDir ?? await Deno.makeTempDir({ prefix: "natsdeno-js-" });
   const full = defaultOptions({ host: "127.0.0.1", port: 0, jetStream: true, storeDir, ...opts });
   const log = new Logger({ quiet: !Deno.env.get("NATSDENO_TEST_LOG"), debug: full.debug }, true);
-  // Both storage types run on MemStore in tests until the file store lands (TODO(store): SimpleFileStore).
+  // Both storage types run on MemStore in these tests (fast, no disk); FileStore runs in the tests that say so.
   return await startServer(full, { log, newStreamStore: (cfg) => new MemStore(cfg) }) as TestServer;
 }
 

@@ -382,7 +382,7 @@ Deno.test("TestFileStoreConsumer: consumer state persists in o.dat and restores"
 
 blocked(
   "TestFileStoreConsumerEncodeDecodeRedelivered",
-  "codec covered by the SimpleFileStore consumer tests",
+  "codec covered by the FileStore consumer tests",
 );
 blocked("TestFileStoreConsumerEncodeDecodePendingBelowStreamAckFloor", "codec covered as above");
 

@@ -1,4 +1,4 @@
-// One conformance suite for every StreamStore (MemStore, SimpleFileStore, later FileStore), plus the ports of
+// One conformance suite for every StreamStore (MemStore, FileStore), plus the ports of
 // nats-server server/store_test.go, whose tests run against both Go stores.
 import { assert, assertEquals, assertThrows } from "@std/assert";
 import { type StoreConfig, StoreError, type StreamStore } from "../../src/store/store.ts";
