@@ -198,34 +198,74 @@ export class SystemRequests {
     sub(`$SYS.REQ.SERVER.${id}.KICK`, (_s, r, f, p) => this.#kickReq(r, f, p));
     sub(`$SYS.REQ.SERVER.${id}.LDM`, (_s, r, f, p) => this.#ldmReq(r, f, p));
 
+    this.addSystemExports();
     for (const a of s.accounts.values()) this.registerSystemImports(a);
     s.onAccountClient.push((a) => this.registerSystemImports(a));
+    s.onAccountRebuilt.push((a) => this.#accountRebuilt(a));
   }
 
   /**
-   * Gives account `a` the services every account imports from the system account: PING.CONNZ and
-   * PING.STATZ for its own connections, and USER.INFO for the requesting user. They are internal
-   * subscriptions in `a` that answer into `a`, which is what a service import with its reply mapping
-   * amounts to on one server.
-   * TODO(accounts): make these real service imports (Account.addServiceImport) once imports can share the
-   * requester's identity (USER.INFO needs it), so /accountz lists them as nats-server does.
+   * The services the system account exports for every account to import (addSystemAccountExports):
+   * ACCOUNT.<acc>.CONNZ and .STATZ (streamed, the importer's name in token 4), USER.<acc>.INFO, and
+   * $SYS.DEBUG.SUBSCRIBERS. Re-added when the system account's exports are rebuilt (JWT updates, reload).
+   */
+  addSystemExports(): void {
+    const sacc = this.sys.account;
+    const exp = (subject: string, opts: Parameters<Account["addServiceExport"]>[1]) => {
+      // An export of the system account's own (JWT or config) that covers the subject is kept.
+      for (const k of sacc.serviceExports.keys()) if (subjectIsSubsetMatch(subject, k)) return;
+      try {
+        sacc.addServiceExport(subject, opts);
+      } catch (e) {
+        this.server.log.error(`Error adding system service export for ${JSON.stringify(subject)}: ${e}`);
+      }
+    };
+    exp("$SYS.REQ.ACCOUNT.*.CONNZ", { responseType: "Streamed", accountTokenPosition: 4 });
+    exp("$SYS.REQ.ACCOUNT.*.STATZ", { responseType: "Streamed", accountTokenPosition: 4 });
+    exp("$SYS.DEBUG.SUBSCRIBERS", {});
+    exp("$SYS.REQ.USER.*.INFO", { accountTokenPosition: 4 });
+  }
+
+  /**
+   * Gives account `a` the services every account imports from the system account (registerSystemImports):
+   * $SYS.REQ.ACCOUNT.PING.CONNZ and $SYS.REQ.SERVER.PING.CONNZ → ACCOUNT.<a>.CONNZ, ACCOUNT.PING.STATZ →
+   * ACCOUNT.<a>.STATZ, and USER.INFO → USER.<a>.INFO. They are service imports: the request crosses into the
+   * system account with its requester (USER.INFO answers for the calling client) and /accountz lists them.
+   * An import of the same local subject from the account's own configuration or JWT is kept.
    */
   registerSystemImports(a: Account): void {
-    if (this.#importClients.has(a)) return;
+    const sacc = this.sys.account;
     // Every account has an internal client, the system account too (it takes a client id, as there).
-    const ic = a.internalClient() ?? this.server.createInternalClient("Account", a);
-    ic.echo = false;
-    this.#importClients.set(a, ic);
-    if (a === this.sys.account) return;
-    const connzFor = (r: string | undefined, f: Client, p: Uint8Array) =>
-      this.#accountReq("CONNZ", `$SYS.REQ.ACCOUNT.${a.name}.CONNZ`, r, f, p, ic);
-    ic.subscribeInternal("$SYS.REQ.ACCOUNT.PING.CONNZ", (_s, f, _subj, r, _h, p) => connzFor(r, f, p));
-    ic.subscribeInternal("$SYS.REQ.SERVER.PING.CONNZ", (_s, f, _subj, r, _h, p) => connzFor(r, f, p));
-    ic.subscribeInternal(
-      "$SYS.REQ.ACCOUNT.PING.STATZ",
-      (_s, f, _subj, r, _h, p) => this.#accountReq("STATZ", `$SYS.REQ.ACCOUNT.${a.name}.STATZ`, r, f, p, ic),
-    );
-    ic.subscribeInternal("$SYS.REQ.USER.INFO", (_s, f, _subj, r) => this.#userInfoReq(r, f, ic));
+    let ic = this.#importClients.get(a);
+    if (ic === undefined) {
+      ic = a.internalClient() ?? this.server.createInternalClient("Account", a);
+      ic.echo = false;
+      this.#importClients.set(a, ic);
+    }
+    if (a === sacc) return;
+    const imp = (from: string, to: string) => {
+      if (a.serviceImports.has(from)) return;
+      try {
+        a.addServiceImport(sacc, from, to, { internal: true });
+      } catch (e) {
+        this.server.log.error(
+          `Error setting up system service import ${from} -> ${to} for account: ${(e as Error).message}`,
+        );
+      }
+    };
+    const connz = `$SYS.REQ.ACCOUNT.${a.name}.CONNZ`;
+    imp("$SYS.REQ.ACCOUNT.PING.CONNZ", connz);
+    imp("$SYS.REQ.SERVER.PING.CONNZ", connz);
+    imp("$SYS.REQ.ACCOUNT.PING.STATZ", `$SYS.REQ.ACCOUNT.${a.name}.STATZ`);
+    imp("$SYS.REQ.USER.INFO", `$SYS.REQ.USER.${a.name}.INFO`);
+  }
+
+  /** An account's imports or the system account's exports were rebuilt: the system ones come back. */
+  #accountRebuilt(a: Account): void {
+    if (a === this.sys.account) {
+      this.addSystemExports();
+      for (const other of this.server.accounts.values()) this.registerSystemImports(other);
+    } else if (this.#importClients.has(a) || a.clients.size > 0) this.registerSystemImports(a);
   }
 
   /** The internal client that answers for account `a` (tests). */

@@ -496,6 +496,7 @@ export class OperatorMode {
     const signersChanged = old === undefined || changedKeys.size > 0 ||
       [...signingKeys.keys()].some((k) => !old.signingKeys.has(k));
     ja.incomplete = applyExportsImports(this, acc, claims, signersChanged);
+    for (const f of s.onAccountRebuilt) f(acc);
     const clients = [...acc.clients].filter((c) => c.kind === "Client");
     if (ja.mconns !== -1 && clients.length > ja.mconns) {
       clients.sort((a, b) => b.start.getTime() - a.start.getTime());

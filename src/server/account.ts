@@ -330,11 +330,12 @@ export class Account {
     exporter: Account,
     from: string,
     to: string,
-    opts: { share?: boolean; claim?: ImportClaim } = {},
+    opts: { share?: boolean; claim?: ImportClaim; internal?: boolean } = {},
   ): ServiceImport {
     if (to === "") to = from;
     if (!isValidSubject(from) || !isValidSubject(to)) throw new AccountError(ERR.invalidSubject);
-    if (!exporter.checkServiceImportAuthorized(this, to, opts.claim)) {
+    // The server's own imports (system services) need no authorization from the exporter.
+    if (!opts.internal && !exporter.checkServiceImportAuthorized(this, to, opts.claim)) {
       throw new AccountError(ERR.serviceImportAuthorization);
     }
     serviceImportFormsCycle(this, exporter, from);

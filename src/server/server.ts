@@ -97,6 +97,8 @@ export class Server {
   monitorUrls: string[] = [];
   /** Called at shutdown (the monitor closes its listener here). */
   readonly onShutdown: (() => void | Promise<void>)[] = [];
+  /** An account's exports and imports were rebuilt (claims update, reload): system imports are re-added. */
+  readonly onAccountRebuilt: ((a: Account) => void)[] = [];
   /** A reload was applied; `changed` names the options that changed. */
   readonly onReload: ((changed: readonly string[]) => void)[] = [];
   // Event hooks (the system account's events register here). Called synchronously, never per message.
@@ -600,6 +602,7 @@ export class Server {
       const now = user ? users.get(user) : undefined;
       if (gone || (now !== undefined && now !== c.account.name)) c.close(ClosedState.ClientClosed);
     }
+    for (const a of this.accounts.values()) for (const f of this.onAccountRebuilt) f(a);
     for (const a of this.accounts.values()) if (a.clients.size > 0) refreshShadows(a);
   }
 

@@ -21,6 +21,7 @@ import type { RawClient } from "../_helpers/raw_client.ts";
 import type { Client } from "../../src/server/mod.ts";
 
 const enc = new TextEncoder();
+const dec = new TextDecoder();
 
 /** Go's opTrustBasicSetup plus buildMemAccResolver: trusted operator key, memory resolver. */
 async function opTrustBasicSetup(): Promise<TestServer> {
@@ -1030,17 +1031,175 @@ Deno.test("TestJWTTimeExpiration: a connect window's end disconnects the user", 
   await c.expect(/^-ERR 'User Authentication Expired'\r\n/, 4000);
 });
 
-for (
-  const name of [
-    "TestJWTSysImportForDifferentAccount",
-    "TestJWTSysImportFromNothing",
-    "TestJWTSysImportOverwritePublic",
-    "TestJWTSysImportOverwriteToken",
-  ]
-) {
-  // blocked: imports of $SYS services from JWT accounts wait for the accounts and $SYS engineers' work.
-  Deno.test({ name: `${name}: system account imports`, ignore: true, fn: () => {} });
+/** A server with operator mode, `sys` as the system account and both accounts preloaded. */
+async function sysImportServer(sys: [KeyPair, string], acc: [KeyPair, string]): Promise<TestServer> {
+  const { createConfFile, runServerWithConfig } = await import("./_util.ts");
+  const [skp, sysJwt] = sys;
+  const [akp, aJwt] = acc;
+  return await runServerWithConfig(
+    await createConfFile(`
+      listen: 127.0.0.1:-1
+      operator: ${OJWT}
+      system_account: ${skp.getPublicKey()}
+      resolver: MEM
+      resolver_preload: {
+        ${skp.getPublicKey()}: ${sysJwt}
+        ${akp.getPublicKey()}: ${aJwt}
+      }
+    `),
+  );
 }
+
+/** A request's answer, or the error's message. */
+async function requestOrError(nc: NatsLike, subject: string): Promise<string> {
+  try {
+    return dec.decode((await nc.request(subject, "", { timeout: 1000 })).data);
+  } catch (e) {
+    return `error: ${(e as Error).message}`;
+  }
+}
+
+Deno.test("TestJWTSysImportForDifferentAccount: an account imports another account's INFO from $SYS", async () => {
+  const skp = createAccount();
+  const sysJwt = accountJwt(
+    skp,
+    { exports: [{ type: "service", subject: "$SYS.REQ.ACCOUNT.*.INFO" }] },
+    oKp,
+    {
+      name: "SYS",
+    },
+  );
+  const akp = createAccount();
+  const aJwt = accountJwt(
+    akp,
+    {
+      imports: [{
+        type: "service",
+        subject: "$SYS.REQ.ACCOUNT.*.INFO",
+        "local_subject": "COMMON.ADVISORY.SYS.REQ.ACCOUNT.*.INFO",
+        account: skp.getPublicKey(),
+      }],
+    },
+    oKp,
+    { name: "A" },
+  );
+  await using s = await sysImportServer([skp, sysJwt], [akp, aJwt]);
+  const nc = await connect({ servers: s.clientUrl(), authenticator: credsOf(akp) });
+  try {
+    const r = await requestOrError(nc, `COMMON.ADVISORY.SYS.REQ.ACCOUNT.${skp.getPublicKey()}.INFO`);
+    const resp = JSON.parse(r);
+    assertEquals(resp.error, undefined);
+    assertEquals(resp.data.account_name, skp.getPublicKey());
+  } finally {
+    await nc.close();
+  }
+});
+
+Deno.test("TestJWTSysImportFromNothing: imports of the server's own $SYS exports need the importer's name", async () => {
+  const skp = createAccount();
+  const sysJwt = accountJwt(skp, {}, oKp, { name: "SYS" });
+  const akp = createAccount();
+  const spub = skp.getPublicKey();
+  const apub = akp.getPublicKey();
+  const aJwt = accountJwt(
+    akp,
+    {
+      imports: [
+        // Not for its own account, but the system account's.
+        {
+          type: "service",
+          subject: `$SYS.REQ.ACCOUNT.${spub}.CONNZ`,
+          "local_subject": "fail1",
+          account: spub,
+        },
+        // Not for its own account, but every account's.
+        { type: "service", subject: "$SYS.REQ.ACCOUNT.*.CONNZ", "local_subject": "fail2.*", account: spub },
+        {
+          type: "service",
+          subject: `$SYS.REQ.ACCOUNT.${apub}.CONNZ`,
+          "local_subject": "pass",
+          account: spub,
+        },
+      ],
+    },
+    oKp,
+    { name: "A" },
+  );
+  await using s = await sysImportServer([skp, sysJwt], [akp, aJwt]);
+  const nc = await connect({ servers: s.clientUrl(), authenticator: credsOf(akp) });
+  try {
+    assert(!(await requestOrError(nc, "pass")).startsWith("error"));
+    // The import every account has.
+    assert(!(await requestOrError(nc, "$SYS.REQ.ACCOUNT.PING.CONNZ")).startsWith("error"));
+    assertMatch(await requestOrError(nc, "fail1"), /no responders/);
+    // Fails even for its own account, as the import itself is bad.
+    assertMatch(await requestOrError(nc, `fail2.${apub}`), /no responders/);
+  } finally {
+    await nc.close();
+  }
+});
+
+Deno.test("TestJWTSysImportOverwritePublic: a public $SYS export in the JWT allows requests for any account", async () => {
+  const skp = createAccount();
+  const spub = skp.getPublicKey();
+  const sysJwt = accountJwt(skp, { exports: [{ type: "service", subject: "$SYS.REQ.ACCOUNT.*.>" }] }, oKp, {
+    name: "SYS",
+  });
+  const akp = createAccount();
+  const apub = akp.getPublicKey();
+  const aJwt = accountJwt(
+    akp,
+    {
+      imports: [
+        {
+          type: "service",
+          subject: `$SYS.REQ.ACCOUNT.${spub}.CONNZ`,
+          "local_subject": "pass1",
+          account: spub,
+        },
+        {
+          type: "service",
+          subject: `$SYS.REQ.ACCOUNT.${apub}.CONNZ`,
+          "local_subject": "pass2",
+          account: spub,
+        },
+        { type: "service", subject: "$SYS.REQ.ACCOUNT.*.CONNZ", "local_subject": "pass3.*", account: spub },
+      ],
+    },
+    oKp,
+    { name: "A" },
+  );
+  await using s = await sysImportServer([skp, sysJwt], [akp, aJwt]);
+  const nc = await connect({ servers: s.clientUrl(), authenticator: credsOf(akp) });
+  try {
+    for (const subj of ["pass1", "pass2", `pass3.${spub}`, `pass3.${apub}`, "pass3.PING"]) {
+      const r = await requestOrError(nc, subj);
+      assert(!r.startsWith("error"), `${subj}: ${r}`);
+    }
+  } finally {
+    await nc.close();
+  }
+});
+
+Deno.test("TestJWTSysImportOverwriteToken: the server's own imports stay with a token-only $SYS export", async () => {
+  const skp = createAccount();
+  const sysJwt = accountJwt(
+    skp,
+    { exports: [{ type: "service", subject: "$SYS.REQ.>", "token_req": true }] },
+    oKp,
+    { name: "SYS" },
+  );
+  const akp = createAccount();
+  const aJwt = accountJwt(akp, {}, oKp, { name: "A" });
+  await using s = await sysImportServer([skp, sysJwt], [akp, aJwt]);
+  const nc = await connect({ servers: s.clientUrl(), authenticator: credsOf(akp) });
+  try {
+    const r = await requestOrError(nc, "$SYS.REQ.ACCOUNT.PING.CONNZ");
+    assert(!r.startsWith("error"), r);
+  } finally {
+    await nc.close();
+  }
+});
 
 Deno.test("TestJWTLimits: user subs and payload limits from the user JWT", async () => {
   const x = await setupJwt({ user: { subs: 1, payload: 5 } });
