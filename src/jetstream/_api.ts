@@ -643,9 +643,10 @@ function directGet(
   const multi = r.multi_last ?? [];
   if (multi.length > 0) return directMultiLast(jsa, s, reply, r);
   if ((r.batch ?? 0) > 0) return directBatch(jsa, s, reply, r);
-  if ((seq > 0 && r.last_by_subj) || (seq === 0 && !r.last_by_subj && !r.next_by_subj && !r.start_time)) {
-    return status(client, reply, "408 Bad Request");
+  if (seq === 0 && !r.last_by_subj && !r.next_by_subj && !r.start_time) {
+    return status(client, reply, "408 Empty Request");
   }
+  if (seq > 0 && r.last_by_subj) return status(client, reply, "408 Bad Request");
   let m;
   if (r.start_time && !r.next_by_subj && !r.last_by_subj) {
     const t = parseRfc3339(r.start_time);

@@ -127,6 +127,28 @@ function createConsumer(req: ApiRequest): Record<string, unknown> {
   return c.info();
 }
 
+/**
+ * The subjects a stream can hold, following its mirror and sources within the account (filters count as
+ * subjects); undefined when they cannot be known here (external origins, subject transforms, missing origins).
+ */
+function allSubjects(jsa: JsAccount, cfg: Stream["config"], seen: Set<string>): string[] | undefined {
+  if (seen.has(cfg.name)) return [];
+  seen.add(cfg.name);
+  const out = [...(cfg.subjects ?? [])];
+  for (const src of [...(cfg.mirror ? [cfg.mirror] : []), ...(cfg.sources ?? [])]) {
+    if (src.external !== undefined || (src.subject_transforms?.length ?? 0) > 0) return undefined;
+    if (src.filter_subject) {
+      out.push(src.filter_subject);
+      continue;
+    }
+    const up = jsa.streams.get(src.name);
+    const sub = up === undefined ? undefined : allSubjects(jsa, up.config, seen);
+    if (sub === undefined) return undefined;
+    out.push(...sub);
+  }
+  return out;
+}
+
 /** Validates, then creates or updates a consumer (addConsumerWithAssignment). */
 export function addConsumer(
   jsa: JsAccount,
@@ -142,8 +164,8 @@ export function addConsumer(
   const cerr = checkConsumerCfg(cfg, scfg, lim);
   if (cerr) throw cerr;
   const filters = filtersOf(cfg);
-  if (filters.length > 0 && !scfg.mirror && !(scfg.sources?.length)) {
-    const subjects = scfg.subjects ?? [];
+  const subjects = filters.length > 0 ? allSubjects(jsa, scfg, new Set()) : undefined;
+  if (subjects !== undefined) {
     for (const f of filters) {
       if (!subjects.some((s) => subjectIsSubsetMatch(f, s) || subjectsCollide(f, s))) {
         throw newJSError("JSConsumerFilterNotSubsetErr");

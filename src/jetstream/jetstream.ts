@@ -237,6 +237,31 @@ export class JetStream {
       advisory(jsa, subject, body);
     };
     registerConsumerApi(this.api);
+    server.onReload.push(() => this.#reloadAccounts());
+  }
+
+  /** A reload may enable or disable JetStream for accounts, or change their limits. */
+  #reloadAccounts(): void {
+    const s = this.server;
+    if (this.accounts.size === 1 && this.accounts.has(s.gacc.name) && s.gacc.jetstreamConfig === undefined) {
+      return;
+    }
+    for (const acc of s.accounts.values()) {
+      if (acc === s.systemAccount) continue;
+      const raw = acc.jetstreamConfig;
+      const l = raw === undefined ? undefined : accountLimitsFromConfig(raw);
+      const jsa = this.accounts.get(acc.name);
+      if (l !== undefined) this.enableAccount(acc, l);
+      else if (jsa !== undefined) {
+        // Disabled: streams stop (their data stays), the API answers "not enabled".
+        jsa.stop();
+        for (const sub of [...jsa.client.subs.values()]) jsa.client.unsubscribeInternal(sub);
+        this.accounts.delete(acc.name);
+        const client = s.createInternalClient("JetStream", acc);
+        this.#disabled.set(acc.name, { client, sub: this.api.subscribeDisabled(acc, client) });
+        s.log.debug(`Disabled JetStream for account "${acc.name}"`);
+      }
+    }
   }
 
   /** Logs the banner and enables the accounts that have JetStream. */

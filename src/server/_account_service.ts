@@ -412,7 +412,9 @@ function shadowDelivery(sub: Subscription, im: StreamImport): InternalCallback {
     // A message that came in through a service import is not exported again as a stream.
     if (from.psi.length > 0) return;
     let dsubj: string;
-    if (im.tr !== undefined) dsubj = im.tr.transformSubject(subject);
+    // A JetStream delivery keeps the stored message's subject across the import.
+    if (from.deliveringAs) dsubj = subject;
+    else if (im.tr !== undefined) dsubj = im.tr.transformSubject(subject);
     else if (im.usePub) dsubj = subject;
     else dsubj = im.to;
     sub.client.deliverTo(sub, from, dsubj, reply, hdr, payload);

@@ -611,7 +611,8 @@ export class Client implements ParserHandler {
       if (++sub.nm >= sub.max) c.#autoUnsub(sub);
     } else sub.nm++;
     if (sub.icb !== undefined) {
-      this.#deliverInternal(sub, pa, msg, subject);
+      // Service imports (account clients) route by the delivery subject, e.g. a consumer's reply to a `_R_.`.
+      this.#deliverInternal(sub, pa, msg, this.#asSubject && c.kind === "Account" ? this.#asRoute : subject);
       return true;
     }
     let hdr = pa.hdr;
@@ -696,6 +697,13 @@ export class Client implements ParserHandler {
   #isid = 0;
   // True only during deliverAs(): the MSG line carries the message's own subject, not the subscription's.
   #asSubject = false;
+  /** The delivery subject while #asSubject is set. */
+  #asRoute = "";
+
+  /** True while delivering a message under its own subject (JetStream consumer deliveries). */
+  get deliveringAs(): boolean {
+    return this.#asSubject;
+  }
 
   /**
    * Delivers a message of this internal client to the subscriptions matching `route` (one member per queue
@@ -754,6 +762,7 @@ export class Client implements ParserHandler {
     }
     pa.size = msg.length;
     this.#asSubject = true;
+    this.#asRoute = route;
     try {
       return this.#deliverResult(this.account.sl.match(route), pa, msg, subject);
     } finally {

@@ -1008,3 +1008,122 @@ Deno.test("TestJetStreamConsumerPinnedTTL: an idle pin expires and the next wait
   assertNotEquals(msg.headers?.get("Nats-Pin-Id"), pinId);
   assertNotEquals(msg.headers?.get("Nats-Pin-Id"), newPinId);
 });
+
+Deno.test("TestJetStreamConsumerUnpin: unpin errors for bad groups, streams and consumers", async (t) => {
+  // The Go test runs every case on a single server and on a cluster; the single-server half is ported.
+  await using s = await runServer();
+  await using nc = await clientFor(s);
+  await addStream(nc, { name: "TEST", subjects: ["foo.>", "bar", "baz"] });
+  const r = await jsApi(nc, "$JS.API.CONSUMER.DURABLE.CREATE.TEST.C", {
+    "stream_name": "TEST",
+    action: "create",
+    config: {
+      "durable_name": "C",
+      "filter_subject": "foo.>",
+      "priority_groups": ["A"],
+      "priority_policy": "pinned_client",
+      "ack_policy": "explicit",
+      "priority_timeout": 10 * SEC,
+    },
+  });
+  assertEquals(r.error, undefined);
+  const cases: [string, string, string, string, number | undefined][] = [
+    ["unpin non-existing group", "TEST", "C", "B", 10160], // JSConsumerInvalidPriorityGroupErr
+    ["unpin on missing stream", "NOT_EXIST", "C", "A", 10059], // JSStreamNotFoundErr
+    ["unpin on missing consumer", "TEST", "NOT_EXIST", "A", 10014], // JSConsumerNotFoundErr
+    ["unpin missing group", "TEST", "C", "", 10025], // JSInvalidJSONErr
+    ["unpin bad group name", "TEST", "C", "group    name\r\n", 10162], // JSConsumerInvalidGroupNameErr
+    ["ok unpin", "TEST", "C", "A", undefined],
+  ];
+  for (const [name, stream, consumer, group, code] of cases) {
+    await t.step(name, async () => {
+      const e = (await jsApi(nc, `$JS.API.CONSUMER.UNPIN.${stream}.${consumer}`, { group })).error;
+      assertEquals(e?.err_code, code, JSON.stringify(e));
+    });
+  }
+});
+
+Deno.test("TestJetStreamConsumerPinnedStandbyMaxBytesNotEroded: a standby request keeps its max_bytes budget", async () => {
+  await using s = await runServer();
+  await using nc = await clientFor(s);
+  await pinnedSetup(nc, ["foo.>"], "foo.>", 30);
+  const subA = new SyncSub(nc, "RA");
+  const subB = new SyncSub(nc, "RB");
+  await nc.flush();
+  pull(nc, "TEST", "C", "RA", { batch: 100000, expires: 30 * SEC, group: "A" });
+  pull(nc, "TEST", "C", "RB", { batch: 100, "max_bytes": 500, expires: 30 * SEC, group: "A" });
+  await checkFor(2_000, 10, async () => {
+    const ci = await jsApi(nc, "$JS.API.CONSUMER.INFO.TEST.C");
+    if (ci.num_waiting !== 2) throw new Error(`expected 2 waiting requests, got ${ci.num_waiting}`);
+  });
+  const payload = "x".repeat(200);
+  for (let i = 0; i < 50; i++) await send(nc, "foo.bar", payload);
+  let a = 0;
+  while (await subA.next(250) !== null) a++;
+  assertEquals(a, 50);
+  const b = await subB.next(500);
+  assertEquals(b, null, `standby request B got a response (status ${b ? status(b) : ""})`);
+});
+
+Deno.test("TestJetStreamConsumerPinnedMaxBytesRejectDoesNotOrphanPin: a max_bytes 409 releases the new pin", async () => {
+  await using s = await runServer();
+  await using nc = await clientFor(s);
+  await pinnedSetup(nc, ["foo.>"], "foo.>", 30);
+  await send(nc, "foo.bar", "x".repeat(200));
+  const subA = new SyncSub(nc, "RA");
+  await nc.flush();
+  pull(nc, "TEST", "C", "RA", { batch: 1, "max_bytes": 10, expires: 30 * SEC, group: "A" });
+  const msgA = await subA.must();
+  assertEquals(status(msgA), "409");
+  const subB = new SyncSub(nc, "RB");
+  await nc.flush();
+  pull(nc, "TEST", "C", "RB", { batch: 1, expires: 30 * SEC, group: "A" });
+  const msgB = await subB.must();
+  assertEquals(msgB.subject, "foo.bar");
+  assertEquals(status(msgB), "");
+  assertEquals(msgB.data.length, 200);
+});
+
+Deno.test("TestJetStreamConsumerWithPriorityGroups: priority policy and group validation on create", async (t) => {
+  // The Go test runs the cases on a single server and on a cluster; the single-server half is ported.
+  await using s = await runServer();
+  await using nc = await clientFor(s);
+  await addStream(nc, { name: "TEST", subjects: ["foo.>", "bar", "baz"] });
+  const cases: [string, string, string[] | undefined, string, string, number | undefined][] = [
+    ["Pinned Consumer with Priority Group", "PINNED", ["A"], "pinned_client", "", undefined],
+    ["Overflow Consumer with Priority Group", "OVERFLOW", ["A"], "overflow", "", undefined],
+    ["Pinned Consumer without Priority Group", "PINNED_NO_GROUP", undefined, "pinned_client", "", 10159],
+    ["Overflow Consumer without Priority Group", "PINNED_NO_GROUP", undefined, "overflow", "", 10159],
+    ["Pinned Consumer with empty Priority Group", "PINNED_NO_GROUP", [""], "pinned_client", "", 10161],
+    ["Overflow Consumer with empty Priority Group", "PINNED_NO_GROUP", [""], "overflow", "", 10161],
+    ["Consumer with `none` policy priority and no pinned TTL set", "NONE", [], "none", "", 10197],
+    [
+      "Consumer with `none` policy priority and Priority Group set",
+      "NONE_WITH_GROUPS",
+      ["A"],
+      "none",
+      "",
+      10196,
+    ],
+    ["Push consumer with Priority Group", "PUSH_WITH_POLICY", ["A"], "overflow", "subject", 10178],
+  ];
+  for (const [name, consumer, groups, mode, deliver, code] of cases) {
+    await t.step(name, async () => {
+      const config: Record<string, unknown> = {
+        "durable_name": consumer,
+        "filter_subject": "foo.>",
+        "priority_policy": mode,
+        "ack_policy": "explicit",
+        "priority_timeout": 10 * SEC,
+      };
+      if (groups !== undefined) config["priority_groups"] = groups;
+      if (deliver !== "") config["deliver_subject"] = deliver;
+      const r = await jsApi(nc, `$JS.API.CONSUMER.DURABLE.CREATE.TEST.${consumer}`, {
+        "stream_name": "TEST",
+        action: "create",
+        config,
+      });
+      assertEquals(r.error?.err_code, code, JSON.stringify(r.error));
+    });
+  }
+});

@@ -234,11 +234,51 @@ Deno.test({
   },
 });
 
-// blocked: needs push consumers (filtered origin consumers).
-Deno.test({
-  name: "TestJetStreamMirrorAndSourcesFilteredConsumers: filtered mirrors/sources create filtered consumers",
-  ignore: true,
-  fn: () => {},
+Deno.test("TestJetStreamMirrorAndSourcesFilteredConsumers: consumer filters on mirrors/sources follow the origins' subjects", async () => {
+  await using s = await runJsServer();
+  await using nc = await clientFor(s);
+  const stream = async (cfg: Record<string, unknown>) =>
+    assertEquals(
+      (await jsApi(nc, `$JS.API.STREAM.CREATE.${cfg.name}`, { storage: "memory", ...cfg })).error,
+      undefined,
+    );
+  await stream({ name: "TEST", subjects: ["foo", "bar", "baz.*"] });
+  await stream({ name: "M", mirror: { name: "TEST" } });
+  const dsubj = "_INBOX.mfc";
+  nc.subscribe(dsubj);
+  await nc.flush();
+  const add = (sn: string, fs: string) =>
+    jsApi(nc, `$JS.API.CONSUMER.CREATE.${sn}`, {
+      "stream_name": sn,
+      config: { "deliver_subject": dsubj, "filter_subject": fs },
+    });
+  const ok = async (sn: string, fs: string) =>
+    assertEquals((await add(sn, fs)).error, undefined, `${sn} ${fs}`);
+  const fails = async (sn: string, fs: string) =>
+    assert((await add(sn, fs)).error !== undefined, `${sn} ${fs}`);
+  await ok("M", "foo");
+  await ok("M", "bar");
+  await ok("M", "baz.foo");
+  await fails("M", "baz");
+  await fails("M", "baz.1.2");
+  await fails("M", "apple");
+  // Sources.
+  await stream({ name: "O1", subjects: ["foo.*"] });
+  await stream({ name: "O2", subjects: ["bar.*"] });
+  await stream({ name: "S", sources: [{ name: "O1" }, { name: "O2" }] });
+  await ok("S", "foo.1");
+  await ok("S", "bar.1");
+  await fails("S", "baz");
+  await fails("S", "baz.1");
+  await fails("S", "apple");
+  // Chaining.
+  await stream({ name: "M2", mirror: { name: "M" } });
+  await ok("M2", "foo");
+  await ok("M2", "bar");
+  await ok("M2", "baz.foo");
+  await fails("M2", "baz");
+  await fails("M2", "baz.1.2");
+  await fails("M2", "apple");
 });
 
 Deno.test("TestJetStreamMirrorUpdatePreventsSubjects: a mirror cannot gain subjects by update", async () => {
