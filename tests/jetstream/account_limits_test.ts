@@ -43,6 +43,40 @@ async function conn(
   return Object.assign(nc, { [Symbol.asyncDispose]: () => nc.close() });
 }
 
+Deno.test("TestJetStreamStreamLimitUpdate: max_bytes can shrink under small account limits", async () => {
+  // The Go test sets the global account's limits in code; here the account gets them from its config.
+  await using s = await runConf(`
+    jetstream: enabled
+    no_auth_user: u
+    accounts: { A: { jetstream: { max_mem: 128, max_store: 128, max_streams: 1 }, users: [ {user: u, password: p} ] } }`);
+  await using nc = await conn(s);
+  for (const storage of ["memory", "file"]) {
+    let r = await jsApi(nc, "$JS.API.STREAM.CREATE.TEST", {
+      name: "TEST",
+      subjects: ["foo"],
+      storage,
+      "max_bytes": 32,
+    });
+    assertEquals(r.error, undefined);
+    r = await jsApi(nc, "$JS.API.STREAM.UPDATE.TEST", {
+      name: "TEST",
+      subjects: ["foo"],
+      storage,
+      "max_bytes": 16,
+    });
+    assertEquals(r.error, undefined);
+    assertEquals((await jsApi(nc, "$JS.API.STREAM.DELETE.TEST")).success, true);
+  }
+});
+
+Deno.test({
+  name: "TestJetStreamTieredLimits: a stream needs a default or matching tiered limit",
+  // blocked: sets tiered account limits in code (Account.UpdateJetStreamLimits); tiers come from JWTs only,
+  // and natsdeno's account claims do not carry tiered JetStream limits yet.
+  ignore: true,
+  fn: () => {},
+});
+
 Deno.test("TestJetStreamMultipleAccountsBasics: per-account enablement and limits, also after a reload", async () => {
   const conf1 = `
     jetstream: {max_mem_store: 64GB, max_file_store: 10TB}
@@ -203,76 +237,6 @@ Deno.test("TestJetStreamAccountImportAll: the whole JS API imported under anothe
   assertEquals(names.streams, ["ORDERS"]);
 });
 
-Deno.test("TestJetStreamLimits: server limits on duplicates, max_ack_pending and max_request_batch", async (t) => {
-  // The Go test runs both a single server and a 3-node cluster; the single-server half is ported.
-  const tmpl = `
-    jetstream: {
-      max_mem_store: 2MB,
-      max_file_store: 8MB,
-      limits: {duplicate_window: "1m", max_request_batch: 250}
-    }
-    no_auth_user: u
-    accounts {
-      ONE {
-        users = [ { user: "u", pass: "s3cr3t!" } ]
-        jetstream: enabled
-      }
-      $SYS { users = [ { user: "admin", pass: "s3cr3t!" } ] }
-    }`;
-  const variants: [string, string][] = [
-    ["operator", tmpl.replace("duplicate_window", "max_ack_pending: 1000, duplicate_window")],
-    ["account", tmpl.replace("jetstream: enabled", "jetstream: {max_ack_pending: 1000}")],
-  ];
-  for (const [name, conf] of variants) {
-    await t.step(`single/${name}`, async () => {
-      await using s = await runConf(conf);
-      await using nc = await conn(s);
-      const MIN = 60_000_000_000;
-      let r = await jsApi(nc, "$JS.API.STREAM.CREATE.foo", { name: "foo", subjects: ["foo"] });
-      assertEquals(r.error, undefined);
-      assertEquals(r.config.duplicate_window, MIN);
-      r = await jsApi(nc, "$JS.API.STREAM.CREATE.bar", {
-        name: "bar",
-        subjects: ["bar"],
-        "duplicate_window": 1_500_000_000,
-      });
-      assertEquals(r.config.duplicate_window, 1_500_000_000);
-      r = await jsApi(nc, "$JS.API.STREAM.UPDATE.bar", {
-        name: "bar",
-        subjects: ["bar"],
-        "duplicate_window": 2 * MIN,
-      });
-      assertEquals(r.error?.description, "duplicates window can not be larger then server limit of 1m0s");
-      r = await jsApi(nc, "$JS.API.STREAM.CREATE.baz", {
-        name: "baz",
-        subjects: ["baz"],
-        "duplicate_window": 2 * MIN,
-      });
-      assertEquals(r.error?.description, "duplicates window can not be larger then server limit of 1m0s");
-      const cons = (durable: string, extra: Record<string, unknown> = {}, update = false) =>
-        jsApi(nc, `$JS.API.CONSUMER.CREATE.foo.${durable}`, {
-          "stream_name": "foo",
-          config: { "durable_name": durable, "ack_policy": "explicit", ...extra },
-          action: update ? "update" : "",
-        });
-      r = await cons("dur1");
-      assertEquals(r.error, undefined);
-      assertEquals(r.config.max_ack_pending, 1000);
-      assertEquals(r.config.max_batch, 250);
-      r = await cons("dur2", { "max_batch": 500 });
-      assertEquals(r.error?.description, "consumer max request batch exceeds server limit of 250");
-      r = await cons("dur2", { "max_ack_pending": 500 });
-      assertEquals(r.error, undefined);
-      assertEquals(r.config.max_ack_pending, 500);
-      assertEquals(r.config.max_batch, 250);
-      r = await cons("dur2", { "max_ack_pending": 2000 }, true);
-      assertEquals(r.error?.description, "consumer max ack pending exceeds system limit of 1000");
-      r = await cons("dur3", { "max_ack_pending": 2000 });
-      assertEquals(r.error?.description, "consumer max ack pending exceeds system limit of 1000");
-    });
-  }
-});
-
 Deno.test("TestJetStreamCrossAccounts: a KV bucket used from another account through imports", async () => {
   await using s = await runConf(`
     jetstream: enabled
@@ -348,4 +312,74 @@ Deno.test("TestJetStreamCrossAccounts: a KV bucket used from another account thr
   assert(gone === null || gone.operation === "DEL", JSON.stringify(gone?.operation));
   w1.it.stop();
   w2.it.stop();
+});
+
+Deno.test("TestJetStreamLimits: server limits on duplicates, max_ack_pending and max_request_batch", async (t) => {
+  // The Go test runs both a single server and a 3-node cluster; the single-server half is ported.
+  const tmpl = `
+    jetstream: {
+      max_mem_store: 2MB,
+      max_file_store: 8MB,
+      limits: {duplicate_window: "1m", max_request_batch: 250}
+    }
+    no_auth_user: u
+    accounts {
+      ONE {
+        users = [ { user: "u", pass: "s3cr3t!" } ]
+        jetstream: enabled
+      }
+      $SYS { users = [ { user: "admin", pass: "s3cr3t!" } ] }
+    }`;
+  const variants: [string, string][] = [
+    ["operator", tmpl.replace("duplicate_window", "max_ack_pending: 1000, duplicate_window")],
+    ["account", tmpl.replace("jetstream: enabled", "jetstream: {max_ack_pending: 1000}")],
+  ];
+  for (const [name, conf] of variants) {
+    await t.step(`single/${name}`, async () => {
+      await using s = await runConf(conf);
+      await using nc = await conn(s);
+      const MIN = 60_000_000_000;
+      let r = await jsApi(nc, "$JS.API.STREAM.CREATE.foo", { name: "foo", subjects: ["foo"] });
+      assertEquals(r.error, undefined);
+      assertEquals(r.config.duplicate_window, MIN);
+      r = await jsApi(nc, "$JS.API.STREAM.CREATE.bar", {
+        name: "bar",
+        subjects: ["bar"],
+        "duplicate_window": 1_500_000_000,
+      });
+      assertEquals(r.config.duplicate_window, 1_500_000_000);
+      r = await jsApi(nc, "$JS.API.STREAM.UPDATE.bar", {
+        name: "bar",
+        subjects: ["bar"],
+        "duplicate_window": 2 * MIN,
+      });
+      assertEquals(r.error?.description, "duplicates window can not be larger then server limit of 1m0s");
+      r = await jsApi(nc, "$JS.API.STREAM.CREATE.baz", {
+        name: "baz",
+        subjects: ["baz"],
+        "duplicate_window": 2 * MIN,
+      });
+      assertEquals(r.error?.description, "duplicates window can not be larger then server limit of 1m0s");
+      const cons = (durable: string, extra: Record<string, unknown> = {}, update = false) =>
+        jsApi(nc, `$JS.API.CONSUMER.CREATE.foo.${durable}`, {
+          "stream_name": "foo",
+          config: { "durable_name": durable, "ack_policy": "explicit", ...extra },
+          action: update ? "update" : "",
+        });
+      r = await cons("dur1");
+      assertEquals(r.error, undefined);
+      assertEquals(r.config.max_ack_pending, 1000);
+      assertEquals(r.config.max_batch, 250);
+      r = await cons("dur2", { "max_batch": 500 });
+      assertEquals(r.error?.description, "consumer max request batch exceeds server limit of 250");
+      r = await cons("dur2", { "max_ack_pending": 500 });
+      assertEquals(r.error, undefined);
+      assertEquals(r.config.max_ack_pending, 500);
+      assertEquals(r.config.max_batch, 250);
+      r = await cons("dur2", { "max_ack_pending": 2000 }, true);
+      assertEquals(r.error?.description, "consumer max ack pending exceeds system limit of 1000");
+      r = await cons("dur3", { "max_ack_pending": 2000 });
+      assertEquals(r.error?.description, "consumer max ack pending exceeds system limit of 1000");
+    });
+  }
 });

@@ -1127,3 +1127,25 @@ Deno.test("TestJetStreamConsumerWithPriorityGroups: priority policy and group va
     });
   }
 });
+
+// From server/jetstream_test.go (2.9.10), found by the filter-update fix above.
+
+Deno.test("TestJetStreamConsumerUpdateFilterSubject: a new filter takes over from the next stream sequence", async () => {
+  await using s = await runServer();
+  await using nc = await clientFor(s);
+  await addStream(nc, { name: "T", subjects: ["foo", "bar", "baz"] });
+  for (let i = 0; i < 10; i++) nc.publish("foo", enc.encode("OK"));
+  for (let i = 0; i < 20; i++) nc.publish("bar", enc.encode("OK"));
+  await nc.flush();
+  await mustConsumer(nc, "T", { "durable_name": "d", "filter_subject": "foo", "ack_policy": "explicit" });
+  const first = await fetch(nc, "T", "d", 5, 1_000, true);
+  assertEquals(first.length, 5);
+  await mustConsumer(nc, "T", { "durable_name": "d", "filter_subject": "bar", "ack_policy": "explicit" }, {
+    action: "update",
+  });
+  const [m] = await fetch(nc, "T", "d", 1);
+  assert(m !== undefined);
+  // $JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<ts>.<pending>
+  const t = m.reply!.split(".");
+  assertEquals([t[4], t[5], t[6], t[8]], ["1", "11", "6", "19"]);
+});
