@@ -179,6 +179,7 @@ export class SystemEvents {
     s.onClientConnected.push((c) => this.#connectEvent(c));
     s.onClientClosed.push((c) => this.#disconnectEvent(c));
     s.onAuthError.push((c) => this.#authErrorEvent(c));
+    s.onAccountAuthError.push((c, a, reason) => this.#accountAuthErrorEvent(c, a, reason));
     s.onLameDuck.push(() => this.#finalEvent(`$SYS.SERVER.${s.id}.LAMEDUCK`));
     s.onShuttingDown.push(() => this.#finalEvent(`$SYS.SERVER.${s.id}.SHUTDOWN`));
     this.#statszTimer = s.timers.after(this.#statszMs, () => this.#heartbeatStatsz());
@@ -333,6 +334,14 @@ export class SystemEvents {
   #authErrorEvent(c: Client): void {
     const m = disconnectMsg(c, this.nextEventId(), "Authentication Failure");
     this.send(`$SYS.SERVER.${this.server.id}.CLIENT.AUTH.ERR`, undefined, m, { si: m.server });
+  }
+
+  /** $SYS.ACCOUNT.CLIENT.AUTH.ERR inside account `a` (an auth callout's refusal), with the reason. */
+  #accountAuthErrorEvent(c: Client, a: Account, reason: string): void {
+    const ic = a.internalClient();
+    if (ic === undefined) return;
+    const m = disconnectMsg(c, this.nextEventId(), reason);
+    this.send("$SYS.ACCOUNT.CLIENT.AUTH.ERR", undefined, m, { si: m.server, from: ic });
   }
 
   /** The server's statistics, as STATSZ sends them. */

@@ -212,6 +212,8 @@ export class AuthCallout {
         s.timers.cancel(timer);
         ic.unsubscribeInternal(sub);
         if (err !== undefined) s.log.warn(err);
+        // A refusal is an auth error event in the callout account, with the reason.
+        if (r === undefined) { for (const f of s.onAccountAuthError) f(c, calloutAcc, err ?? ""); }
         resolve(r);
       };
       const sub = ic.subscribeInternal(reply, (_sub, _from, _subject, _reply, _hdr, payload) => {

@@ -110,6 +110,8 @@ export class Server {
   readonly onClientClosed: ((c: Client) => void)[] = [];
   /** A client failed authentication and is being closed. */
   readonly onAuthError: ((c: Client) => void)[] = [];
+  /** An external (callout) authorization failed: the account-scoped auth error event, with the reason. */
+  readonly onAccountAuthError: ((c: Client, acc: Account, reason: string) => void)[] = [];
   /** Lame duck mode began. */
   readonly onLameDuck: (() => void)[] = [];
   /** Shutdown began: called before listeners and clients close. */
