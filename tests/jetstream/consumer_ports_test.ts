@@ -1149,3 +1149,50 @@ Deno.test("TestJetStreamConsumerUpdateFilterSubject: a new filter takes over fro
   const t = m.reply!.split(".");
   assertEquals([t[4], t[5], t[6], t[8]], ["1", "11", "6", "19"]);
 });
+
+Deno.test("TestJetStreamConsumerPullConsumerFIFO: outstanding requests share messages round robin", async () => {
+  await using s = await runServer();
+  await using nc = await clientFor(s);
+  await addStream(nc, { name: "T", subjects: ["T"] });
+  await mustConsumer(nc, "T", { "durable_name": "d", "ack_policy": "explicit" });
+  const subs: SyncSub[] = [];
+  for (let i = 0; i < 10; i++) {
+    const inbox = `_INBOX.fifo.${i}`;
+    subs.push(new SyncSub(nc, inbox));
+    await nc.flush();
+    pull(nc, "T", "d", inbox, { batch: 10, expires: 60 * SEC });
+  }
+  await nc.flush();
+  for (let i = 0; i < 100; i++) nc.publish("T", enc.encode("FIFO FTW!"));
+  await nc.flush();
+  for (const [index, sub] of subs.entries()) {
+    for (let i = 0; i < 10; i++) {
+      const m = await sub.must();
+      const sseq = Number(m.reply!.split(".")[5]);
+      assertEquals(sseq, index + 1 + 10 * i, `message #${i + 1} of sub #${index + 1}`);
+    }
+  }
+});
+
+Deno.test("TestJetStreamConsumerPullConsumerOneShotOnMaxAckLimit: a pull at max_ack_pending ends early", async () => {
+  await using s = await runServer();
+  await using nc = await clientFor(s);
+  await addStream(nc, { name: "T", subjects: ["T"] });
+  for (let i = 0; i < 10; i++) await send(nc, "T", "OK");
+  await mustConsumer(nc, "T", { "durable_name": "d", "ack_policy": "explicit", "max_ack_pending": 5 });
+  const start = performance.now();
+  const inbox = "_INBOX.oneshot";
+  const sub = new SyncSub(nc, inbox);
+  await nc.flush();
+  // nats.go's Fetch(10, MaxWait(2s)) asks with no_wait first.
+  pull(nc, "T", "d", inbox, { batch: 10, expires: 2 * SEC, "no_wait": true });
+  let got = 0;
+  for (;;) {
+    const m = await sub.next(2_500);
+    if (m === null || isStatus(m)) break;
+    got++;
+  }
+  const elapsed = performance.now() - start;
+  assert(elapsed < 2_000, `took too long, not one shot behavior: ${elapsed} ms`);
+  assertEquals(got, 5);
+});
