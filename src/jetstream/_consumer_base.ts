@@ -12,7 +12,7 @@
 
 import { createHash } from "node:crypto";
 import type { ConsumerStore, ConsumerStoreConfig, StoredMsg } from "../store/mod.ts";
-import { subjectIsSubsetMatch } from "../sublist/mod.ts";
+import { subjectIsSubsetMatch, subjectsCollide } from "../sublist/mod.ts";
 import { encoder, Nuid, type TimerEntry, type Timers } from "../util/mod.ts";
 import { getHeader, nowNs, parseRfc3339, rfc3339Nano } from "./_headers.ts";
 import { type ConsumerConfig, filtersOf, isDurable } from "./_consumer_config.ts";
@@ -306,6 +306,17 @@ export abstract class ConsumerBase implements StreamConsumer {
     }
     if (this._pending.size === 0) this._adflr = this._dseq - 1;
     this._recalcPending();
+  }
+
+  /**
+   * A purge of `filter`: a consumer inside it moves to `nextMatch` (past `lastSeq` when nothing matching is left),
+   * one that overlaps it to the stream's first sequence; others are untouched.
+   */
+  onPurgedFiltered(filter: string, streamFirst: number, nextMatch: number, lastSeq: number): void {
+    const f = this._filters;
+    if (f.length > 0 && f.some((x) => x === filter || subjectIsSubsetMatch(x, filter))) {
+      this.onPurged(nextMatch === 0 ? lastSeq + 1 : nextMatch);
+    } else if (f.length === 0 || f.some((x) => subjectsCollide(x, filter))) this.onPurged(streamFirst);
   }
 
   abstract info(): Record<string, unknown>;

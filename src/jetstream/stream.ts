@@ -84,6 +84,8 @@ export interface StreamConsumer {
   isInterested(subject: string): boolean;
   needsAck(seq: number, subject: string): boolean;
   onPurged(firstSeq: number): void;
+  /** A filtered purge (see ConsumerBase.onPurgedFiltered). */
+  onPurgedFiltered(filter: string, streamFirst: number, nextMatch: number, lastSeq: number): void;
   stop(): void;
   delete(): void;
   info(): Record<string, unknown>;
@@ -1000,8 +1002,14 @@ export class Stream {
     } finally {
       this.#ownOps--;
     }
-    const first = this.store.fastState().firstSeq;
-    for (const c of this.consumers.values()) c.onPurged(first);
+    const st = this.store.fastState();
+    const first = st.firstSeq;
+    if (filter === "") {
+      for (const c of this.consumers.values()) c.onPurged(first);
+    } else {
+      const next = this.store.filteredState(first, filter).first;
+      for (const c of this.consumers.values()) c.onPurgedFiltered(filter, first, next, st.lastSeq);
+    }
     return n;
   }
 

@@ -1130,6 +1130,53 @@ Deno.test("TestJetStreamConsumerWithPriorityGroups: priority policy and group va
 
 // From server/jetstream_test.go (2.9.10), found by the filter-update fix above.
 
+Deno.test("TestJetStreamConsumerNoMsgPayload: headers_only delivers the size header and no payload", async () => {
+  await using s = await runServer();
+  await using nc = await clientFor(s);
+  await addStream(nc, { name: "S", subjects: ["S"] });
+  const h = headers();
+  h.set("name", "derek");
+  for (let i = 0; i < 10; i++) await send(nc, "S", "A".repeat(128), h);
+  const sub = new SyncSub(nc, "_d_");
+  await nc.flush();
+  await mustConsumer(nc, "S", { "durable_name": "d22", "deliver_subject": "_d_", "headers_only": true });
+  for (let i = 0; i < 10; i++) {
+    const m = await sub.must();
+    assertEquals(m.data.length, 0, "expected no payload");
+    assertEquals(m.headers?.get("Nats-Msg-Size"), "128");
+  }
+});
+
+Deno.test("TestJetStreamPurgeAndFilteredConsumers: a filtered purge moves only the matching consumer on", async () => {
+  await using s = await runServer();
+  await using nc = await clientFor(s);
+  await addStream(nc, { name: "S", subjects: ["FOO.*"] });
+  for (let i = 0; i < 10; i++) {
+    await send(nc, "FOO.adam", "M");
+    await send(nc, "FOO.eve", "F");
+  }
+  let ci = await mustConsumer(nc, "S", {
+    "durable_name": "adam",
+    "ack_policy": "explicit",
+    "filter_subject": "FOO.adam",
+  });
+  assertEquals(ci.num_pending, 10);
+  ci = await mustConsumer(nc, "S", {
+    "durable_name": "eve",
+    "ack_policy": "explicit",
+    "filter_subject": "FOO.eve",
+  });
+  assertEquals(ci.num_pending, 10);
+  await jsApi(nc, "$JS.API.STREAM.PURGE.S", { filter: "FOO.adam" });
+  const si = await jsApi(nc, "$JS.API.STREAM.INFO.S");
+  assertEquals(si.state.messages, 10);
+  ci = await jsApi(nc, "$JS.API.CONSUMER.INFO.S.eve");
+  assertEquals(ci.num_pending, 10);
+  ci = await jsApi(nc, "$JS.API.CONSUMER.INFO.S.adam");
+  assertEquals(ci.num_pending, 0);
+  assertEquals(ci.ack_floor.stream_seq, 20);
+});
+
 Deno.test("TestJetStreamConsumerUpdateFilterSubject: a new filter takes over from the next stream sequence", async () => {
   await using s = await runServer();
   await using nc = await clientFor(s);

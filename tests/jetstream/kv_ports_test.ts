@@ -76,6 +76,35 @@ Deno.test({
   fn: () => {},
 });
 
+Deno.test("TestJetStreamPerSubjectPending: last-per-subject on a wildcard filter counts only its subjects", async (t) => {
+  for (const storage of ["file", "memory"]) {
+    await t.step(storage === "file" ? "File" : "Memory", async () => {
+      await using s = await runServer();
+      await using nc = await clientFor(s);
+      await addStream(nc, { name: "KV_X", subjects: ["$KV.X.>"], "max_msgs_per_subject": 5, storage });
+      await send(nc, "$KV.X.x.y.z", "hello world");
+      await send(nc, "$KV.X.1", "hello world");
+      const got: Msg[] = [];
+      nc.subscribe("_INBOX.psp", { callback: (_e, m) => void got.push(m) });
+      await nc.flush();
+      const r = await jsApi(nc, "$JS.API.CONSUMER.CREATE.KV_X", {
+        "stream_name": "KV_X",
+        config: {
+          "deliver_subject": "_INBOX.psp",
+          "filter_subject": "$KV.X.x.>",
+          "deliver_policy": "last_per_subject",
+          "ack_policy": "none",
+        },
+      });
+      assertEquals(r.error, undefined);
+      for (let i = 0; i < 100 && got.length === 0; i++) await delay(10);
+      assertEquals(got.length, 1);
+      // $JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<ts>.<pending>
+      assertEquals(got[0].reply!.split(".")[8], "0");
+    });
+  }
+});
+
 Deno.test("TestJetStreamConsumerNumPendingWithMaxPerSubjectGreaterThanOne: last-per-subject pending counts subjects", async (t) => {
   for (const storage of ["memory", "file"]) {
     await t.step(storage === "memory" ? "MemoryStore" : "FileStore", async () => {
