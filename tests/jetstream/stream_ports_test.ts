@@ -1,0 +1,70 @@
+// Ports of single-server stream tests of nats-server server/jetstream_test.go (2.9.10): descriptions and their
+// length limit, API requests carrying headers and a payload, and the longest stream names. Go test names kept,
+// in Go's order.
+
+import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { headers } from "@nats-io/nats-core";
+import { Logger } from "../../src/util/mod.ts";
+import { defaultOptions, type Options, startServer } from "../../src/natsdeno.ts";
+import { clientFor, jsApi, type TestServer } from "./_helpers.ts";
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+const JS_MAX_DESCRIPTION_LEN = 4 * 1024;
+
+/** A JetStream server with the real stores (MemStore and FileStore). */
+async function runServer(opts: Partial<Options> = {}): Promise<TestServer> {
+  const storeDir = opts.storeDir ?? await Deno.makeTempDir({ prefix: "natsdeno-jsst-" });
+  const full = defaultOptions({ host: "127.0.0.1", port: 0, jetStream: true, storeDir, ...opts });
+  const log = new Logger({ quiet: !Deno.env.get("NATSDENO_TEST_LOG"), debug: false }, true);
+  return await startServer(full, { log }) as TestServer;
+}
+
+Deno.test("TestJetStreamConsumerAndStreamDescriptions: descriptions are kept and capped at 4 KiB", async () => {
+  await using s = await runServer();
+  await using nc = await clientFor(s);
+  const descr = "foo asset";
+  let r = await jsApi(nc, "$JS.API.STREAM.CREATE.foo", { name: "foo", description: descr, storage: "file" });
+  assertEquals(r.error, undefined);
+  assertEquals(r.config.description, descr);
+  const edescr = "analytics";
+  r = await jsApi(nc, "$JS.API.CONSUMER.CREATE.foo", {
+    "stream_name": "foo",
+    config: { description: edescr, "deliver_subject": "to", "ack_policy": "none" },
+  });
+  assertEquals(r.error, undefined);
+  assertEquals(r.config.description, edescr);
+  const data = crypto.getRandomValues(new Uint8Array(JS_MAX_DESCRIPTION_LEN + 1));
+  const bigDescr = btoa(String.fromCharCode(...data));
+  r = await jsApi(nc, "$JS.API.STREAM.CREATE.bar", { name: "bar", description: bigDescr, storage: "file" });
+  assert(r.error !== undefined);
+  assertStringIncludes(r.error.description, "description is too long");
+  r = await jsApi(nc, "$JS.API.CONSUMER.CREATE.foo", {
+    "stream_name": "foo",
+    config: { description: bigDescr, "deliver_subject": "to", "ack_policy": "none" },
+  });
+  assert(r.error !== undefined);
+  assertStringIncludes(r.error.description, "description is too long");
+});
+
+Deno.test("TestJetStreamInfoAPIWithHeaders: an account info request with headers and a payload is answered", async () => {
+  await using s = await runServer();
+  await using nc = await clientFor(s);
+  const h = headers();
+  h.append("Accept-Encoding", "json");
+  h.append("Authorization", "s3cr3t");
+  const m = await nc.request("$JS.API.INFO", enc.encode("HELLO-JS!"), { timeout: 1_000, headers: h });
+  const info = JSON.parse(dec.decode(m.data));
+  assertEquals(info.error, undefined);
+  assertEquals(info.type, "io.nats.jetstream.api.v1.account_info_response");
+});
+
+Deno.test("TestJetStreamLongStreamNamesAndPubAck: a 255 character stream name stores and acks", async () => {
+  await using s = await runServer();
+  await using nc = await clientFor(s);
+  const name = "ZABC".repeat(64).slice(0, 255);
+  const r = await jsApi(nc, `$JS.API.STREAM.CREATE.${name}`, { name, subjects: ["foo"], storage: "file" });
+  assertEquals(r.error, undefined);
+  const ack = JSON.parse(dec.decode((await nc.request("foo", enc.encode("HELLO"), { timeout: 1_000 })).data));
+  assertEquals([ack.stream, ack.seq], [name, 1]);
+});
