@@ -47,6 +47,42 @@ Deno.test("TestJetStreamConsumerAndStreamDescriptions: descriptions are kept and
   assertStringIncludes(r.error.description, "description is too long");
 });
 
+Deno.test("TestJetStreamBasicAckPublish: 50 acked publishes are stored", async (t) => {
+  for (const storage of ["memory", "file"]) {
+    await t.step(storage === "memory" ? "MemoryStore" : "FileStore", async () => {
+      await using s = await runServer();
+      await using nc = await clientFor(s);
+      const r = await jsApi(nc, "$JS.API.STREAM.CREATE.foo", { name: "foo", storage, subjects: ["foo.*"] });
+      assertEquals(r.error, undefined);
+      for (let i = 0; i < 50; i++) {
+        const ack = JSON.parse(dec.decode((await nc.request("foo.bar", enc.encode("Hello World!"))).data));
+        assertEquals(ack.seq, i + 1);
+      }
+      assertEquals((await jsApi(nc, "$JS.API.STREAM.INFO.foo")).state.messages, 50);
+    });
+  }
+});
+
+Deno.test("TestJetStreamStateTimestamps: first and last timestamps follow the stored messages", async (t) => {
+  for (const storage of ["memory", "file"]) {
+    await t.step(storage === "memory" ? "MemoryStore" : "FileStore", async () => {
+      await using s = await runServer();
+      await using nc = await clientFor(s);
+      const r = await jsApi(nc, "$JS.API.STREAM.CREATE.foo", { name: "foo", storage, subjects: ["foo.*"] });
+      assertEquals(r.error, undefined);
+      const start = Date.now();
+      const delayMs = 250;
+      await nc.request("foo.bar", enc.encode("Hello World!"));
+      await new Promise((res) => setTimeout(res, delayMs));
+      await nc.request("foo.bar", enc.encode("Hello World Again!"));
+      const st = (await jsApi(nc, "$JS.API.STREAM.INFO.foo")).state;
+      // RFC 3339 with nanoseconds; millisecond precision is enough here.
+      assert(Date.parse(st.first_ts) >= start - 1, `first ${st.first_ts}`);
+      assert(Date.parse(st.last_ts) >= start + delayMs - 1, `last ${st.last_ts}`);
+    });
+  }
+});
+
 Deno.test("TestJetStreamInfoAPIWithHeaders: an account info request with headers and a payload is answered", async () => {
   await using s = await runServer();
   await using nc = await clientFor(s);
