@@ -83,6 +83,98 @@ Deno.test("TestJetStreamStateTimestamps: first and last timestamps follow the st
   }
 });
 
+/** Messages of a push consumer on `inbox`, counted as they come. */
+function collect(nc: Awaited<ReturnType<typeof clientFor>>, inbox: string) {
+  const got: { subject: string; reply: string }[] = [];
+  const sub = nc.subscribe(inbox, {
+    callback: (_e, m) => {
+      got.push({ subject: m.subject, reply: m.reply ?? "" });
+      if (m.reply) m.respond();
+    },
+  });
+  return { got, sub };
+}
+
+async function waitFor(n: () => number, want: number): Promise<void> {
+  for (let i = 0; i < 200 && n() < want; i++) await new Promise((r) => setTimeout(r, 10));
+  await new Promise((r) => setTimeout(r, 50));
+  assertEquals(n(), want);
+}
+
+Deno.test("TestJetStreamSubjectFiltering: a filtered push consumer sees only its subject, in order", async (t) => {
+  for (const storage of ["memory", "file"]) {
+    await t.step(storage === "memory" ? "MemoryStore" : "FileStore", async () => {
+      await using s = await runServer();
+      await using nc = await clientFor(s);
+      assertEquals(
+        (await jsApi(nc, "$JS.API.STREAM.CREATE.MSET", { name: "MSET", storage, subjects: ["foo.*"] })).error,
+        undefined,
+      );
+      const toSend = 50;
+      for (let i = 0; i < toSend; i++) {
+        await nc.request("foo.A", enc.encode("Hello World!"));
+        await nc.request("foo.B", enc.encode("Hello World!"));
+      }
+      assertEquals((await jsApi(nc, "$JS.API.STREAM.INFO.MSET")).state.messages, toSend * 2);
+      const { got } = collect(nc, "_INBOX.sf");
+      await nc.flush();
+      const r = await jsApi(nc, "$JS.API.CONSUMER.CREATE.MSET", {
+        "stream_name": "MSET",
+        config: { "deliver_subject": "_INBOX.sf", "filter_subject": "foo.B" },
+      });
+      assertEquals(r.error, undefined);
+      await waitFor(() => got.length, toSend);
+      for (const [i, m] of got.entries()) {
+        assertEquals(m.subject, "foo.B");
+        // $JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<ts>.<pending>: the consumer sequence.
+        assertEquals(Number(m.reply.split(".")[6]), i + 1);
+      }
+    });
+  }
+});
+
+Deno.test("TestJetStreamWildcardSubjectFiltering: wildcard filters pick the matching orders", async (t) => {
+  for (const storage of ["memory", "file"]) {
+    await t.step(storage === "memory" ? "MemoryStore" : "FileStore", async () => {
+      await using s = await runServer();
+      await using nc = await clientFor(s);
+      const cr = await jsApi(nc, "$JS.API.STREAM.CREATE.ORDERS", {
+        name: "ORDERS",
+        storage,
+        subjects: ["orders.*.*"],
+      });
+      assertEquals(cr.error, undefined);
+      const toSend = 100;
+      for (let i = 1; i <= toSend; i++) await nc.request(`orders.${i}.NEW`, enc.encode("new order"));
+      const toShip = 25;
+      const shipped = new Set<number>();
+      while (shipped.size < toShip) {
+        const id = Math.floor(Math.random() * (toSend - 1)) + 1;
+        if (shipped.has(id)) continue;
+        await nc.request(`orders.${id}.SHIPPED`, enc.encode("shipped order"));
+        shipped.add(id);
+      }
+      assertEquals((await jsApi(nc, "$JS.API.STREAM.INFO.ORDERS")).state.messages, toSend + toShip);
+      const consume = async (filter: string, want: number) => {
+        const inbox = `_INBOX.wf.${crypto.randomUUID().slice(0, 8)}`;
+        const { got, sub } = collect(nc, inbox);
+        await nc.flush();
+        const r = await jsApi(nc, "$JS.API.CONSUMER.CREATE.ORDERS", {
+          "stream_name": "ORDERS",
+          config: { "deliver_subject": inbox, "filter_subject": filter },
+        });
+        assertEquals(r.error, undefined);
+        await waitFor(() => got.length, want);
+        sub.unsubscribe();
+      };
+      await consume("orders.*.SHIPPED", toShip);
+      await consume("orders.*.NEW", toSend);
+      // One shipped order has two messages.
+      await consume(`orders.${[...shipped][0]}.*`, 2);
+    });
+  }
+});
+
 Deno.test("TestJetStreamInfoAPIWithHeaders: an account info request with headers and a payload is answered", async () => {
   await using s = await runServer();
   await using nc = await clientFor(s);
