@@ -714,6 +714,15 @@ export class Stream {
     return out;
   }
 
+  /** Sends a PubAck once its message is durable (one store callback per message, no promise). */
+  #ackFlushed = (e: unknown, r: string, ack: string | Uint8Array): void => {
+    if (e === undefined) return this.#reply(r, ack);
+    this.host.log.error(
+      `JetStream flush failed on stream '${this.config.name}': ${(e as Error)?.message ?? e}`,
+    );
+    this.#replyErr(r, newJSError("JSStreamStoreFailedF", { err: (e as Error)?.message ?? String(e) }));
+  };
+
   #reply(reply: string | undefined, body: string | Uint8Array): void {
     if (reply === undefined || reply === "") return;
     this.host.client.publishInternal(
@@ -913,16 +922,7 @@ export class Stream {
       const ack = counterVal === undefined
         ? this.#plainAck(seq)
         : `${this.#pubAckPrefix}${seq}, "val":${JSON.stringify(counterVal)}}`;
-      const p = this.store.flushed(seq);
-      if (p === undefined) this.#reply(r, ack);
-      else {
-        p.then(() => this.#reply(r, ack), (e) => {
-          this.host.log.error(
-            `JetStream flush failed on stream '${cfg.name}': ${(e as Error)?.message ?? e}`,
-          );
-          this.#replyErr(r, newJSError("JSStreamStoreFailedF", { err: (e as Error)?.message ?? String(e) }));
-        });
-      }
+      if (!this.store.onFlushed(seq, this.#ackFlushed, r, ack)) this.#reply(r, ack);
     }
     void ts;
     this.#notify(seq, storeSubject);

@@ -124,6 +124,8 @@ interface Block {
   damaged?: boolean;
 }
 
+type Waiter = (err: unknown, a: unknown, b: unknown) => void;
+
 interface Deferred {
   promise: Promise<void>;
   resolve: () => void;
@@ -181,6 +183,10 @@ export class FileStore extends MemStore {
   #compress: boolean;
   #subjCache = new Map<string, Uint8Array>();
   #toCompress: Block[] = [];
+  /** onFlushed waiters, in registration order. */
+  #waitFn: Waiter[] = [];
+  #waitA: unknown[] = [];
+  #waitB: unknown[] = [];
 
   constructor(cfg: StoreConfig, opts: FileStoreOptions) {
     super(replayConfig(cfg), opts);
@@ -268,6 +274,45 @@ export class FileStore extends MemStore {
     return this.#next.promise;
   }
 
+  override onFlushed<A, B>(seq: number, fn: (err: unknown, a: A, b: B) => void, a: A, b: B): boolean {
+    if (seq <= this.#syncedSeq || this.#fileClosed || this.#syncInterval > 0) return false;
+    this.#waitFn.push(fn as Waiter);
+    this.#waitA.push(a);
+    this.#waitB.push(b);
+    if (this.#next === undefined) {
+      // Marks a sync as wanted; its failure reaches the waiters, so the promise itself may go unobserved.
+      this.#next = deferred();
+      this.#next.promise.catch(() => {});
+    }
+    this.#schedule();
+    return true;
+  }
+
+  /** Calls the first `n` onFlushed waiters (all when n is undefined) with `err`. */
+  #drainWaiters(n: number | undefined, err: unknown): void {
+    const fns = this.#waitFn;
+    const as = this.#waitA;
+    const bs = this.#waitB;
+    const cnt = n === undefined ? fns.length : Math.min(n, fns.length);
+    if (cnt === 0) return;
+    if (cnt === fns.length) {
+      this.#waitFn = [];
+      this.#waitA = [];
+      this.#waitB = [];
+    } else {
+      this.#waitFn = fns.slice(cnt);
+      this.#waitA = as.slice(cnt);
+      this.#waitB = bs.slice(cnt);
+    }
+    for (let i = 0; i < cnt; i++) {
+      try {
+        fns[i](err, as[i], bs[i]);
+      } catch (e) {
+        this.#onErr?.(e);
+      }
+    }
+  }
+
   override updateConfig(cfg: StoreConfig): void {
     this.#compress = cfg.compression === "s2";
     super.updateConfig(cfg);
@@ -305,6 +350,7 @@ export class FileStore extends MemStore {
     this.#next?.resolve();
     this.#next = undefined;
     this.#fileClosed = true;
+    this.#drainWaiters(undefined, undefined);
     this.#closeFd(this.#fd);
     super.stop();
   }
@@ -834,8 +880,10 @@ export class FileStore extends MemStore {
     const d = this.#next;
     this.#next = undefined;
     const target = this.#writtenSeq;
+    const waiters = this.#waitFn.length;
     if (target <= this.#syncedSeq) {
       d?.resolve();
+      this.#drainWaiters(waiters, undefined);
       return;
     }
     this.#syncing = true;
@@ -846,11 +894,14 @@ export class FileStore extends MemStore {
       this.#inflight = undefined;
       for (const fd of this.#closeLater.splice(0)) fs.closeSync(fd);
       if (err) {
-        d?.reject(ioError("syncing a message block", err));
+        const e = ioError("syncing a message block", err);
+        d?.reject(e);
+        this.#drainWaiters(waiters, e);
         return;
       }
       if (target > this.#syncedSeq) this.#syncedSeq = target;
       d?.resolve();
+      this.#drainWaiters(waiters, undefined);
       if (this.#next !== undefined) this.#kickSync();
     });
   }
@@ -881,8 +932,10 @@ export class FileStore extends MemStore {
   #fail(err: unknown): void {
     const d = this.#next;
     this.#next = undefined;
+    const waited = this.#waitFn.length > 0;
+    this.#drainWaiters(undefined, err);
     if (d !== undefined) d.reject(err);
-    else this.#onErr?.(err);
+    else if (!waited) this.#onErr?.(err);
   }
 
   // ---- space reclaim ----

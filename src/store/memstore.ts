@@ -143,6 +143,10 @@ export class MemStore implements StreamStore {
     return undefined;
   }
 
+  onFlushed<A, B>(_seq: number, _fn: (err: unknown, a: A, b: B) => void, _a: A, _b: B): boolean {
+    return false;
+  }
+
   #store(
     subj: string,
     hdr: Uint8Array | undefined,

@@ -10,7 +10,7 @@
 // An encrypted block file starts with its stream-cipher nonce; the rest is XORed with the block keystream.
 
 import SnappyJS from "snappyjs";
-import { hh64 } from "./_fs_crypto.ts";
+import { hh64Equals, hh64Into } from "./_fs_crypto.ts";
 
 export const HBIT = 0x80000000;
 /** Sequence flag bits, as bits of the high 32-bit word of the sequence field. */
@@ -89,7 +89,7 @@ export class RecBuf {
     }
     b.set(msg, p);
     p += msg.length;
-    b.set(checksum(b, o, rl, hkey), p);
+    hh64Into(hkey, b.subarray(o, o + rl - CHECKSUM), b, p);
     this.len = o + rl;
     return rl;
   }
@@ -103,11 +103,11 @@ export class RecBuf {
   }
 }
 
-// HighwayHash-64 of the record at `o` (rl bytes long) up to its checksum. natsdeno hashes the whole record,
-// lengths included, where the reference hashes seq+ts, subject, header and payload only: with its scheme a
-// flipped bit in subj_len moves bytes between subject and payload without changing the hash.
-function checksum(b: Uint8Array, o: number, rl: number, key: Uint8Array): Uint8Array {
-  return hh64(key, b.subarray(o, o + rl - CHECKSUM));
+// A record's checksum is the HighwayHash-64 of the record (rl bytes at o) up to its checksum. natsdeno hashes
+// the whole record, lengths included, where the reference hashes seq+ts, subject, header and payload only:
+// with its scheme a flipped bit in subj_len moves bytes between subject and payload without changing the hash.
+function checksumOk(b: Uint8Array, o: number, rl: number, key: Uint8Array): boolean {
+  return hh64Equals(key, b.subarray(o, o + rl - CHECKSUM), b, o + rl - CHECKSUM);
 }
 
 function setSeq(v: DataView, o: number, seq: number, flags: number): void {
@@ -171,15 +171,7 @@ export function scanBlock(
       }
       const hi = v.getUint32(o + 8, true);
       const seq = v.getUint32(o + 4, true) + (hi & 0x3fffffff) * 0x100000000;
-      let ok = true;
-      const sum = verify ? checksum(data, o, rl, key) : undefined;
-      for (let i = 0; sum !== undefined && i < 8; i++) {
-        if (sum[i] !== data[o + rl - 8 + i]) {
-          ok = false;
-          break;
-        }
-      }
-      if (!ok) {
+      if (verify && !checksumOk(data, o, rl, key)) {
         bad(o, seq);
         o += rl;
         continue;

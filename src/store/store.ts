@@ -142,6 +142,12 @@ export interface StreamStore {
    * JetStream sends a PubAck only after this.
    */
   flushed(seq: number): Promise<void> | undefined;
+  /**
+   * The callback form of `flushed` for the publish path (no promise per message): returns false when every
+   * message up to `seq` is already durable; otherwise `fn(err, a, b)` is called once they are (err
+   * undefined) or once writing them failed.
+   */
+  onFlushed<A, B>(seq: number, fn: (err: unknown, a: A, b: B) => void, a: A, b: B): boolean;
 
   /** The message at `seq`, or undefined when absent (deleted, purged, never stored). */
   loadMsg(seq: number): StoredMsg | undefined;
