@@ -4,7 +4,7 @@
 // and the handlers of nats-server server/events.go (IDZ, KICK, LDM and USER.INFO as 2.10+ answer them).
 
 import { createHash } from "node:crypto";
-import type { Account, Client, Server, Subscription } from "../server/mod.ts";
+import type { Account, Client, Server, ServiceImport, Subscription } from "../server/mod.ts";
 import { ClosedState } from "../server/mod.ts";
 import { subjectIsLiteral, subjectIsSubsetMatch } from "../sublist/mod.ts";
 import { decoder } from "../util/mod.ts";
@@ -97,6 +97,8 @@ export class SystemRequests {
   readonly #cpu = new CpuSampler();
   /** Each non-system account's internal client, which holds its system imports and answers for them. */
   readonly #importClients = new Map<Account, Client>();
+  /** The service imports made by registerSystemImports (they need no export authorization). */
+  readonly #systemImports = new WeakSet<ServiceImport>();
 
   constructor(sys: SystemEvents) {
     this.sys = sys;
@@ -246,7 +248,7 @@ export class SystemRequests {
     const imp = (from: string, to: string) => {
       if (a.serviceImports.has(from)) return;
       try {
-        a.addServiceImport(sacc, from, to, { internal: true });
+        this.#systemImports.add(a.addServiceImport(sacc, from, to, { internal: true }));
       } catch (e) {
         this.server.log.error(
           `Error setting up system service import ${from} -> ${to} for account: ${(e as Error).message}`,
@@ -264,7 +266,15 @@ export class SystemRequests {
   #accountRebuilt(a: Account): void {
     if (a === this.sys.account) {
       this.addSystemExports();
-      for (const other of this.server.accounts.values()) this.registerSystemImports(other);
+      for (const other of this.server.accounts.values()) {
+        // Rechecked against the rebuilt exports, the server's own imports stay valid.
+        for (const si of other.serviceImports.values()) {
+          if (!this.#systemImports.has(si)) continue;
+          si.invalid = false;
+          si.se = a.getServiceExport(si.to);
+        }
+        this.registerSystemImports(other);
+      }
     } else if (this.#importClients.has(a) || a.clients.size > 0) this.registerSystemImports(a);
   }
 

@@ -2032,11 +2032,54 @@ Deno.test("TestJWTNoSystemAccountButNatsResolver: a full resolver needs a system
   }
 });
 
-// blocked: needs the $SYS CONNZ service and account claim updates over the system account together.
-Deno.test({
-  name: "TestJWTAccountConnzAccessAfterClaimUpdate: connz after update",
-  ignore: true,
-  fn: () => {},
+Deno.test("TestJWTAccountConnzAccessAfterClaimUpdate: the system imports and exports survive claim updates", async () => {
+  const skp = createAccount();
+  const spub = skp.getPublicKey();
+  const sjwt = accountJwt(skp, { mappings: { "foo.bar": [{ subject: "foo.baz" }] } });
+  const akp = createAccount();
+  const jwt1 = accountJwt(akp);
+  const jwt2 = accountJwt(akp, { mappings: { "foo.bar": [{ subject: "foo.baz" }] } });
+  const dir = await Deno.makeTempDir();
+  try {
+    await using s = await runServer({
+      trustedOperators: [{ jwt: OJWT, claims: {} }],
+      systemAccount: spub,
+      accountResolver: {
+        type: "FULL",
+        dir,
+        allowDelete: false,
+        hardDelete: false,
+        limit: 0,
+        ttlMs: 0,
+        intervalMs: 0,
+        timeoutMs: 0,
+      },
+      resolverPreload: { [spub]: accountJwt(skp) },
+    });
+    const ukp = createUser();
+    const sysCreds = formatUserConfig(userJwt(ukp, skp), seedOf(ukp));
+    const update = async (jwt: string) => assertEquals(await updateJwt(s, sysCreds, jwt), 1);
+    await update(jwt1);
+    const nc = await connect({ servers: s.clientUrl(), authenticator: credsOf(akp) });
+    const doRequest = async () => {
+      const r = JSON.parse(await requestOrError(nc, "$SYS.REQ.SERVER.PING.CONNZ"));
+      assertEquals(r.error, undefined);
+      assertEquals(r.data.num_connections, 1);
+    };
+    try {
+      await doRequest();
+      await update(jwt2);
+      // A wiped system import would answer no responders.
+      await doRequest();
+      // An update of the system account itself: a wiped export would time out.
+      await update(sjwt);
+      await doRequest();
+    } finally {
+      await nc.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 // blocked: needs a super cluster (gateways).
 Deno.test({
