@@ -90,13 +90,9 @@ Deno.test("decodePublicNkey checks length, alphabet, checksum and prefix", () =>
   assertEquals(decodePublicNkey(seed.slice(0, 56)), undefined, "a seed is not a public key");
 });
 
-Deno.test("verifyNkeySignature costs well under a millisecond (nkeys' own verify: ~8 ms)", () => {
+Deno.test("verifyNkeySignature accepts the same signature repeatedly (its cost is in bench/auth_bench.ts)", () => {
   const nonce = newNonce();
   const { pub, sig } = signNonce(nonce);
   const s = sig.toString("base64url");
-  const n = 200;
-  const t0 = performance.now();
-  for (let i = 0; i < n; i++) assert(verifyNkeySignature(pub, nonce, s));
-  const perCallMs = (performance.now() - t0) / n;
-  assert(perCallMs < 1, `verifyNkeySignature took ${perCallMs.toFixed(3)} ms per call`);
+  for (let i = 0; i < 200; i++) assert(verifyNkeySignature(pub, nonce, s));
 });

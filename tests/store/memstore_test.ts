@@ -452,7 +452,8 @@ Deno.test("MemStore.loadNextMsg() on a sparse subject in 200k messages does not 
     for (let i = 0; i < 10_000; i++) ms.numPending(150_000, "rare", false);
     const ms1 = performance.now() - t0;
     assertEquals(n, 200);
-    assert(ms1 < 200, `took ${ms1} ms`);
+    // A complexity guard, not a speed claim: scanning the stream per call would take tens of seconds.
+    assert(ms1 < 2_000, `took ${ms1} ms`);
   } finally {
     ms.stop();
   }
