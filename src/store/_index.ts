@@ -22,6 +22,19 @@ export class Slab {
   /** Records placed here (some may be dead or moved); used to relocate survivors. */
   recs: MsgRec[] = [];
   constructor(readonly buf: Uint8Array) {}
+
+  /**
+   * The bytes the record at `off` points into; undefined when they cannot be served (a file-backed slab
+   * loads them on demand and refuses records whose block is damaged).
+   */
+  bytes(_off: number): Uint8Array | undefined {
+    return this.buf;
+  }
+
+  /** True when the bytes live elsewhere (FileStore's sealed blocks): never relocated. */
+  get external(): boolean {
+    return false;
+  }
 }
 
 /** One stored message. `slab === null` marks it removed. */
@@ -205,6 +218,7 @@ export class SlabPool {
   /** Accounts for a removed record; `slab` is the one it lived in. Relocates survivors when worthwhile. */
   release(slab: Slab, n: number): void {
     slab.live -= n;
+    if (slab.external) return;
     if (slab === this.#cur || slab.live <= 0) {
       if (slab.live <= 0) slab.recs = [];
       return;

@@ -27,6 +27,7 @@
 
 import * as fs from "node:fs";
 import { join } from "node:path";
+import { BLOCK_CACHE_BYTES, BLOCK_CACHE_IDLE_MS, BlockCache, BlockSlab } from "./_fs_cache.ts";
 import { FileConsumerStore, writeMetaJson } from "./_fs_consumer.ts";
 import {
   blockNonceLen,
@@ -94,6 +95,13 @@ export interface FileStoreOptions extends MemStoreOptions {
   logger?: FileStoreLogger;
   /** The stream config JSON to persist in meta.inf (jetstream's StreamConfig); written when given. */
   meta?: unknown;
+  /**
+   * Bound in bytes of the cache of decoded sealed blocks (default 32 MiB). Payloads of sealed blocks are
+   * read from it on demand; 0 keeps every payload in memory.
+   */
+  blockCacheBytes?: number;
+  /** A cached block unused this long (ms) is dropped (default 10 s). */
+  blockCacheIdleMs?: number;
 }
 
 /** A damage report found while opening a store. */
@@ -122,6 +130,10 @@ interface Block {
   seed?: Uint8Array;
   /** Damaged records were found at open: never sealed as good before a rewrite drops them. */
   damaged?: boolean;
+  /** Where the payloads of a sealed block's messages are read from (bounded block cache). */
+  slab?: BlockSlab;
+  /** HighwayHash of the block file the slab's offsets refer to (checked when the block is loaded). */
+  fileHash?: string;
 }
 
 type Waiter = (err: unknown, a: unknown, b: unknown) => void;
@@ -183,6 +195,10 @@ export class FileStore extends MemStore {
   #compress: boolean;
   #subjCache = new Map<string, Uint8Array>();
   #toCompress: Block[] = [];
+  #cache: BlockCache | undefined;
+  /** Messages replayed from the block being recovered (sequences, payload offsets). */
+  #rpSeqs: number[] = [];
+  #rpOffs: number[] = [];
   /** onFlushed waiters, in registration order. */
   #waitFn: Waiter[] = [];
   #waitA: unknown[] = [];
@@ -203,6 +219,14 @@ export class FileStore extends MemStore {
       bs = ENCRYPTED_BLOCK;
     }
     this.#blockSize = Math.max(opts.blockSize !== undefined ? 1024 : MIN_BLOCK, bs);
+    const cacheBytes = opts.blockCacheBytes ?? BLOCK_CACHE_BYTES;
+    if (cacheBytes > 0) {
+      this.#cache = new BlockCache(
+        cacheBytes,
+        (s) => this.#loadSlab(s),
+        opts.blockCacheIdleMs ?? BLOCK_CACHE_IDLE_MS,
+      );
+    }
     try {
       this.#keys = this.#openKeys(opts.encryption);
       fs.mkdirSync(join(this.dir, OBS), { recursive: true, mode: 0o700 });
@@ -260,6 +284,12 @@ export class FileStore extends MemStore {
   consumerMeta(name: string): unknown {
     const dir = join(this.dir, OBS, encodeURIComponent(name));
     return readMetaFile(dir, this.#keys, sha256Key(`${this.#name}/${name}`));
+  }
+
+  /** The decoded-block cache: bytes and blocks held, loads and misses (undefined when disabled). */
+  cacheStats(): { bytes: number; blocks: number; loads: number; misses: number } | undefined {
+    const c = this.#cache;
+    return c === undefined ? undefined : { bytes: c.size, blocks: c.count, loads: c.loads, misses: c.misses };
   }
 
   override type(): StorageType {
@@ -351,6 +381,7 @@ export class FileStore extends MemStore {
     this.#next = undefined;
     this.#fileClosed = true;
     this.#drainWaiters(undefined, undefined);
+    this.#cache?.clear();
     this.#closeFd(this.#fd);
     super.stop();
   }
@@ -420,6 +451,8 @@ export class FileStore extends MemStore {
   /** Reads a block's plain record bytes (decrypted, decompressed). */
   #readBlock(b: Block, raw?: Uint8Array): Uint8Array {
     let data: Uint8Array = raw ?? fs.readFileSync(this.#blkPath(b.idx));
+    // A plain Uint8Array (not a Buffer, whose slice() is a view): the bytes may be handed out as payloads.
+    data = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     if (this.#keys !== undefined) {
       const nl = blockNonceLen(this.#keys.cipher);
       if (data.length < nl) return EMPTY;
@@ -443,7 +476,7 @@ export class FileStore extends MemStore {
   }
 
   /** Writes a whole block file (plain bytes; compressed when asked) atomically. */
-  #writeBlockFile(b: Block, plain: Uint8Array, compress: boolean): number {
+  #writeBlockFile(b: Block, plain: Uint8Array, compress: boolean): Uint8Array {
     let body = compress ? compressBlock(plain) : plain;
     if (body.length >= plain.length && compress) body = plain;
     b.compressed = body !== plain;
@@ -456,7 +489,88 @@ export class FileStore extends MemStore {
       xorAt(this.#keys.cipher, b.seed!, nonce, 0, file.subarray(nonce.length));
     }
     writeFileDurable(this.#blkPath(b.idx), file);
-    return file.length;
+    return file;
+  }
+
+  // ---- payloads of sealed blocks (bounded cache) ----
+
+  /**
+   * Reads a sealed block for the cache. Never throws (loads happen inside deliveries): an unreadable block
+   * marks the slab failed, and a block changed on disk since it was written serves only the records whose
+   * checksums hold; both are reported once per load.
+   */
+  #loadSlab(s: BlockSlab): Uint8Array {
+    let b: Block | undefined;
+    for (const x of this.#blocks) {
+      if (x.idx === s.idx) {
+        b = x;
+        break;
+      }
+    }
+    const file = this.#blkPath(s.idx);
+    try {
+      if (b === undefined || b.slab !== s) throw new Error("the block is gone");
+      const raw = fs.readFileSync(file);
+      const changed = b.fileHash !== undefined && this.#fileHash(raw) !== b.fileHash;
+      const data = this.#readBlock(b, raw);
+      if (changed) {
+        const good = new Set<number>();
+        let nbad = 0;
+        const stop = scanBlock(data, this.#blockKey(s.idx), (r) => {
+          if (r.kind === RK_MSG) good.add((r.hdr ?? r.msg).byteOffset - data.byteOffset);
+        }, () => nbad++);
+        s.good = good;
+        this.#damaged(
+          file,
+          0,
+          `block changed on disk since it was written (${nbad} bad records${
+            stop !== undefined ? `, unreadable from offset ${stop.off}` : ""
+          }); damaged records are not served`,
+        );
+      }
+      return data;
+    } catch (err) {
+      s.failed = true;
+      this.#damaged(
+        file,
+        0,
+        `unreadable block: ${(err as Error)?.message ?? err}; its messages are not served`,
+      );
+      return EMPTY;
+    }
+  }
+
+  /**
+   * Moves the payloads of a sealed block's messages out of memory: records at `seqs[i]` now point at
+   * `offs[i]` in the block's plain bytes (`plain`, cached when given). `hash` is the file's HighwayHash.
+   */
+  #detach(b: Block, seqs: number[], offs: number[], hash: string, plain?: Uint8Array): void {
+    const cache = this.#cache;
+    if (cache === undefined) return;
+    cache.drop(b.slab);
+    const slab = new BlockSlab(cache, b.idx);
+    b.slab = slab;
+    b.fileHash = hash;
+    for (let i = 0; i < seqs.length; i++) this.repoint(seqs[i], slab, offs[i]);
+    if (plain !== undefined) cache.put(slab, plain);
+  }
+
+  /** The message records of a block's plain bytes: sequences and payload offsets. */
+  #msgOffsets(plain: Uint8Array, idx: number): { seqs: number[]; offs: number[] } {
+    const seqs: number[] = [];
+    const offs: number[] = [];
+    scanBlock(
+      plain,
+      this.#blockKey(idx),
+      (r) => {
+        if (r.kind !== RK_MSG) return;
+        seqs.push(r.seq);
+        offs.push((r.hdr ?? r.msg).byteOffset - plain.byteOffset);
+      },
+      () => {},
+      false,
+    );
+    return { seqs, offs };
   }
 
   #newBlock(): void {
@@ -498,17 +612,18 @@ export class FileStore extends MemStore {
   // hash matches is replayed without checking every record's checksum (fast restart).
   #sealed = new Map<number, { s: number; h: string; a?: 1 }>();
 
-  #sealBlock(idx: number, file: Uint8Array | undefined, active = false): void {
+  #sealBlock(idx: number, file: Uint8Array | undefined, active = false): string {
+    let h = "";
     if (file === undefined) this.#sealed.delete(idx);
-    else {this.#sealed.set(idx, {
-        s: file.length,
-        h: this.#fileHash(file),
-        ...(active ? { a: 1 as const } : {}),
-      });}
+    else {
+      h = this.#fileHash(file);
+      this.#sealed.set(idx, { s: file.length, h, ...(active ? { a: 1 as const } : {}) });
+    }
     writeFileDurable(
       join(this.#mdir, "blocks.db"),
       new TextEncoder().encode(JSON.stringify(Object.fromEntries(this.#sealed))),
     );
+    return h;
   }
 
   #fileHash(file: Uint8Array): string {
@@ -569,7 +684,14 @@ export class FileStore extends MemStore {
         continue;
       }
       this.#blocks.push(b);
+      this.#rpSeqs = [];
+      this.#rpOffs = [];
       lastPlainLen = this.#replayBlock(b, data, isLast, trusted);
+      if (!isLast || b.compressed) {
+        this.#detach(b, this.#rpSeqs, this.#rpOffs, trusted ? want!.h : this.#fileHash(raw));
+      }
+      this.#rpSeqs = [];
+      this.#rpOffs = [];
     }
     const last = this.#blocks[this.#blocks.length - 1];
     if (last === undefined || last.compressed) this.#newBlock();
@@ -589,19 +711,36 @@ export class FileStore extends MemStore {
     const file = this.#blkPath(b.idx);
     const bad: { off: number; seq: number }[] = [];
     let pend:
-      | { seq: number; ts: bigint; subj: Uint8Array; hdr: Uint8Array | undefined; msg: Uint8Array }
+      | {
+        seq: number;
+        ts: bigint;
+        subj: Uint8Array;
+        hdr: Uint8Array | undefined;
+        msg: Uint8Array;
+        off: number;
+      }
       | undefined;
     let ends = 0;
     const flushPend = (ttl: bigint) => {
       const p = pend!;
       pend = undefined;
-      this.#replayMsg(p.seq, p.ts, p.subj, p.hdr, p.msg, ttl, file);
+      if (this.#replayMsg(p.seq, p.ts, p.subj, p.hdr, p.msg, ttl, file)) {
+        this.#rpSeqs.push(p.seq);
+        this.#rpOffs.push(p.off);
+      }
     };
     const stop = scanBlock(data, this.#blockKey(b.idx), (r) => {
       ends = r.off + r.len;
       if (r.kind === RK_MSG) {
         if (pend !== undefined) flushPend(0n);
-        pend = { seq: r.seq, ts: r.ts, subj: r.subj, hdr: r.hdr, msg: r.msg };
+        pend = {
+          seq: r.seq,
+          ts: r.ts,
+          subj: r.subj,
+          hdr: r.hdr,
+          msg: r.msg,
+          off: (r.hdr ?? r.msg).byteOffset - data.byteOffset,
+        };
         if (b.first === 0) b.first = r.seq;
         b.last = r.seq;
         b.msgs++;
@@ -655,14 +794,15 @@ export class FileStore extends MemStore {
     msg: Uint8Array,
     ttl: bigint,
     file: string,
-  ): void {
+  ): boolean {
     const last = this.fastState().lastSeq;
     if (seq <= last) {
       this.#damaged(file, seq, "out-of-order record; dropped");
-      return;
+      return false;
     }
     if (seq > last + 1) this.skipAt(last + 1, seq - last - 1, ts);
     this.storeRawMsg(subjString(subj), hdr, msg, seq, ts, ttl, false);
+    return true;
   }
 
   #replayOther(kind: number, seq: number, ts: bigint, data: Uint8Array): void {
@@ -818,11 +958,19 @@ export class FileStore extends MemStore {
     const old = this.#active;
     this.#closeFd(this.#fd);
     this.#fd = -1;
+    const raw = fs.readFileSync(this.#blkPath(old.idx));
+    let hash: string;
     if (old.damaged) {
       this.#sealBlock(old.idx, undefined);
+      hash = this.#fileHash(raw);
       this.#toCompress.push(old);
       this.#scheduleMaint();
-    } else this.#sealBlock(old.idx, fs.readFileSync(this.#blkPath(old.idx)));
+    } else hash = this.#sealBlock(old.idx, raw);
+    if (this.#cache !== undefined) {
+      const plain = this.#readBlock(old, raw);
+      const { seqs, offs } = this.#msgOffsets(plain, old.idx);
+      this.#detach(old, seqs, offs, hash, plain);
+    }
     if (this.#compress && !old.damaged) {
       // Compressed off the publish path, in the next maintenance pass.
       this.#toCompress.push(old);
@@ -974,6 +1122,7 @@ export class FileStore extends MemStore {
     let dropped = false;
     while (this.#blocks.length > 1 && this.#blocks[0] !== this.#active && this.#blocks[0].live <= 0) {
       const b = this.#blocks.shift()!;
+      this.#cache?.drop(b.slab);
       fs.rmSync(this.#blkPath(b.idx), { force: true });
       fs.rmSync(join(this.#mdir, `${b.idx}.key`), { force: true });
       this.#sealBlock(b.idx, undefined);
@@ -1019,18 +1168,22 @@ export class FileStore extends MemStore {
     let last = 0;
     let msgs = 0;
     let keepTtl = false;
+    const seqs: number[] = [];
+    const offs: number[] = [];
     scanBlock(data, this.#blockKey(b.idx), (r) => {
       let keep = true;
       if (r.kind === RK_MSG) {
-        keep = this.loadMsg(r.seq) !== undefined;
+        keep = this.hasMsg(r.seq);
         keepTtl = keep;
         if (keep) {
           if (first === 0) first = r.seq;
           last = r.seq;
           msgs++;
+          seqs.push(r.seq);
+          offs.push(o + (r.hdr ?? r.msg).byteOffset - data.byteOffset - r.off);
         }
       } else if (r.kind === RK_OP && r.msg[0] === OP_TTL) keep = keepTtl;
-      else if (r.kind === RK_TOMB) keep = r.seq >= minFirst && this.loadMsg(r.seq) === undefined;
+      else if (r.kind === RK_TOMB) keep = r.seq >= minFirst && !this.hasMsg(r.seq);
       if (keep) {
         out.set(data.subarray(r.off, r.off + r.len), o);
         o += r.len;
@@ -1047,8 +1200,9 @@ export class FileStore extends MemStore {
       this.#writeBlockFile(b, plain, false);
       this.#openActive(b, plain.length);
     } else {
-      this.#writeBlockFile(b, plain, b.compressed || this.#compress);
-      this.#sealBlock(b.idx, fs.readFileSync(this.#blkPath(b.idx)));
+      const file = this.#writeBlockFile(b, plain, b.compressed || this.#compress);
+      const hash = this.#sealBlock(b.idx, file);
+      this.#detach(b, seqs, offs, hash);
     }
   }
 }

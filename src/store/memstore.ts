@@ -7,7 +7,7 @@
 
 import { matchLiteral, subjectHasWildcard } from "../sublist/mod.ts";
 import { MemConsumerStore } from "./_consumer_state.ts";
-import { MsgRec, RecList, SlabPool, SubjState } from "./_index.ts";
+import { MsgRec, RecList, type Slab, SlabPool, SubjState } from "./_index.ts";
 import {
   type ConsumerStore,
   type ConsumerStoreConfig,
@@ -427,8 +427,10 @@ export class MemStore implements StreamStore {
     const n = r.hdrLen + r.msgLen;
     const size = r.size;
     if (secure) {
-      const b = slab.buf.subarray(r.off, r.off + n);
-      for (let o = 0; o < b.length; o += 65536) crypto.getRandomValues(b.subarray(o, o + 65536));
+      const b = slab.bytes(r.off)?.subarray(r.off, r.off + n);
+      for (let o = 0; b !== undefined && o < b.length; o += 65536) {
+        crypto.getRandomValues(b.subarray(o, o + 65536));
+      }
     }
     r.slab = null;
     this.#slabs.release(slab, n);
@@ -637,6 +639,25 @@ export class MemStore implements StreamStore {
   protected journalTruncate(_seq: number): void {}
   protected journalSkip(_seq: number, _num: number, _ts: bigint): void {}
 
+  /** True when the message at `seq` is stored (without loading its bytes). */
+  protected hasMsg(seq: number): boolean {
+    return this.#all.find(seq) !== undefined;
+  }
+
+  /**
+   * Points the stored message at `seq` to `off` in `slab` (FileStore moves sealed blocks' payloads out of
+   * memory); false when it is not stored.
+   */
+  protected repoint(seq: number, slab: Slab, off: number): boolean {
+    const r = this.#all.find(seq);
+    if (r === undefined) return false;
+    const old = r.slab!;
+    if (old !== slab) old.live -= r.hdrLen + r.msgLen;
+    r.slab = slab;
+    r.off = off;
+    return true;
+  }
+
   protected get isClosed(): boolean {
     return this.#closed;
   }
@@ -648,7 +669,8 @@ export class MemStore implements StreamStore {
     const recs = this.#all.recs;
     for (let i = this.#all.head; i < recs.length; i++) {
       const r = recs[i];
-      if (r.slab !== null) fn(toStored(r), ttl.get(r.seq) ?? 0);
+      const m = r.slab !== null ? toStored(r) : undefined;
+      if (m !== undefined) fn(m, ttl.get(r.seq) ?? 0);
     }
   }
 
@@ -785,8 +807,9 @@ export class MemStore implements StreamStore {
   }
 }
 
-function toStored(r: MsgRec): StoredMsg {
-  const buf = r.slab!.buf;
+function toStored(r: MsgRec): StoredMsg | undefined {
+  const buf = r.slab!.bytes(r.off);
+  if (buf === undefined) return undefined;
   const o = r.off;
   const h = o + r.hdrLen;
   return {
