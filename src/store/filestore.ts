@@ -686,15 +686,19 @@ export class FileStore extends MemStore {
       this.#blocks.push(b);
       this.#rpSeqs = [];
       this.#rpOffs = [];
-      lastPlainLen = this.#replayBlock(b, data, isLast, trusted);
-      if (!isLast || b.compressed) {
+      // Recorded at a clean stop with this very size: a failed parse is damage, never a torn write.
+      const sizeKnown = want !== undefined && want.s === raw.length;
+      lastPlainLen = this.#replayBlock(b, data, isLast, trusted, sizeKnown);
+      // A damaged last block is not appended to (later records would sit behind the damage): it is sealed and
+      // rewritten without the damage by maintenance, and a new block takes the writes.
+      if (!isLast || b.compressed || b.damaged) {
         this.#detach(b, this.#rpSeqs, this.#rpOffs, trusted ? want!.h : this.#fileHash(raw));
       }
       this.#rpSeqs = [];
       this.#rpOffs = [];
     }
     const last = this.#blocks[this.#blocks.length - 1];
-    if (last === undefined || last.compressed) this.#newBlock();
+    if (last === undefined || last.compressed || last.damaged) this.#newBlock();
     else this.#openActive(last, lastPlainLen);
     this.#countLive();
   }
@@ -707,7 +711,7 @@ export class FileStore extends MemStore {
   }
 
   // Replays a block's records; returns the plain length kept (the tail is cut for the last block).
-  #replayBlock(b: Block, data: Uint8Array, isLast: boolean, trusted: boolean): number {
+  #replayBlock(b: Block, data: Uint8Array, isLast: boolean, trusted: boolean, sizeKnown: boolean): number {
     const file = this.#blkPath(b.idx);
     const bad: { off: number; seq: number }[] = [];
     let pend:
@@ -756,10 +760,13 @@ export class FileStore extends MemStore {
       bad.push({ off, seq });
     }, !trusted);
     if (pend !== undefined) flushPend(0n);
-    // A damaged final record of the last block with nothing after it is a torn write: cut it.
+    // A partial or damaged final record of the last block with nothing after it is a torn write: cut it. Not
+    // when blocks.db recorded this size at a clean stop (then it is damage), and never for an impossible length
+    // (a crash leaves a short record, not a bad length field).
+    const mayBeTorn = isLast && !sizeKnown;
     let cutAt = -1;
-    if (isLast && stop !== undefined) cutAt = stop.off;
-    if (isLast && bad.length > 0) {
+    if (mayBeTorn && stop !== undefined && stop.reason === "torn") cutAt = stop.off;
+    if (mayBeTorn && bad.length > 0) {
       const lb = bad[bad.length - 1];
       const tailEnd = stop !== undefined ? stop.off : data.length;
       if (lb.off >= ends && (stop === undefined || lb.off < stop.off || tailEnd === lb.off)) {

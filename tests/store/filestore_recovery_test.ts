@@ -463,3 +463,66 @@ Deno.test("FileStore: an encrypted file stream restarts with its key; a wrong ke
     Deno.removeSync(storeDir, { recursive: true });
   }
 });
+
+function reverseBits(x: number): number {
+  let r = 0;
+  for (let i = 0; i < 8; i++) r |= ((x >> i) & 1) << (7 - i);
+  return r;
+}
+
+Deno.test("FileStore: every bit-reversed byte of the last block after a clean stop is reported, never cut as a torn tail", () => {
+  const dir = tmp();
+  try {
+    const st = open1(dir, undefined, 1 << 20);
+    for (let i = 0; i < 20; i++) st.storeMsg("foo", undefined, b("Hello World"));
+    st.stop();
+    const path = `${dir}/msgs/1.blk`;
+    const dbPath = `${dir}/msgs/blocks.db`;
+    const orig = Deno.readFileSync(path);
+    const db = Deno.readFileSync(dbPath);
+    let undetected = 0;
+    for (let i = 0; i < orig.length; i++) {
+      if (orig[i] === reverseBits(orig[i])) continue;
+      const raw = orig.slice();
+      raw[i] = reverseBits(raw[i]);
+      Deno.writeFileSync(path, raw);
+      Deno.writeFileSync(dbPath, db);
+      const damage: FsDamage[] = [];
+      const st2 = open1(dir, undefined, 1 << 20, damage);
+      if (damage.length === 0) undetected++;
+      st2.stop();
+      Deno.writeFileSync(path, orig);
+      Deno.writeFileSync(dbPath, db);
+    }
+    assertEquals(undetected, 0);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("FileStore: after damage in the last block, new messages go to a new block and survive a restart", () => {
+  const dir = tmp();
+  try {
+    const st = open1(dir, undefined, 1 << 20);
+    for (let i = 0; i < 10; i++) st.storeMsg("foo", undefined, b("Hello World"));
+    st.stop();
+    const path = `${dir}/msgs/1.blk`;
+    const raw = Deno.readFileSync(path);
+    raw[0] = reverseBits(raw[0]); // the first record's length field
+    Deno.writeFileSync(path, raw);
+    const damage: FsDamage[] = [];
+    const st2 = open1(dir, undefined, 1 << 20, damage);
+    assert(damage.length > 0, "the damage is reported");
+    st2.storeMsg("foo", undefined, b("after"));
+    st2.storeMsg("foo", undefined, b("after"));
+    const last = st2.state().lastSeq;
+    st2.stop();
+    const st3 = open1(dir, undefined, 1 << 20);
+    assertEquals(st3.state().lastSeq, last);
+    assertEquals(s(st3.loadMsg(last)!.msg), "after");
+    assertEquals(s(st3.loadMsg(last - 1)!.msg), "after");
+    st3.stop();
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
