@@ -564,14 +564,7 @@ export class Client implements ParserHandler {
     payload: Uint8Array,
   ): boolean {
     const pa = makePubArg(subject, reply);
-    let msg = payload;
-    if (hdr !== undefined && hdr.length > 0) {
-      msg = new Uint8Array(hdr.length + payload.length);
-      msg.set(hdr);
-      msg.set(payload, hdr.length);
-      pa.hdr = hdr.length;
-    }
-    pa.size = msg.length;
+    const msg = attachBody(pa, hdr, payload);
     return this.#deliverResult(acc.sl.match(subject), pa, msg, subject);
   }
 
@@ -588,14 +581,7 @@ export class Client implements ParserHandler {
     payload: Uint8Array,
   ): boolean {
     const pa = makePubArg(subject, reply);
-    let msg = payload;
-    if (hdr !== undefined && hdr.length > 0) {
-      msg = new Uint8Array(hdr.length + payload.length);
-      msg.set(hdr);
-      msg.set(payload, hdr.length);
-      pa.hdr = hdr.length;
-    }
-    pa.size = msg.length;
+    const msg = attachBody(pa, hdr, payload);
     return from.#deliver(sub, pa, msg, subject);
   }
 
@@ -658,25 +644,8 @@ export class Client implements ParserHandler {
     hdr: Uint8Array | undefined,
     payload: Uint8Array,
   ): void {
-    const head = encodeShort(reply === undefined ? subject : `${subject} ${reply}`);
-    const pa = new PubArg();
-    pa.buf = head;
-    pa.subjStart = 0;
-    pa.subjEnd = subject.length;
-    if (reply !== undefined) {
-      pa.replyStart = subject.length + 1;
-      pa.replyEnd = head.length;
-    }
-    pa.argStart = 0;
-    pa.argEnd = head.length;
-    let msg = payload;
-    if (hdr !== undefined && hdr.length > 0) {
-      msg = new Uint8Array(hdr.length + payload.length);
-      msg.set(hdr);
-      msg.set(payload, hdr.length);
-      pa.hdr = hdr.length;
-    } else pa.hdr = -1;
-    pa.size = msg.length;
+    const pa = makePubArg(subject, reply);
+    const msg = attachBody(pa, hdr, payload);
     this.onMsg(pa, msg);
   }
 
@@ -753,14 +722,7 @@ export class Client implements ParserHandler {
     hdr: Uint8Array | undefined,
     payload: Uint8Array,
   ): boolean {
-    let msg = payload;
-    if (hdr !== undefined && hdr.length > 0) {
-      msg = new Uint8Array(hdr.length + payload.length);
-      msg.set(hdr);
-      msg.set(payload, hdr.length);
-      pa.hdr = hdr.length;
-    }
-    pa.size = msg.length;
+    const msg = attachBody(pa, hdr, payload);
     this.#asSubject = true;
     this.#asRoute = route;
     try {
@@ -1369,6 +1331,24 @@ function makePubArg(subject: string, reply: string | undefined): PubArg {
   pa.argEnd = head.length;
   pa.hdr = -1;
   return pa;
+}
+
+/**
+ * The message bytes for a PubArg built from parts: headers and payload joined when there are headers (one
+ * allocation), with pa.hdr and pa.size set.
+ */
+function attachBody(pa: PubArg, hdr: Uint8Array | undefined, payload: Uint8Array): Uint8Array {
+  if (hdr === undefined || hdr.length === 0) {
+    pa.hdr = -1;
+    pa.size = payload.length;
+    return payload;
+  }
+  const msg = new Uint8Array(hdr.length + payload.length);
+  msg.set(hdr);
+  msg.set(payload, hdr.length);
+  pa.hdr = hdr.length;
+  pa.size = msg.length;
+  return msg;
 }
 
 /** Encodes a subject-sized string: a byte loop for ASCII (cheaper than TextEncoder's op call), else UTF-8. */
