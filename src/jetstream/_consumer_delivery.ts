@@ -279,7 +279,11 @@ export abstract class ConsumerDelivery extends ConsumerPull {
       if (this._fcid === "" && this._pbytes > FC_MAX_PENDING / 2) this._sendFlowControl();
       else if (this._fcid !== "" && this._pbytes - this._fcsz >= FC_MAX_PENDING) this._fcsz += sz;
     }
-    this._storeCall(() => this.store.updateDelivered(dseq, seq, dc, this._lastDeliveryTs));
+    try {
+      this.store.updateDelivered(dseq, seq, dc, this._lastDeliveryTs);
+    } catch {
+      // As _storeCall (no closure on the per-message path).
+    }
     if (ap === "none" && this.stream.config.retention !== "limits") this.stream.ackMsg(seq);
     return sz;
   }

@@ -38,7 +38,7 @@ export class Consumer extends ConsumerDelivery {
         payload[3] === 0x4b)
     ) {
       this._processAckMsg(sseq, dseq, dc, true);
-      if (reply) this.jsa.client.publishInternal(reply, undefined, undefined, EMPTY);
+      if (reply) this.jsa.client.replyInternal(reply, EMPTY);
       return;
     }
     const text = decoder.decode(payload);
@@ -51,7 +51,7 @@ export class Consumer extends ConsumerDelivery {
     } else if (text.startsWith(ACK_NAK)) this._processNak(sseq, dseq, dc, text.slice(ACK_NAK.length).trim());
     else if (text === ACK_PROGRESS) this._progressUpdate(sseq);
     else if (text.startsWith(ACK_TERM)) this._processTerm(sseq, dseq, dc, text.slice(ACK_TERM.length).trim());
-    if (reply && !skipReply) this.jsa.client.publishInternal(reply, undefined, undefined, EMPTY);
+    if (reply && !skipReply) this.jsa.client.replyInternal(reply, EMPTY);
   }
 
   protected _processAckMsg(sseq: number, dseq: number, dc: number, sample: boolean): void {
@@ -107,7 +107,11 @@ export class Consumer extends ConsumerDelivery {
         return;
     }
     this._lastAckTs = nowNs();
-    this._storeCall(() => this.store.updateAcks(dseq, sseq));
+    try {
+      this.store.updateAcks(dseq, sseq);
+    } catch {
+      // As _storeCall (no closure on the per-ack path).
+    }
     if (this.stream.config.retention !== "limits") { for (const s of acked) this.stream.ackMsg(s); }
     if (needSignal) this._signal();
   }

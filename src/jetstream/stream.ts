@@ -147,6 +147,8 @@ export class Stream {
   #pubAckPrefix = "";
   /** #pubAckPrefix as bytes, for the plain PubAck built without a string round trip. */
   #pubAckPrefixB = new Uint8Array(0);
+  /** #sendPlainAck's buffer: #pubAckPrefixB followed by room for the sequence. */
+  #ackBuf = new Uint8Array(0);
   #dedupe = new Map<string, DedupeEntry>();
   #lastMsgId = "";
   #dedupeTimer: (() => void) | undefined;
@@ -193,6 +195,7 @@ export class Stream {
       ? `{"stream":${JSON.stringify(c.name)}, "seq":`
       : `{"stream":${JSON.stringify(c.name)}, "domain":${JSON.stringify(d)}, "seq":`;
     this.#pubAckPrefixB = encoder.encode(this.#pubAckPrefix);
+    this.#ackBuf = new Uint8Array(0);
     this.#ingestTransform = c.subject_transform
       ? SubjectTransform.create(c.subject_transform.src, c.subject_transform.dest)
       : undefined;
@@ -701,18 +704,35 @@ export class Stream {
 
   // ---- Ingest -----------------------------------------------------------------------------------------
 
-  /** Sends a reply from the JetStream internal client. */
-  /** `${#pubAckPrefix}${seq}}` as bytes. */
-  #plainAck(seq: number): Uint8Array {
+  /**
+   * Sends the plain PubAck `${#pubAckPrefix}${seq}}`, built in a reusable buffer without a string round trip
+   * (replyInternal copies it to the receivers before returning; an ack never has a reply of its own, so no
+   * delivery it causes can come back here while the buffer is in use).
+   */
+  #sendPlainAck(reply: string, seq: number): void {
     const pre = this.#pubAckPrefixB;
-    const digits = String(seq);
-    const out = new Uint8Array(pre.length + digits.length + 1);
-    out.set(pre);
+    let out = this.#ackBuf;
+    if (out.length < pre.length + 17) {
+      out = this.#ackBuf = new Uint8Array(pre.length + 32);
+      out.set(pre);
+    }
     let o = pre.length;
-    for (let i = 0; i < digits.length; i++) out[o++] = digits.charCodeAt(i);
-    out[o] = 0x7d;
-    return out;
+    if (seq < 10) out[o++] = 0x30 + seq;
+    else {
+      let digits = 0;
+      for (let t = seq; t > 0; t = Math.floor(t / 10)) digits++;
+      for (let i = digits - 1, v = seq; i >= 0; i--, v = Math.floor(v / 10)) out[o + i] = 0x30 + (v % 10);
+      o += digits;
+    }
+    out[o++] = 0x7d;
+    this.host.client.replyInternal(reply, out.subarray(0, o));
   }
+
+  /** PubAcks waiting for an fsync: the plain one is built when it is sent. */
+  #plainAckFlushed = (e: unknown, r: string, seq: number): void => {
+    if (e === undefined) return this.#sendPlainAck(r, seq);
+    this.#ackFlushed(e, r, "");
+  };
 
   /** Sends a PubAck once its message is durable (one store callback per message, no promise). */
   #ackFlushed = (e: unknown, r: string, ack: string | Uint8Array): void => {
@@ -723,14 +743,10 @@ export class Stream {
     this.#replyErr(r, newJSError("JSStreamStoreFailedF", { err: (e as Error)?.message ?? String(e) }));
   };
 
+  /** Sends a reply from the JetStream internal client. */
   #reply(reply: string | undefined, body: string | Uint8Array): void {
     if (reply === undefined || reply === "") return;
-    this.host.client.publishInternal(
-      reply,
-      undefined,
-      undefined,
-      typeof body === "string" ? encoder.encode(body) : body,
-    );
+    this.host.client.replyInternal(reply, typeof body === "string" ? encoder.encode(body) : body);
   }
 
   #replyErr(reply: string | undefined, err: ApiError): void {
@@ -741,7 +757,7 @@ export class Stream {
 
   /**
    * The publish path: checks, stores, then replies with a PubAck once the store says the message is durable.
-   * `hdr` and `payload` are views valid only during the call; the store gets copies.
+   * `hdr` and `payload` are views valid only during the call; the store copies them.
    */
   processInbound(
     subject: string,
@@ -883,8 +899,9 @@ export class Stream {
     }
 
     const storeSubject = this.#ingestTransform?.match(subject) ?? subject;
-    const hcopy = hdr !== undefined && hlen > 0 ? hdr.slice() : undefined;
-    const bcopy = body === payload ? payload.slice() : body;
+    // The store copies what it keeps, so the views go in as they are.
+    const hcopy = hdr !== undefined && hlen > 0 ? hdr : undefined;
+    const bcopy = body;
     let seq: number;
     let ts: bigint;
     try {
@@ -919,10 +936,12 @@ export class Stream {
     if (this.#republish !== undefined) this.#doRepublish(storeSubject, hcopy, bcopy, seq);
 
     if (r !== undefined) {
-      const ack = counterVal === undefined
-        ? this.#plainAck(seq)
-        : `${this.#pubAckPrefix}${seq}, "val":${JSON.stringify(counterVal)}}`;
-      if (!this.store.onFlushed(seq, this.#ackFlushed, r, ack)) this.#reply(r, ack);
+      if (counterVal === undefined) {
+        if (!this.store.onFlushed(seq, this.#plainAckFlushed, r, seq)) this.#sendPlainAck(r, seq);
+      } else {
+        const ack = `${this.#pubAckPrefix}${seq}, "val":${JSON.stringify(counterVal)}}`;
+        if (!this.store.onFlushed(seq, this.#ackFlushed, r, ack)) this.#reply(r, ack);
+      }
     }
     void ts;
     this.#notify(seq, storeSubject);

@@ -478,6 +478,9 @@ export class Client implements ParserHandler {
     let pc = this.#pubCache;
     if (pc === undefined || pc.genid !== sl.genid || !sameBytes(pc.bytes, pa.buf, pa.subjStart, pa.subjEnd)) {
       const subject = asciiString(pa.buf, pa.subjStart, pa.subjEnd);
+      if (isOneOff(pa.buf, pa.subjStart, pa.subjEnd)) {
+        return this.#checked(pa, msg, this.#pubVerdict(subject), subject, sl.matchUncached(subject));
+      }
       pc = {
         bytes: pa.buf.slice(pa.subjStart, pa.subjEnd),
         subject,
@@ -487,18 +490,29 @@ export class Client implements ParserHandler {
       };
       this.#pubCache = pc;
     }
-    if (pc.verdict !== 0) {
-      if (pc.verdict === 3) this.sendErr(ERR_INVALID_PUBLISH_SUBJECT);
+    return this.#checked(pa, msg, pc.verdict, pc.subject, pc.result);
+  }
+
+  /** Routes a publish that #pubVerdict judged `verdict` (0 allowed, 1 denied, 2 reserved, 3 invalid). */
+  #checked(
+    pa: PubArg,
+    msg: Uint8Array,
+    verdict: number,
+    subject: string,
+    result: SublistResult<Subscription>,
+  ): boolean {
+    if (verdict !== 0) {
+      if (verdict === 3) this.sendErr(ERR_INVALID_PUBLISH_SUBJECT);
       else {
-        if (pc.verdict === 1 && this.#replyAllowed(pc.subject)) return this.#route(pa, msg, pc);
-        this.#pubPermissionViolation(pc.subject);
+        if (verdict === 1 && this.#replyAllowed(subject)) return this.#route(pa, msg, result, subject);
+        this.#pubPermissionViolation(subject);
         return !this.closed;
       }
     }
-    return this.#route(pa, msg, pc);
+    return this.#route(pa, msg, result, subject);
   }
 
-  #route(pa: PubArg, msg: Uint8Array, pc: PubCache): boolean {
+  #route(pa: PubArg, msg: Uint8Array, result: SublistResult<Subscription>, subject: string): boolean {
     if (pa.replyStart >= 0 && isReservedReply(pa.buf, pa.replyStart, pa.replyEnd)) {
       const reply = asciiString(pa.buf, pa.replyStart, pa.replyEnd);
       this.sendErr(replyPermissionViolation(reply));
@@ -506,7 +520,7 @@ export class Client implements ParserHandler {
       return !this.closed;
     }
     if (this.opts.verbose) this.enqueue(OK_B);
-    const delivered = this.#deliverResult(pc.result, pa, msg, pc.subject);
+    const delivered = this.#deliverResult(result, pa, msg, subject);
     if (!delivered && pa.replyStart >= 0 && this.opts.no_responders) {
       this.#noResponders(asciiString(pa.buf, pa.replyStart, pa.replyEnd));
     }
@@ -648,6 +662,45 @@ export class Client implements ParserHandler {
     const msg = attachBody(pa, hdr, payload);
     this.onMsg(pa, msg);
   }
+
+  /**
+   * Sends a reply (no headers, no reply subject) from this internal client to `subject`, usually a unique
+   * inbox: the same deliveries as publishInternal, without the subject cache and without allocating a
+   * PubArg. `payload` is copied to each receiver before this returns.
+   */
+  replyInternal(subject: string, payload: Uint8Array): void {
+    const acc = this.account;
+    if (this.#replyBusy || acc.hasMappings || this.server.trace || subject.startsWith(GR_PREFIX)) {
+      return this.publishInternal(subject, undefined, undefined, payload);
+    }
+    const pa = this.#replyPa;
+    const n = subject.length;
+    if (pa.buf.length < n) pa.buf = new Uint8Array(Math.max(n, 2 * pa.buf.length));
+    const buf = pa.buf;
+    for (let i = 0; i < n; i++) {
+      const c = subject.charCodeAt(i);
+      if (c > 0x7f) return this.publishInternal(subject, undefined, undefined, payload);
+      buf[i] = c;
+    }
+    pa.subjEnd = n;
+    pa.argEnd = n;
+    pa.size = payload.length;
+    this.inMsgs++;
+    this.inBytes += payload.length;
+    const s = this.server;
+    s.inMsgs++;
+    s.inBytes += payload.length;
+    this.#replyBusy = true;
+    try {
+      this.#deliverResult(acc.sl.matchUncached(subject), pa, payload, subject);
+    } finally {
+      this.#replyBusy = false;
+    }
+  }
+
+  // replyInternal's reusable "subject" buffer; a reply sent while one is being delivered takes the slow path.
+  #replyPa = makePubArg("", undefined);
+  #replyBusy = false;
 
   /** Adds an internal subscription whose messages go to `icb`. */
   subscribeInternal(subject: string, icb: InternalCallback, queue?: string): Subscription {
@@ -1378,6 +1431,24 @@ function putRange(out: Uint8Array, off: number, src: Uint8Array, start: number, 
     for (let i = 0; i < n; i++) out[off + i] = src[start + i];
   } else out.set(src.subarray(start, end), off);
   return off + n;
+}
+
+/**
+ * Subjects that are published to once (JetStream acks and replies to inboxes): routed without the result
+ * cache and the per-client publish cache, which they would only churn.
+ */
+function isOneOff(b: Uint8Array, start: number, end: number): boolean {
+  if (end - start < 8) return false;
+  const c = b[start];
+  if (c === 0x24) { // "$JS.ACK."
+    return b[start + 1] === 0x4a && b[start + 2] === 0x53 && b[start + 3] === 0x2e && b[start + 4] === 0x41 &&
+      b[start + 5] === 0x43 && b[start + 6] === 0x4b && b[start + 7] === 0x2e;
+  }
+  if (c === 0x5f) { // "_INBOX."
+    return b[start + 1] === 0x49 && b[start + 2] === 0x4e && b[start + 3] === 0x42 && b[start + 4] === 0x4f &&
+      b[start + 5] === 0x58 && b[start + 6] === 0x2e;
+  }
+  return false;
 }
 
 /** Compares `a` with src[start..end) without making a view. */

@@ -107,7 +107,8 @@ export class StoreError extends Error {
 export interface StreamStore {
   /**
    * Appends a message; returns its sequence and store time. `ttlNs` > 0n sets a per-message TTL (with
-   * allowMsgTtl). Throws StoreError when a discard-new limit refuses it.
+   * allowMsgTtl). Throws StoreError when a discard-new limit refuses it. `hdr` and `msg` may be views of
+   * a buffer the caller reuses: the store copies what it keeps before returning.
    */
   storeMsg(
     subject: string,

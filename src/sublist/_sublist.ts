@@ -602,6 +602,19 @@ export class Sublist<T extends SubLike> {
     return r;
   }
 
+  /**
+   * match() without the cache, for subjects that are seldom seen twice (replies to unique inboxes): no
+   * lookup, no insert, so they neither pay for the cache nor evict the results that are reused.
+   */
+  matchUncached(subject: string): SublistResult<T> {
+    this.#matches++;
+    const ntoks = scanLiteral(subject, this.#ends);
+    if (ntoks < 0) return EMPTY_RESULT;
+    const acc: Acc<T> = { psubs: [], qsubs: [], qnames: [] };
+    matchLevel(this.#root, subject, this.#ends, ntoks, 0, acc);
+    return toResult(acc);
+  }
+
   /** Reports whether any subscription matches a literal subject, without building or caching a result. */
   hasInterest(subject: string): boolean {
     const r = this.#cache?.get(subject);
