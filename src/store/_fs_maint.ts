@@ -1,0 +1,155 @@
+// FileStore space reclaim, off the publish path (setImmediate): the first blocks whose messages are all gone
+// are removed; a sealed block with at least half of its messages removed is rewritten without them; with
+// compression s2 a block is compressed whole once sealed; damaged blocks are rewritten without their bad
+// records. Behaviour follows nats-server server/filestore.go (compact, removeMsgBlock, compressed blocks).
+
+import { type Block, type BlockFiles } from "./_fs_blocks.ts";
+import type { BlockReads } from "./_fs_reads.ts";
+import type { BlockWriter } from "./_fs_writer.ts";
+import { OP_LAST, OP_TTL, RK_MSG, RK_OP, RK_TOMB, scanBlock } from "./msg_block.ts";
+import { syncDir } from "./_fs_meta.ts";
+
+/** What maintenance needs of the store (MemStore methods bound by FileStore). */
+export interface MaintTarget {
+  /** True when the message at `seq` is stored. */
+  hasMsg(seq: number): boolean;
+  /** The last sequence and its time, journaled after blocks are dropped or rewritten. */
+  last(): { seq: number; ts: bigint };
+}
+
+/** Block drops, rewrites and compression. */
+export class Maintenance {
+  /** Sealed blocks waiting to be compressed or rewritten without damage. */
+  readonly toCompress: Block[] = [];
+  /** Stream compression is on (s2). */
+  compress: boolean;
+  #scheduled = false;
+
+  constructor(
+    readonly files: BlockFiles,
+    readonly writer: BlockWriter,
+    readonly reads: BlockReads,
+    readonly t: MaintTarget,
+    compress: boolean,
+  ) {
+    this.compress = compress;
+  }
+
+  /** Runs a maintenance pass in a later macrotask. */
+  schedule(): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    setImmediate(() => {
+      this.#scheduled = false;
+      if (this.writer.closed) return;
+      try {
+        this.#run();
+      } catch (err) {
+        this.files.onErr?.(err);
+      }
+    });
+  }
+
+  /** Compresses (or rewrites without damage) the queued sealed blocks now. */
+  compressPending(): void {
+    let n = 0;
+    for (const b of this.toCompress.splice(0)) {
+      if (!this.files.blocks.includes(b) || (b.compressed && !b.damaged) || b === this.writer.active) {
+        continue;
+      }
+      // A rewrite keeps only records whose checksums hold (a damaged one is never sealed as good).
+      this.rewriteBlock(b);
+      n++;
+    }
+    if (n > 0) this.#journalLast();
+  }
+
+  /** Rewrites a block without its removed messages (and with tombstones nobody needs dropped). */
+  rewriteBlock(b: Block): void {
+    const { files, writer } = this;
+    const isActive = b === writer.active;
+    if (isActive) writer.flushWrites();
+    let data: Uint8Array;
+    try {
+      data = files.read(b);
+    } catch (err) {
+      files.onErr?.(err);
+      return;
+    }
+    let minFirst = Infinity;
+    for (const x of files.blocks) if (x.msgs > 0 && x.first < minFirst) minFirst = x.first;
+    const out = new Uint8Array(data.length);
+    let o = 0;
+    let first = 0;
+    let last = 0;
+    let msgs = 0;
+    let keepTtl = false;
+    const seqs: number[] = [];
+    const offs: number[] = [];
+    scanBlock(data, files.blockKey(b.idx), (r) => {
+      let keep = true;
+      if (r.kind === RK_MSG) {
+        keep = this.t.hasMsg(r.seq);
+        keepTtl = keep;
+        if (keep) {
+          if (first === 0) first = r.seq;
+          last = r.seq;
+          msgs++;
+          seqs.push(r.seq);
+          offs.push(o + (r.hdr ?? r.msg).byteOffset - data.byteOffset - r.off);
+        }
+      } else if (r.kind === RK_OP && r.msg[0] === OP_TTL) keep = keepTtl;
+      else if (r.kind === RK_TOMB) keep = r.seq >= minFirst && !this.t.hasMsg(r.seq);
+      if (keep) {
+        out.set(data.subarray(r.off, r.off + r.len), o);
+        o += r.len;
+      }
+    }, () => {});
+    b.first = first;
+    b.last = last;
+    b.msgs = msgs;
+    b.live = msgs;
+    b.damaged = false;
+    const plain = out.subarray(0, o);
+    if (isActive) {
+      writer.closeFd(writer.fd);
+      files.write(b, plain, false);
+      writer.open(b, plain.length);
+    } else {
+      const file = files.write(b, plain, b.compressed || this.compress);
+      const hash = files.seal(b.idx, file);
+      this.reads.detach(b, seqs, offs, hash);
+    }
+  }
+
+  #run(): void {
+    this.compressPending();
+    const { files, writer } = this;
+    let dropped = false;
+    while (files.blocks.length > 1 && files.blocks[0] !== writer.active && files.blocks[0].live <= 0) {
+      const b = files.blocks.shift()!;
+      this.reads.cache?.drop(b.slab);
+      files.remove(b);
+      dropped = true;
+    }
+    if (dropped) {
+      this.#journalLast();
+      syncDir(files.mdir);
+    }
+    let rewrote = false;
+    for (const b of files.blocks) {
+      if (b !== writer.active && b.msgs > 0 && b.live * 2 < b.msgs) {
+        this.rewriteBlock(b);
+        rewrote = true;
+      }
+    }
+    // The rewritten blocks may have held the last sequence's record.
+    if (rewrote) this.#journalLast();
+  }
+
+  #journalLast(): void {
+    const l = this.t.last();
+    this.writer.op(OP_LAST, l.seq, l.ts);
+    this.writer.commit();
+  }
+}
