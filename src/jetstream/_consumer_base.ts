@@ -212,6 +212,13 @@ export abstract class ConsumerBase implements StreamConsumer {
       case "by_start_time": {
         const t = parseRfc3339(c.opt_start_time ?? "") ?? 0n;
         this._sseq = this.stream.store.getSeqFromTime(t);
+        // A filtered consumer starts at the first message after that time matching one of its filters.
+        let nseq = last;
+        for (const f of this._filters) {
+          const fs = this.stream.store.filteredState(this._sseq, f);
+          if (fs.msgs > 0 && fs.first >= this._sseq && fs.first < nseq) nseq = fs.first;
+        }
+        if (nseq > this._sseq && nseq < last) this._sseq = nseq;
         break;
       }
     }

@@ -210,6 +210,8 @@ export abstract class ConsumerDelivery extends ConsumerPull {
     const c = this.config;
     const dseq = this._dseq;
     const seq = m.seq;
+    // The pending count a pull request's min_pending sees still includes this message.
+    const npcBefore = this._npc;
     if (dc === 1 && this._npc > 0 && seq <= this._npf) this._npc--;
     const ack = this.#ackHead(m.subject, dc, seq, dseq, m.ts, this._npc);
     let hdr = m.hdr;
@@ -223,7 +225,7 @@ export abstract class ConsumerDelivery extends ConsumerPull {
     let pinId = "";
     if (c.deliver_subject) target = c.deliver_subject;
     else {
-      const wr = this._nextWaiting(sz);
+      const wr = this._nextWaiting(sz, npcBefore);
       if (wr === undefined) {
         if (dc === 1 && seq <= this._npf) this._npc++;
         return -1;

@@ -29,8 +29,21 @@ export abstract class ConsumerPull extends ConsumerPush {
       return this._status(reply, `409 Exceeded MaxRequestMaxBytes of ${c.max_bytes}`);
     }
     const pp = c.priority_policy ?? "none";
+    if (!wr.plain) {
+      // Priority fields the consumer's policy does not use are refused, whatever the policy.
+      if ((wr.minPending > 0 || wr.minAckPending > 0) && pp !== "overflow") {
+        return this._status(reply, "400 Bad Request - Not a Overflow Priority consumer");
+      }
+      if (wr.pinId !== "" && pp !== "pinned_client") {
+        return this._status(reply, "400 Bad Request - Not a Pinned Client Priority consumer");
+      }
+      if (wr.priority < 0 || wr.priority > 9) {
+        return this._status(reply, "400 Bad Request - Priority must be between 0 and 9");
+      }
+    }
     if (pp !== "none" && !wr.plain) {
-      if (wr.group === "" || !(c.priority_groups ?? []).includes(wr.group)) {
+      if (wr.group === "") return this._status(reply, "400 Bad Request - Priority Group missing");
+      if (!(c.priority_groups ?? []).includes(wr.group)) {
         return this._status(reply, "400 Bad Request - Invalid Priority Group");
       }
       if (pp === "pinned_client") {
@@ -96,8 +109,11 @@ export abstract class ConsumerPull extends ConsumerPush {
     });
   }
 
-  /** The request the next message of `size` bytes goes to, or undefined (requests may be dropped). */
-  protected _nextWaiting(size: number): WaitingRequest | undefined {
+  /**
+   * The request the next message of `size` bytes goes to, or undefined (requests may be dropped). `npc` is
+   * the pending count with that message, for overflow's min_pending.
+   */
+  protected _nextWaiting(size: number, npc = this._npc): WaitingRequest | undefined {
     const w = this.waiting!;
     const c = this.config;
     const pp = c.priority_policy ?? "none";
@@ -117,7 +133,7 @@ export abstract class ConsumerPull extends ConsumerPush {
         continue;
       }
       if (pp === "overflow" && (wr.minPending > 0 || wr.minAckPending > 0)) {
-        const okP = wr.minPending > 0 && this._npc >= wr.minPending;
+        const okP = wr.minPending > 0 && npc >= wr.minPending;
         const okA = wr.minAckPending > 0 && this._pending.size >= wr.minAckPending;
         if (!okP && !okA) continue;
       }
