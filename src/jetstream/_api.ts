@@ -292,7 +292,8 @@ function accountInfo(req: ApiRequest): Record<string, unknown> {
   return o;
 }
 
-function cfgContext(jsa: JsAccount, cfg: { storage?: string }) {
+/** The account's context for checkStreamCfg (duplicate window, other streams, per-stream byte limits). */
+export function cfgContext(jsa: JsAccount, cfg: { storage?: string }) {
   const mem = cfg.storage === "memory";
   const perStream = mem ? jsa.limits.memoryMaxStreamBytes : jsa.limits.storeMaxStreamBytes;
   return {
@@ -336,9 +337,10 @@ function checkAccountLimits(jsa: JsAccount, cfg: StreamConfig, existing?: Stream
   }
   const mem = cfg.storage === "memory";
   const max = mem ? l.maxMemory : l.maxStore;
-  const bytes = cfg.max_bytes > 0 ? cfg.max_bytes : 0;
+  // An unlimited stream counts as one byte, so an account limit of 0 refuses that storage type.
+  const bytes = cfg.max_bytes < 0 ? 1 : cfg.max_bytes;
   const reserved = jsa.reserved(cfg.storage, cfg.name);
-  if (max >= 0 && bytes > 0 && reserved + bytes > max) {
+  if (max >= 0 && reserved + bytes > max) {
     throw newJSError(mem ? "JSMemoryResourcesExceededErr" : "JSStorageResourcesExceededErr");
   }
   const js = jsa.js;
@@ -415,8 +417,6 @@ function updateStream(req: ApiRequest): Record<string, unknown> {
   const hadDirect = s.config.allow_direct;
   s.update(cfg);
   if (cfg.allow_direct && !hadDirect) subscribeDirect(jsa, s);
-  // Off again: leave the `_sys_` queue group, or it would swallow its share of a mirror's direct gets.
-  else if (!cfg.allow_direct && hadDirect) unsubscribeDirect(jsa, name);
   jsa.js.api.streamAction(jsa, name, "update");
   return s.infoJson();
 }
@@ -600,30 +600,6 @@ export function subscribeDirect(jsa: JsAccount, s: Stream): void {
   });
 }
 
-/**
- * Direct gets for a mirror's origin (mirror_direct): the mirror joins the origin's `_sys_` queue group on
- * `$JS.API.DIRECT.GET.<origin>[.>]` and answers from its own store, as nats-server's subscribeToMirrorDirect.
- * Returns the unsubscribe function.
- */
-export function subscribeMirrorDirect(jsa: JsAccount, s: Stream, origin: string): () => void {
-  const subj = `$JS.API.DIRECT.GET.${origin}`;
-  const cb = (
-    subject: string,
-    reply: string | undefined,
-    hdr: Uint8Array | undefined,
-    payload: Uint8Array,
-  ) => {
-    if (!reply || s.closed) return;
-    directGet(jsa, s, subject, reply, hdr, payload, origin);
-  };
-  const a = jsa.client.subscribeInternal(subj, (_x, _c, su, re, h, p) => cb(su, re, h, p), "_sys_");
-  const b = jsa.client.subscribeInternal(`${subj}.>`, (_x, _c, su, re, h, p) => cb(su, re, h, p), "_sys_");
-  return () => {
-    jsa.client.unsubscribeInternal(a);
-    jsa.client.unsubscribeInternal(b);
-  };
-}
-
 function unsubscribeDirect(jsa: JsAccount, name: string): void {
   const m = directSubs.get(jsa);
   m?.get(name)?.unsub();
@@ -641,10 +617,9 @@ function directGet(
   reply: string,
   _hdr: Uint8Array | undefined,
   payload: Uint8Array,
-  name = s.name,
 ): void {
   const client = jsa.client;
-  const prefix = `$JS.API.DIRECT.GET.${name}`;
+  const prefix = `$JS.API.DIRECT.GET.${s.name}`;
   const keySubj = subject.length > prefix.length ? subject.slice(prefix.length + 1) : "";
   let r: MsgGetRequest;
   const body = payload.length > 0 ? decoder.decode(payload) : "";

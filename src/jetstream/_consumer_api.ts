@@ -264,9 +264,11 @@ function consumerInfoReq(req: ApiRequest): Record<string, unknown> {
 }
 
 function sortedConsumers(s: Stream): Consumer[] {
-  return [...s.consumers.values()].filter((c): c is Consumer => c instanceof Consumer).sort((a, b) =>
-    a.name < b.name ? -1 : a.name > b.name ? 1 : 0
+  // Internal (direct) consumers of mirrors and sources are not listed.
+  const out = [...s.consumers.values()].filter((c): c is Consumer =>
+    c instanceof Consumer && !c.config.direct
   );
+  return out.sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 }
 
 function consumerNames(req: ApiRequest): Record<string, unknown> {

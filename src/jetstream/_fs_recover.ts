@@ -11,8 +11,10 @@ import { FileStore, type FsEncryption, MemStore, type StoreConfig, type StreamSt
 import type { JetStream, JsAccount } from "./jetstream.ts";
 import { storeConfig, Stream } from "./stream.ts";
 import { addConsumer } from "./_consumer_api.ts";
-import { subscribeDirect } from "./_api.ts";
-import type { StreamConfig } from "./_stream_config.ts";
+import { cfgContext, subscribeDirect } from "./_api.ts";
+import { checkStreamCfg, type StreamConfig } from "./_stream_config.ts";
+import { ApiError } from "./api_errors.ts";
+import { isValidSubject } from "../sublist/mod.ts";
 import type { ConsumerConfig } from "./_consumer_config.ts";
 
 /** The encryption settings of the jetstream config for `account`, or undefined. */
@@ -87,7 +89,8 @@ export function recoverAccount(jsa: JsAccount): void {
         log.warn(`JetStream: no stream config in ${dir}; skipped`);
         continue;
       }
-      const cfg = meta.config;
+      const cfg = repairStreamConfig(jsa, meta.config, log);
+      if (cfg === undefined) continue;
       const t0 = performance.now();
       const store = js.newStreamStore(storeConfig(cfg), dir);
       const created = meta.created !== undefined ? BigInt(meta.created) : undefined;
@@ -117,4 +120,42 @@ export function recoverAccount(jsa: JsAccount): void {
       log.error(`JetStream: restoring stream '${jsa.account.name} > ${name}': ${(err as Error).message}`);
     }
   }
+}
+
+/**
+ * A recovered stream config as the reference re-adds it: subjects with stray spaces are trimmed (skipped when
+ * still invalid), a mirror loses any subjects, and defaults are applied. A config the checks refuse is kept
+ * as stored (it was accepted when written); undefined skips the stream.
+ */
+function repairStreamConfig(
+  jsa: JsAccount,
+  stored: StreamConfig,
+  log: { warn(m: string): void },
+): StreamConfig | undefined {
+  const cfg: StreamConfig = { ...stored };
+  if (cfg.subjects !== undefined) {
+    const subjects = [...cfg.subjects];
+    for (const [i, subj] of subjects.entries()) {
+      if (isValidSubject(subj)) continue;
+      log.warn(
+        `  Detected bad subject ${JSON.stringify(subj)} while adding stream ${
+          JSON.stringify(cfg.name)
+        }, will attempt to repair`,
+      );
+      const fixed = subj.trim();
+      if (!isValidSubject(fixed)) {
+        log.warn(`  Error recreating stream ${JSON.stringify(cfg.name)}: invalid subject`);
+        return undefined;
+      }
+      log.warn(`  Bad subject ${JSON.stringify(subj)} repaired to ${JSON.stringify(fixed)}`);
+      subjects[i] = fixed;
+    }
+    cfg.subjects = subjects;
+  }
+  if (cfg.mirror && (cfg.subjects?.length ?? 0) > 0) {
+    log.warn(`  Detected subjects on a mirrored stream ${JSON.stringify(cfg.name)}, will remove`);
+    delete cfg.subjects;
+  }
+  const checked = checkStreamCfg(cfg, cfgContext(jsa, cfg));
+  return checked instanceof ApiError ? cfg : checked;
 }

@@ -7,7 +7,7 @@ import type { Account, Client, Server, Subscription } from "../server/mod.ts";
 import { VERSION } from "../protocol/mod.ts";
 import type { StoreConfig, StreamStore } from "../store/mod.ts";
 import { type ApiError, newJSError } from "./api_errors.ts";
-import { ApiDispatcher, subscribeMirrorDirect } from "./_api.ts";
+import { ApiDispatcher } from "./_api.ts";
 import { registerConsumerApi } from "./_consumer_api.ts";
 import { defaultStoreFor, persistOnAdvisory, recoverAccount } from "./_fs_recover.ts";
 import { Stream, type StreamHost } from "./stream.ts";
@@ -154,7 +154,6 @@ export class JsAccount {
       batchInflight: js.batchInflight,
       batchLimits: () => js.batchLimits,
       advisory: (subject, body) => js.api.advisory(this, subject, body),
-      mirrorDirect: (s, origin) => subscribeMirrorDirect(this, s, origin),
     };
   }
 
@@ -239,6 +238,11 @@ export class JetStream {
     };
     registerConsumerApi(this.api);
     server.onReload.push(() => this.#reloadAccounts());
+    // Account JWTs carry JetStream limits: an account (re)built from claims that has them is enabled.
+    server.onAccountRebuilt.push((acc) => {
+      const l = acc.jetstreamConfig === undefined ? undefined : accountLimitsFromConfig(acc.jetstreamConfig);
+      if (l !== undefined && acc !== server.systemAccount) this.enableAccount(acc, l);
+    });
   }
 
   /** A reload may enable or disable JetStream for accounts, or change their limits. */

@@ -329,8 +329,25 @@ export class OperatorMode {
 
   /** The system account in operator mode: built from its JWT; returns an error text on failure. */
   setSystemAccount(name: string): string | undefined {
-    const acc = this.lookupAccount(name);
-    if (typeof acc === "string") return acc;
+    let acc = this.lookupAccount(name);
+    if (typeof acc === "string") {
+      // A resolver that fetches from elsewhere may not have the system account's JWT yet: start with a
+      // bootstrapping account of that name (users it signs can connect) until the JWT arrives.
+      const r = this.resolver;
+      if (this.operators.length !== 1 || name === "$SYS" || r === undefined || r instanceof MemAccResolver) {
+        return acc;
+      }
+      acc = new Account(name, { cache: !this.server.opts.disableSublistCache });
+      acc.server = this.server;
+      this.server.accounts.set(name, acc);
+      const unlimited = { subs: -1, data: -1, payload: -1, imports: -1, exports: -1, conn: -1, leaf: -1 };
+      this.#apply(
+        acc,
+        { sub: name, iss: this.trustedKeys[0], nats: { limits: unlimited } } as AccountClaims,
+        "",
+      );
+      this.server.log.notice("Using bootstrapping system account");
+    }
     const ja = this.jwtAccounts.get(acc.name);
     if (ja?.expired) return ERR_ACCOUNT_EXPIRED;
     if (ja !== undefined && !this.isTrustedIssuer(ja.issuer)) return ERR_ACCOUNT_VALIDATION;
@@ -496,6 +513,7 @@ export class OperatorMode {
     const signersChanged = old === undefined || changedKeys.size > 0 ||
       [...signingKeys.keys()].some((k) => !old.signingKeys.has(k));
     ja.incomplete = applyExportsImports(this, acc, claims, signersChanged);
+    acc.jetstreamConfig = jetStreamFromClaims(lim);
     for (const f of s.onAccountRebuilt) f(acc);
     const clients = [...acc.clients].filter((c) => c.kind === "Client");
     if (ja.mconns !== -1 && clients.length > ja.mconns) {
@@ -1072,4 +1090,27 @@ function goTime(unixS: number): string {
     p(d.getMinutes())
   }:` +
     `${p(d.getSeconds())} ${sign}${oh}${om}${off === 0 ? " UTC" : ""}`;
+}
+
+/**
+ * The JetStream limits of account claims in the account config's `jetstream {}` shape (JetStream reads it from
+ * Account.jetstreamConfig); undefined when the claims leave JetStream off (no memory or disk storage).
+ */
+function jetStreamFromClaims(
+  lim: AccountClaims["nats"]["limits"] & object,
+): Record<string, unknown> | undefined {
+  const mem = lim["mem_storage"] ?? 0;
+  const disk = lim["disk_storage"] ?? 0;
+  if (mem === 0 && disk === 0) return undefined;
+  const orUnlimited = (n: number | undefined) => (n ?? 0) > 0 ? n : -1;
+  return {
+    mem,
+    disk,
+    streams: lim.streams ?? 0,
+    consumers: lim.consumer ?? 0,
+    "max_ack_pending": orUnlimited(lim["max_ack_pending"]),
+    "mem_max_stream_bytes": orUnlimited(lim["mem_max_stream_bytes"]),
+    "disk_max_stream_bytes": orUnlimited(lim["disk_max_stream_bytes"]),
+    "max_bytes_required": lim["max_bytes_required"] ?? false,
+  };
 }

@@ -24,7 +24,7 @@ import { join } from "node:path";
 import { BlockFiles, EMPTY, type FileStoreLogger, type FsDamage, hasBlocks, ioError } from "./_fs_blocks.ts";
 import { BLOCK_CACHE_BYTES, BLOCK_CACHE_IDLE_MS } from "./_fs_cache.ts";
 import { FileConsumerStore, writeMetaJson } from "./_fs_consumer.ts";
-import { type FsEncryption, openStreamKey, sha256Key, type StreamKeys } from "./_fs_crypto.ts";
+import { type FsEncryption, open, openStreamKey, seal, sha256Key, type StreamKeys } from "./_fs_crypto.ts";
 import { Maintenance } from "./_fs_maint.ts";
 import { readMetaFile, syncDir, writeFileDurable } from "./_fs_meta.ts";
 import { BlockReads } from "./_fs_reads.ts";
@@ -81,6 +81,7 @@ export class FileStore extends MemStore {
   readonly #name: string;
   readonly #blockSize: number;
   readonly #keys: StreamKeys | undefined;
+  readonly #enc: FsEncryption | undefined;
   readonly #streamHKey: Uint8Array;
   #files!: BlockFiles;
   #writer!: BlockWriter;
@@ -96,6 +97,7 @@ export class FileStore extends MemStore {
     this.#mdir = join(opts.dir, MSGS);
     this.#name = cfg.name;
     this.#streamHKey = sha256Key(cfg.name);
+    this.#enc = opts.encryption;
     let bs = opts.blockSize ?? (opts.encryption !== undefined ? ENCRYPTED_BLOCK : DEFAULT_BLOCK);
     if (opts.blockSize === undefined && opts.encryption !== undefined && bs > ENCRYPTED_BLOCK) {
       bs = ENCRYPTED_BLOCK;
@@ -196,7 +198,7 @@ export class FileStore extends MemStore {
   /** A consumer's persisted config (meta.inf), or undefined. */
   consumerMeta(name: string): unknown {
     const dir = join(this.dir, OBS, encodeURIComponent(name));
-    return readMetaFile(dir, this.#keys, sha256Key(`${this.#name}/${name}`));
+    return readMetaFile(dir, this.#consumerKeys(name, dir), sha256Key(`${this.#name}/${name}`));
   }
 
   /** The decoded-block cache: bytes and blocks held, loads and misses (undefined when disabled). */
@@ -266,10 +268,11 @@ export class FileStore extends MemStore {
     cfg: ConsumerStoreConfig,
     onStop: () => void,
   ): ConsumerStore {
+    const dir = join(this.dir, OBS, encodeURIComponent(name));
     const cs: FileConsumerStore = new FileConsumerStore(
-      join(this.dir, OBS, encodeURIComponent(name)),
+      dir,
       cfg,
-      this.#keys,
+      this.#consumerKeys(name, dir),
       sha256Key(`${this.#name}/${name}`),
       () => {
         this.#consumers.delete(cs);
@@ -396,6 +399,41 @@ export class FileStore extends MemStore {
   }
 
   // ---- keys ----
+
+  /**
+   * An encrypted stream's consumer has its own AEK in obs/<name>/meta.key, sealed under the KEK of
+   * "<stream>.<consumer>" (the reference's layout). A consumer directory written before it had one (sealed
+   * with the stream's key, or plain) is re-sealed under a new key.
+   */
+  #consumerKeys(name: string, dir: string): StreamKeys | undefined {
+    if (this.#keys === undefined || this.#enc === undefined) return undefined;
+    const keyPath = join(dir, "meta.key");
+    const hasKey = fs.existsSync(keyPath);
+    const r = openStreamKey(
+      this.#enc,
+      `${this.#name}.${name}`,
+      hasKey ? fs.readFileSync(keyPath) : undefined,
+      keyPath,
+    );
+    if (!r.rewrite) return r.keys;
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    if (!hasKey) {
+      const hkey = sha256Key(`${this.#name}/${name}`);
+      const meta = fs.existsSync(join(dir, "meta.inf")) ? readMetaFile(dir, this.#keys, hkey) : undefined;
+      const statePath = join(dir, "o.dat");
+      let state: Uint8Array | undefined;
+      if (fs.existsSync(statePath)) {
+        const raw: Uint8Array = fs.readFileSync(statePath);
+        state = open(this.#keys.cipher, this.#keys.aek, raw) ?? raw;
+      }
+      writeFileDurable(keyPath, r.sealed);
+      if (meta !== undefined) writeMetaJson(dir, meta, r.keys, hkey);
+      if (state !== undefined) writeFileDurable(statePath, seal(r.keys.cipher, r.keys.aek, state));
+      return r.keys;
+    }
+    writeFileDurable(keyPath, r.sealed);
+    return r.keys;
+  }
 
   #openKeys(enc: FsEncryption | undefined): StreamKeys | undefined {
     const keyPath = join(this.dir, "meta.key");
