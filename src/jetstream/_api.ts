@@ -417,6 +417,8 @@ function updateStream(req: ApiRequest): Record<string, unknown> {
   const hadDirect = s.config.allow_direct;
   s.update(cfg);
   if (cfg.allow_direct && !hadDirect) subscribeDirect(jsa, s);
+  // Off again: leave the `_sys_` queue group, or it would swallow its share of a mirror's direct gets.
+  else if (!cfg.allow_direct && hadDirect) unsubscribeDirect(jsa, name);
   jsa.js.api.streamAction(jsa, name, "update");
   return s.infoJson();
 }
@@ -600,6 +602,30 @@ export function subscribeDirect(jsa: JsAccount, s: Stream): void {
   });
 }
 
+/**
+ * Direct gets for a mirror's origin (mirror_direct): the mirror joins the origin's `_sys_` queue group on
+ * `$JS.API.DIRECT.GET.<origin>[.>]` and answers from its own store, as nats-server's subscribeToMirrorDirect.
+ * Returns the unsubscribe function.
+ */
+export function subscribeMirrorDirect(jsa: JsAccount, s: Stream, origin: string): () => void {
+  const subj = `$JS.API.DIRECT.GET.${origin}`;
+  const cb = (
+    subject: string,
+    reply: string | undefined,
+    hdr: Uint8Array | undefined,
+    payload: Uint8Array,
+  ) => {
+    if (!reply || s.closed) return;
+    directGet(jsa, s, subject, reply, hdr, payload, origin);
+  };
+  const a = jsa.client.subscribeInternal(subj, (_x, _c, su, re, h, p) => cb(su, re, h, p), "_sys_");
+  const b = jsa.client.subscribeInternal(`${subj}.>`, (_x, _c, su, re, h, p) => cb(su, re, h, p), "_sys_");
+  return () => {
+    jsa.client.unsubscribeInternal(a);
+    jsa.client.unsubscribeInternal(b);
+  };
+}
+
 function unsubscribeDirect(jsa: JsAccount, name: string): void {
   const m = directSubs.get(jsa);
   m?.get(name)?.unsub();
@@ -617,9 +643,10 @@ function directGet(
   reply: string,
   _hdr: Uint8Array | undefined,
   payload: Uint8Array,
+  name = s.name,
 ): void {
   const client = jsa.client;
-  const prefix = `$JS.API.DIRECT.GET.${s.name}`;
+  const prefix = `$JS.API.DIRECT.GET.${name}`;
   const keySubj = subject.length > prefix.length ? subject.slice(prefix.length + 1) : "";
   let r: MsgGetRequest;
   const body = payload.length > 0 ? decoder.decode(payload) : "";

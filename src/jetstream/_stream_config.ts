@@ -269,6 +269,13 @@ export function checkStreamCfg(
   }
   if (dup > 0 && dup < MS_100) return invalid("duplicates window needs to be >= 100ms");
   if (cfg.deny_purge && cfg.allow_rollup_hdrs) return invalid("roll-ups require the purge permission");
+  // A counter's next value is computed from its last one: no settings that drop or expire values.
+  if (cfg.allow_msg_counter) {
+    if (cfg.discard === "new") return invalid("counter stream cannot use discard new");
+    if (cfg.allow_msg_ttl) return invalid("counter stream cannot use message TTLs");
+    if (cfg.allow_msg_schedules) return invalid("counter stream cannot use message schedules");
+    if (cfg.retention !== "limits") return invalid("counter stream can only use limits retention");
+  }
   if (cfg.discard_new_per_subject) {
     if (cfg.discard !== "new") {
       return invalid("discard new per subject requires discard new policy to be set");

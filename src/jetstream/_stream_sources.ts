@@ -59,6 +59,10 @@ export interface SourceTarget {
   skipTo(seq: number): void;
   /** Source: ingest as a publish without reply. */
   storeSourced(subject: string, hdr: Uint8Array | undefined, msg: Uint8Array): boolean;
+  /** Mirror: a message arrived with `pending` more to come (mirror_direct starts once nearly caught up). */
+  mirrorPending?(pending: number): void;
+  /** Mirror: the origin consumer is gone (restart or stop); mirror_direct stops until caught up again. */
+  mirrorCanceled?(): void;
 }
 
 /** Parsed `$JS.ACK` reply subject of a delivered message. */
@@ -197,6 +201,7 @@ export class SourceLink {
   }
 
   #cancel(): void {
+    if (this.kind === "mirror") this.#t.mirrorCanceled?.();
     const c = this.#t.client;
     if (this.#sub !== undefined) c.unsubscribeInternal(this.#sub);
     if (this.#reqSub !== undefined) c.unsubscribeInternal(this.#reqSub);
@@ -289,7 +294,11 @@ export class SourceLink {
   }
 
   #onCreated(text: string): void {
-    let r: { error?: Record<string, unknown>; name?: string; delivered?: { "stream_seq"?: number } };
+    let r: {
+      error?: Record<string, unknown>;
+      name?: string;
+      delivered?: { "stream_seq"?: number; "consumer_seq"?: number };
+    };
     try {
       r = JSON.parse(text);
     } catch {
@@ -308,6 +317,9 @@ export class SourceLink {
     }
     this.err = undefined;
     this.cname = r.name;
+    // The origin's start position counts only while every delivery it reports has reached us: a response
+    // can overtake deliveries the consumer already made, and skipping past those would lose them.
+    if ((r.delivered?.consumer_seq ?? 0) > this.dseq) return;
     const delivered = r.delivered?.stream_seq ?? 0;
     if (this.kind === "mirror" && delivered > this.#t.lastSeq()) this.#t.skipTo(delivered);
     if (this.kind === "source" && delivered > this.sseq) this.sseq = delivered;
@@ -345,6 +357,7 @@ export class SourceLink {
     if (this.kind === "mirror") {
       const last = this.#t.lastSeq();
       if (a.sseq <= last) return;
+      this.#t.mirrorPending?.(a.pending);
       let subj = subject;
       for (const tr of this.#transforms) {
         const m = tr.match(subject);

@@ -7,7 +7,7 @@ import type { Account, Client, Server, Subscription } from "../server/mod.ts";
 import { VERSION } from "../protocol/mod.ts";
 import type { StoreConfig, StreamStore } from "../store/mod.ts";
 import { type ApiError, newJSError } from "./api_errors.ts";
-import { ApiDispatcher } from "./_api.ts";
+import { ApiDispatcher, subscribeMirrorDirect } from "./_api.ts";
 import { registerConsumerApi } from "./_consumer_api.ts";
 import { defaultStoreFor, persistOnAdvisory, recoverAccount } from "./_fs_recover.ts";
 import { Stream, type StreamHost } from "./stream.ts";
@@ -154,6 +154,7 @@ export class JsAccount {
       batchInflight: js.batchInflight,
       batchLimits: () => js.batchLimits,
       advisory: (subject, body) => js.api.advisory(this, subject, body),
+      mirrorDirect: (s, origin) => subscribeMirrorDirect(this, s, origin),
     };
   }
 

@@ -20,7 +20,6 @@ import {
   JS_LAST_SEQUENCE,
   JS_MARKER_REASON,
   JS_MSG_ID,
-  JS_MSG_INCR,
   JS_MSG_ROLLUP,
   JS_MSG_SIZE,
   JS_MSG_TTL,
@@ -53,6 +52,7 @@ import {
 } from "./_stream_schedule.ts";
 import { SubjectTransform } from "./_transform.ts";
 import { parseTtl } from "./_ttl.ts";
+import { applyIncr, checkIncr, parseIncr } from "./_stream_counter.ts";
 
 /**
  * A consumer as the stream sees it. The consumer engineer implements this in consumer.ts and registers it
@@ -118,6 +118,11 @@ export interface StreamHost {
   batchLimits?(): BatchLimits;
   /** Added with batches/snapshots: publishes an advisory when someone listens. */
   advisory?(subject: string, body: Record<string, unknown>): void;
+  /**
+   * Added with mirror_direct: makes stream `s` answer direct gets addressed to its mirror origin `origin`;
+   * returns the unsubscribe function.
+   */
+  mirrorDirect?(s: Stream, origin: string): () => void;
 }
 
 /** The body of a STREAM.PURGE request. */
@@ -172,6 +177,10 @@ export class Stream {
   #ttlSeqs = new Set<number>();
   /** > 0 while the stream itself removes messages (purge, delete, limits): no MaxAge markers then. */
   #ownOps = 0;
+  /** Set while a message that came through a source is ingested (its Nats-Incr is stored as it comes). */
+  #sourcedIngest = false;
+  /** Unsubscribes the mirror_direct responder for the origin's name, while there is one. */
+  #mirrorDirectUnsub: (() => void) | undefined;
 
   constructor(host: StreamHost, config: StreamConfig, store: StreamStore, created = nowNs()) {
     this.host = host;
@@ -236,6 +245,7 @@ export class Stream {
     this.store.updateConfig(storeConfig(cfg));
     if (cfg.duplicate_window !== undefined) this.#purgeDedupe();
     if (!cfg.allow_atomic) this.#batcher?.clear();
+    if (!cfg.mirror_direct) this.#mirrorDirectStop();
     this.#startLinks();
     if (!cfg.allow_msg_schedules) this.#scheduler?.stop();
     else this.#recoverSchedules();
@@ -294,9 +304,16 @@ export class Stream {
       skipTo: (seq) => this.#skipTo(seq),
       storeSourced: (subject, hdr, msg) => {
         this.#ingestErr = undefined;
-        this.processInbound(subject, undefined, hdr, msg);
+        this.#sourcedIngest = true;
+        try {
+          this.processInbound(subject, undefined, hdr, msg);
+        } finally {
+          this.#sourcedIngest = false;
+        }
         return this.#ingestErr === undefined;
       },
+      mirrorPending: (pending) => this.#mirrorDirectCheck(pending),
+      mirrorCanceled: () => this.#mirrorDirectStop(),
     };
   }
 
@@ -382,6 +399,22 @@ export class Stream {
     } catch (e) {
       this.host.log.warn(`JetStream mirror skip failed on '${this.config.name}': ${(e as Error).message}`);
     }
+  }
+
+  /**
+   * mirror_direct: once the mirror is nearly caught up (fewer than 10 pending, so a busy origin still
+   * counts), the stream also answers direct gets for the origin's name, as nats-server does.
+   */
+  #mirrorDirectCheck(pending: number): void {
+    if (this.#mirrorDirectUnsub !== undefined || pending >= 10 || this.#closed) return;
+    const m = this.config.mirror;
+    if (!this.config.mirror_direct || m === undefined) return;
+    this.#mirrorDirectUnsub = this.host.mirrorDirect?.(this, m.name);
+  }
+
+  #mirrorDirectStop(): void {
+    this.#mirrorDirectUnsub?.();
+    this.#mirrorDirectUnsub = undefined;
   }
 
   /** StreamSourceInfo of the mirror, or undefined. */
@@ -792,7 +825,16 @@ export class Stream {
     let ttlNs: bigint | undefined;
     let body = payload;
     let counterVal: string | undefined;
+    let incr: bigint | null | undefined;
     if (hdr !== undefined && hlen > 0) {
+      // Counter increments first, as the reference: a bad value, a stream that does not count, a payload or
+      // an expectation header refuse the message; one that came through a source is kept as it comes.
+      incr = parseIncr(hdr);
+      if (incr === null) return this.#replyErr(r, newJSError("JSMessageIncrInvalidErr"));
+      if (incr !== undefined && !this.#sourcedIngest) {
+        const ie = checkIncr(hdr, payload.length, cfg.allow_msg_counter === true);
+        if (ie !== undefined) return this.#replyErr(r, ie);
+      }
       const es = getHeader(JS_EXPECTED_STREAM, hdr);
       if (es !== undefined && es !== "" && es !== cfg.name) {
         return this.#replyErr(r, newJSError("JSStreamNotMatchErr"));
@@ -853,33 +895,23 @@ export class Stream {
       ) {
         return this.#replyErr(r, newJSError("JSMessageSchedulesSchedulerInvalidErr"));
       }
-      const incr = getHeader(JS_MSG_INCR, hdr);
-      if (incr !== undefined) {
-        if (!cfg.allow_msg_counter) return this.#replyErr(r, newJSError("JSMessageIncrDisabledErr"));
-        if (payload.length > 0) return this.#replyErr(r, newJSError("JSMessageIncrPayloadErr"));
-        let inc: bigint;
-        try {
-          if (!/^[+-]?\d+$/.test(incr)) throw new SyntaxError(incr);
-          inc = BigInt(incr);
-        } catch {
-          return this.#replyErr(r, newJSError("JSMessageIncrInvalidErr"));
-        }
-        let cur = 0n;
-        const last = this.store.loadLastMsg(subject);
-        if (last !== undefined) {
-          try {
-            const v = JSON.parse(new TextDecoder().decode(last.msg)).val;
-            cur = BigInt(v);
-          } catch {
-            return this.#replyErr(r, newJSError("JSMessageCounterBrokenErr"));
-          }
-        }
-        counterVal = (cur + inc).toString();
-        body = encoder.encode(`{"val":"${counterVal}"}`);
-      }
     }
-    if (cfg.allow_msg_counter && counterVal === undefined) {
-      return this.#replyErr(r, newJSError("JSMessageIncrMissingErr"));
+    if (cfg.allow_msg_counter) {
+      if (incr === undefined || incr === null) {
+        return this.#replyErr(r, newJSError("JSMessageIncrMissingErr"));
+      }
+      // The counter lives on the subject as stored (after the stream's subject transform).
+      const csubj = this.#ingestTransform?.match(subject) ?? subject;
+      const cu = applyIncr(csubj, hdr!, payload, incr, this.store.loadLastMsg(csubj));
+      if (cu instanceof ApiError) return this.#replyErr(r, cu);
+      let max = maxPayload;
+      if (cfg.max_msg_size >= 0 && (max <= 0 || cfg.max_msg_size < max)) max = cfg.max_msg_size;
+      if (max > 0 && (cu.hdr.length > max || cu.body.length > max - cu.hdr.length)) {
+        return this.#replyErr(r, newJSError("JSStreamMessageExceedsMaximumErr"));
+      }
+      hdr = cu.hdr;
+      body = cu.body;
+      counterVal = cu.total;
     }
     if (cfg.max_msg_size >= 0 && hlen + body.length > cfg.max_msg_size) {
       return this.#replyErr(r, newJSError("JSStreamMessageExceedsMaximumErr"));

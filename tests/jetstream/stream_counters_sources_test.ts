@@ -1,0 +1,444 @@
+// Mirror direct gets (mirror_direct) and counters that aggregate other counters through sources
+// (allow_msg_counter, Nats-Counter-Sources), end to end with the official clients. The behaviour is
+// nats-server 2.12's (server/stream.go subscribeToMirrorDirect, jetstream_batching.go
+// checkMsgHeadersPreClusteredProposal; ADR-31 DG-700 and ADR-49 CTR-600 conformance cases). The Go tests of
+// these features are not in the reference source we can read (2.9.10 locally, older stored copies), so the
+// tests state the criteria in std style, except the mirror half of TestJetStreamDirectGetBySubject.
+
+import { assert, assertEquals, assertRejects } from "@std/assert";
+import { headers, type Msg } from "@nats-io/nats-core";
+import { type JetStreamManager, jetstreamManager, StorageType } from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { clientFor, jsApi, runJsServer } from "./_helpers.ts";
+import { checkFor } from "../_helpers/server.ts";
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+/** A PubAck or its error, as JSON. */
+interface Ack {
+  stream?: string;
+  seq?: number;
+  val?: string;
+  duplicate?: boolean;
+  error?: { code: number; "err_code": number; description: string };
+}
+
+/** Publishes with headers and returns the PubAck (or error) JSON. */
+async function pub(
+  nc: NatsConnection,
+  subj: string,
+  data: string,
+  hdrs: Record<string, string> = {},
+): Promise<Ack> {
+  const h = headers();
+  for (const [k, v] of Object.entries(hdrs)) h.set(k, v);
+  const m = await nc.request(subj, enc.encode(data), { timeout: 2_000, headers: h });
+  return JSON.parse(dec.decode(m.data));
+}
+
+/** Increments a counter; returns the PubAck JSON. */
+function incr(nc: NatsConnection, subj: string, v: string, extra: Record<string, string> = {}): Promise<Ack> {
+  return pub(nc, subj, "", { "Nats-Incr": v, ...extra });
+}
+
+/** The last message of a subject in a stream through a raw direct get (headers and body). */
+async function lastFor(nc: NatsConnection, stream: string, subj: string): Promise<Msg> {
+  const m = await nc.request(`$JS.API.DIRECT.GET.${stream}.${subj}`, new Uint8Array(0), { timeout: 2_000 });
+  if (m.headers?.code === 404) throw new Error(`no message on ${subj} in ${stream}`);
+  return m;
+}
+
+function val(m: Msg): string {
+  return JSON.parse(dec.decode(m.data)).val;
+}
+
+/** Waits until the last value of `subj` in `stream` is `want`; returns that message. */
+async function awaitVal(nc: NatsConnection, stream: string, subj: string, want: string): Promise<Msg> {
+  let last: Msg | undefined;
+  await checkFor(5_000, 25, async () => {
+    last = await lastFor(nc, stream, subj);
+    assertEquals(val(last), want);
+  });
+  return last!;
+}
+
+async function addStream(jsm: JetStreamManager, cfg: Record<string, unknown>): Promise<void> {
+  await jsm.streams.add({ storage: StorageType.Memory, ...cfg } as never);
+}
+
+/**
+ * Creates or updates a stream through the raw API: the client refuses subject transforms on a server that
+ * reports a version before 2.10.
+ */
+async function rawStream(
+  nc: NatsConnection,
+  op: "CREATE" | "UPDATE",
+  cfg: Record<string, unknown>,
+): Promise<void> {
+  const r = await jsApi(nc, `$JS.API.STREAM.${op}.${cfg.name}`, { storage: "memory", ...cfg });
+  assert(r.error === undefined, JSON.stringify(r.error));
+}
+
+// ---- mirror_direct ------------------------------------------------------------------------------------
+
+Deno.test("mirror_direct: the mirror answers last-by-subject gets for its origin (the mirror half of TestJetStreamDirectGetBySubject)", async () => {
+  // The mirror half of the Go test (its permission half is in stream_limits_test.ts): requests on the
+  // origin's subject are shared by the origin and the mirror, and the mirror names itself in Nats-Stream.
+  await using s = await runJsServer();
+  await using nc = await clientFor(s);
+  const jsm = await jetstreamManager(nc);
+  await addStream(jsm, { name: "KV", subjects: ["vid.*.>"], max_msgs_per_subject: 1, allow_direct: true });
+  await addStream(jsm, { name: "M", mirror: { name: "KV" }, mirror_direct: true });
+  await pub(nc, "vid.22.speed", "100");
+  await pub(nc, "vid.33.speed", "55");
+  await checkFor(2_000, 20, async () => assertEquals((await jsm.streams.info("M")).state.messages, 2));
+  const seen = new Set<string>();
+  for (let i = 0; i < 100 && seen.size < 2; i++) {
+    const m = await lastFor(nc, "KV", "vid.22.speed");
+    assertEquals(dec.decode(m.data), "100");
+    seen.add(m.headers!.get("Nats-Stream"));
+  }
+  assertEquals([...seen].sort(), ["KV", "M"]);
+});
+
+Deno.test("mirror_direct: the mirror serves the origin's JSON direct gets and keeps serving once the origin is gone", async () => {
+  await using s = await runJsServer();
+  await using nc = await clientFor(s);
+  const jsm = await jetstreamManager(nc);
+  await addStream(jsm, { name: "SRC", subjects: ["k.>"], allow_direct: true });
+  await addStream(jsm, { name: "MIR", mirror: { name: "SRC" } });
+  for (let i = 1; i <= 5; i++) await pub(nc, "k.1", String(i));
+  await checkFor(2_000, 20, async () => assertEquals((await jsm.streams.info("MIR")).state.messages, 5));
+  // The JSON form through the client: either responder gives the same answer.
+  for (let i = 0; i < 10; i++) {
+    const m = await jsm.direct.getMessage("SRC", { "last_by_subj": "k.1" });
+    assert(m !== null);
+    assertEquals(m.string(), "5");
+    assertEquals(m.seq, 5);
+  }
+  // DG-702: with the origin deleted, the mirror still answers for its name.
+  await jsm.streams.delete("SRC");
+  const m = await nc.request("$JS.API.DIRECT.GET.SRC", enc.encode(JSON.stringify({ seq: 2 })), {
+    timeout: 1_000,
+  });
+  assertEquals(dec.decode(m.data), "2");
+  assertEquals(m.headers?.get("Nats-Stream"), "MIR");
+  assertEquals(m.headers?.get("Nats-Sequence"), "2");
+});
+
+Deno.test("mirror_direct: a mirror of an origin without allow_direct does not answer for it", async () => {
+  await using s = await runJsServer();
+  await using nc = await clientFor(s);
+  const jsm = await jetstreamManager(nc);
+  await addStream(jsm, { name: "SRC", subjects: ["k.>"] });
+  await addStream(jsm, { name: "MIR", mirror: { name: "SRC" } });
+  await pub(nc, "k.1", "v1");
+  await checkFor(2_000, 20, async () => assertEquals((await jsm.streams.info("MIR")).state.messages, 1));
+  assertEquals((await jsm.streams.info("MIR")).config.mirror_direct, false);
+  await assertRejects(() => nc.request("$JS.API.DIRECT.GET.SRC.k.1", new Uint8Array(0), { timeout: 300 }));
+});
+
+Deno.test("mirror_direct: follows the origin's allow_direct at create and at each mirror update, not in between", async () => {
+  await using s = await runJsServer();
+  await using nc = await clientFor(s);
+  const jsm = await jetstreamManager(nc);
+  await addStream(jsm, { name: "ON", subjects: ["on.>"], allow_direct: true });
+  await addStream(jsm, { name: "OFF", subjects: ["off.>"] });
+  // DG-704: inherited when not given; DG-705: explicit true against a direct origin is kept.
+  await addStream(jsm, { name: "M_ON", mirror: { name: "ON" } });
+  await addStream(jsm, { name: "M_OFF", mirror: { name: "OFF" }, mirror_direct: true });
+  await addStream(jsm, { name: "M_ON2", mirror: { name: "ON" }, mirror_direct: true });
+  assertEquals((await jsm.streams.info("M_ON")).config.mirror_direct, true);
+  assertEquals((await jsm.streams.info("M_OFF")).config.mirror_direct, false);
+  assertEquals((await jsm.streams.info("M_ON2")).config.mirror_direct, true);
+  // Pedantic: a mismatch with the origin is an error instead.
+  const r = await jsApi(nc, "$JS.API.STREAM.CREATE.M_P", {
+    name: "M_P",
+    storage: "memory",
+    mirror: { name: "OFF" },
+    "mirror_direct": true,
+    pedantic: true,
+  });
+  assertEquals(
+    r.error?.description,
+    "pedantic mode: origin stream has direct get set, mirror has it disabled",
+  );
+
+  // DG-706: turning the origin's allow_direct off leaves the mirror as it was until the mirror is updated.
+  await pub(nc, "on.k", "x");
+  await checkFor(2_000, 20, async () => assertEquals((await jsm.streams.info("M_ON")).state.messages, 1));
+  await jsm.streams.update("ON", { subjects: ["on.>"], allow_direct: false } as never);
+  assertEquals((await jsm.streams.info("M_ON")).config.mirror_direct, true);
+  // The origin left the responder group; both mirrors answer for it.
+  for (let i = 0; i < 10; i++) {
+    const m = await lastFor(nc, "ON", "on.k");
+    assert(["M_ON", "M_ON2"].includes(m.headers!.get("Nats-Stream")), m.headers!.get("Nats-Stream"));
+  }
+  await jsm.streams.update("M_ON", { mirror: { name: "ON" } } as never);
+  await jsm.streams.update("M_ON2", { mirror: { name: "ON" } } as never);
+  assertEquals((await jsm.streams.info("M_ON")).config.mirror_direct, false);
+  // Nobody answers for ON now.
+  await assertRejects(() => nc.request("$JS.API.DIRECT.GET.ON.on.k", new Uint8Array(0), { timeout: 300 }));
+});
+
+Deno.test("mirror_direct: refused on a stream that is not a mirror", async () => {
+  await using s = await runJsServer();
+  await using nc = await clientFor(s);
+  const r = await jsApi(nc, "$JS.API.STREAM.CREATE.T", { name: "T", subjects: ["t"], "mirror_direct": true });
+  assertEquals(r.error, {
+    code: 500,
+    "err_code": 10052,
+    description: "stream has no mirror but does have mirror direct",
+  });
+});
+
+// ---- Counter validation -------------------------------------------------------------------------------
+
+Deno.test("Counters: stream configs a counter cannot use are refused with the reference's texts", async () => {
+  await using s = await runJsServer();
+  await using nc = await clientFor(s);
+  const cases: [Record<string, unknown>, string][] = [
+    [{ discard: "new" }, "counter stream cannot use discard new"],
+    [{ "allow_msg_ttl": true }, "counter stream cannot use message TTLs"],
+    [{ "allow_msg_schedules": true }, "counter stream cannot use message schedules"],
+    [{ retention: "workqueue" }, "counter stream can only use limits retention"],
+    [{ retention: "interest" }, "counter stream can only use limits retention"],
+  ];
+  for (const [extra, text] of cases) {
+    const r = await jsApi(nc, "$JS.API.STREAM.CREATE.C", {
+      name: "C",
+      subjects: ["c.>"],
+      "allow_msg_counter": true,
+      ...extra,
+    });
+    assertEquals(r.error?.err_code, 10052, JSON.stringify(extra));
+    assertEquals(r.error?.description, text);
+  }
+  const m = await jsApi(nc, "$JS.API.STREAM.CREATE.M", {
+    name: "M",
+    mirror: { name: "X" },
+    "allow_msg_counter": true,
+  });
+  assertEquals(m.error?.description, "stream mirrors can not also calculate counters");
+});
+
+Deno.test("Counters: Nats-Incr values and the headers that may not go with them", async () => {
+  await using s = await runJsServer();
+  await using nc = await clientFor(s);
+  const jsm = await jetstreamManager(nc);
+  await addStream(jsm, { name: "C", subjects: ["c.>"], allow_msg_counter: true, allow_rollup_hdrs: true });
+  await addStream(jsm, { name: "P", subjects: ["p.>"] });
+  assertEquals((await incr(nc, "c.a", "+5")).val, "5");
+  assertEquals((await incr(nc, "c.a", "-7")).val, "-2");
+  assertEquals((await incr(nc, "c.a", "0")).val, "-2");
+  assertEquals((await incr(nc, "c.a", "12")).val, "10");
+  // Beyond 2^53: the total is exact.
+  assertEquals((await incr(nc, "c.big", "9007199254740993")).val, "9007199254740993");
+  assertEquals((await incr(nc, "c.big", "+9007199254740993")).val, "18014398509481986");
+  const invalid = "message counter increment is invalid";
+  for (const bad of ["x", "1.5", "++1", "1e3", " -", "0x10"]) {
+    const r = await incr(nc, "c.a", bad);
+    assertEquals(r.error?.description, invalid, bad);
+    assertEquals(r.error?.err_code, 10171);
+  }
+  // An increment with a rollup or an expectation is refused as invalid, before those headers are looked at.
+  for (
+    const h of [
+      { "Nats-Rollup": "sub" } as Record<string, string>,
+      { "Nats-Expected-Stream": "C" },
+      { "Nats-Expected-Last-Sequence": "4" },
+      { "Nats-Expected-Last-Subject-Sequence": "4" },
+      { "Nats-Expected-Last-Subject-Sequence-Subject": "c.a" },
+      { "Nats-Expected-Last-Msg-Id": "id" },
+    ]
+  ) {
+    const r = await incr(nc, "c.a", "1", h);
+    assertEquals(r.error?.description, invalid, JSON.stringify(h));
+  }
+  // Invalid is reported before disabled, disabled before a payload.
+  assertEquals((await incr(nc, "p.a", "x")).error?.description, invalid);
+  const dis = await pub(nc, "p.a", "body", { "Nats-Incr": "1" });
+  assertEquals(dis.error, { code: 400, "err_code": 10168, description: "message counters is disabled" });
+  assertEquals(
+    (await pub(nc, "c.a", "body", { "Nats-Incr": "1" })).error?.description,
+    "message counter has payload",
+  );
+  // An empty Nats-Incr counts as none.
+  const miss = await pub(nc, "c.a", "", { "Nats-Incr": "" });
+  assertEquals(miss.error, {
+    code: 400,
+    "err_code": 10169,
+    description: "message counter increment is missing",
+  });
+  assertEquals((await pub(nc, "p.a", "plain", { "Nats-Incr": "" })).seq, 1);
+  // A Nats-Msg-Id is fine, and dedupes.
+  const a = await incr(nc, "c.id", "1", { "Nats-Msg-Id": "one" });
+  const b = await incr(nc, "c.id", "1", { "Nats-Msg-Id": "one" });
+  assertEquals([a.val, b.duplicate, b.seq], ["1", true, a.seq]);
+  // Nothing refused was stored: 4 + 2 + 1 increments.
+  assertEquals((await jsm.streams.info("C")).state.messages, 7);
+});
+
+Deno.test("Counters: the new total with its headers must fit max_msg_size", async () => {
+  await using s = await runJsServer();
+  await using nc = await clientFor(s);
+  const jsm = await jetstreamManager(nc);
+  // "NATS/1.0\r\nNats-Incr: 1\r\n\r\n" is 26 bytes, {"val":"1"} 11.
+  await addStream(jsm, {
+    name: "C",
+    subjects: ["c"],
+    allow_msg_counter: true,
+    allow_direct: true,
+    max_msg_size: 40,
+  });
+  assertEquals((await incr(nc, "c", "1")).val, "1");
+  assertEquals((await incr(nc, "c", "99")).val, "100");
+  const r = await incr(nc, "c", "99999");
+  assertEquals(r.error, {
+    code: 400,
+    "err_code": 10054,
+    description: "message size exceeds maximum allowed",
+  });
+  assertEquals(val(await lastFor(nc, "C", "c")), "100");
+});
+
+// ---- Sourced counters ---------------------------------------------------------------------------------
+
+Deno.test("Sourced counters: the aggregate adds each source's change and records its last value (CTR-601)", async () => {
+  await using s = await runJsServer();
+  await using nc = await clientFor(s);
+  const jsm = await jetstreamManager(nc);
+  await addStream(jsm, { name: "SRC", subjects: ["src.>"], allow_msg_counter: true, allow_direct: true });
+  await addStream(jsm, {
+    name: "AGG",
+    allow_msg_counter: true,
+    allow_direct: true,
+    sources: [{ name: "SRC" }],
+  });
+  await incr(nc, "src.hits", "+3");
+  await awaitVal(nc, "AGG", "src.hits", "3");
+  await incr(nc, "src.hits", "+4");
+  const m = await awaitVal(nc, "AGG", "src.hits", "7");
+  assertEquals(m.headers?.get("Nats-Counter-Sources"), `{"SRC":{"src.hits":"7"}}`);
+  // Nats-Incr holds the change from the last value seen from this source, not the origin's increment.
+  assertEquals(m.headers?.get("Nats-Incr"), "4");
+  assert(m.headers?.get("Nats-Stream-Source").startsWith("SRC 2 "));
+  // The origin's own messages carry no sources header.
+  assertEquals((await lastFor(nc, "SRC", "src.hits")).headers?.get("Nats-Counter-Sources"), "");
+});
+
+Deno.test("Sourced counters: a source added with a value already counted brings it in as one change (CTR-603)", async () => {
+  await using s = await runJsServer();
+  await using nc = await clientFor(s);
+  const jsm = await jetstreamManager(nc);
+  await addStream(jsm, { name: "SRC", subjects: ["src.>"], allow_msg_counter: true });
+  await incr(nc, "src.hits", "+6");
+  await incr(nc, "src.hits", "+4");
+  await addStream(jsm, { name: "AGG", subjects: ["agg.>"], allow_msg_counter: true, allow_direct: true });
+  await incr(nc, "agg.local", "+1");
+  await jsm.streams.update("AGG", {
+    subjects: ["agg.>"],
+    allow_msg_counter: true,
+    allow_direct: true,
+    sources: [{ name: "SRC", opt_start_seq: 2 }],
+  } as never);
+  const m = await awaitVal(nc, "AGG", "src.hits", "10");
+  assertEquals(m.headers?.get("Nats-Incr"), "10");
+  assertEquals((await jsm.streams.info("AGG")).state.messages, 2);
+});
+
+Deno.test("Sourced counters: several sources through subject transforms, in two tiers", async () => {
+  await using s = await runJsServer();
+  await using nc = await clientFor(s);
+  const jsm = await jetstreamManager(nc);
+  await addStream(jsm, { name: "ES", subjects: ["count.es.>"], allow_msg_counter: true });
+  await addStream(jsm, { name: "DE", subjects: ["count.de.>"], allow_msg_counter: true });
+  await rawStream(nc, "CREATE", {
+    name: "EU",
+    allow_msg_counter: true,
+    allow_direct: true,
+    sources: [
+      { name: "ES", subject_transforms: [{ src: "count.es.hits", dest: "count.eu.hits" }] },
+      { name: "DE", subject_transforms: [{ src: "count.de.hits", dest: "count.eu.hits" }] },
+    ],
+  });
+  await rawStream(nc, "CREATE", {
+    name: "GLOBAL",
+    allow_msg_counter: true,
+    allow_direct: true,
+    sources: [{ name: "EU", subject_transforms: [{ src: "count.eu.hits", dest: "count.hits" }] }],
+  });
+  await incr(nc, "count.es.hits", "3");
+  await incr(nc, "count.de.hits", "2");
+  await awaitVal(nc, "EU", "count.eu.hits", "5");
+  await incr(nc, "count.de.hits", "-1");
+  const eu = await awaitVal(nc, "EU", "count.eu.hits", "4");
+  // Keyed by origin stream and its own subject, sorted as Go marshals a map.
+  assertEquals(
+    eu.headers?.get("Nats-Counter-Sources"),
+    `{"DE":{"count.de.hits":"1"},"ES":{"count.es.hits":"3"}}`,
+  );
+  const g = await awaitVal(nc, "GLOBAL", "count.hits", "4");
+  assertEquals(g.headers?.get("Nats-Counter-Sources"), `{"EU":{"count.eu.hits":"4"}}`);
+  // Every change reached the top, one message each.
+  assertEquals((await jsm.streams.info("GLOBAL")).state.messages, 3);
+});
+
+Deno.test("Sourced counters: local increments keep the sources record, and source values redelivered add up", async () => {
+  await using s = await runJsServer();
+  await using nc = await clientFor(s);
+  const jsm = await jetstreamManager(nc);
+  await addStream(jsm, { name: "SRC", subjects: ["hits"], allow_msg_counter: true });
+  await rawStream(nc, "CREATE", {
+    name: "AGG",
+    subjects: ["hits.local"],
+    allow_msg_counter: true,
+    allow_direct: true,
+    sources: [{ name: "SRC", filter_subject: "hits" }],
+    subject_transform: { src: "hits.local", dest: "hits" },
+  });
+  await incr(nc, "hits", "+3");
+  await incr(nc, "hits", "+4");
+  await awaitVal(nc, "AGG", "hits", "7");
+  // A local increment (the stream's transform puts it on the same counter) adds to the total and carries
+  // the sources record forward.
+  const ack = await incr(nc, "hits.local", "+10");
+  assertEquals(ack.val, "17");
+  const local = await lastFor(nc, "AGG", "hits");
+  assertEquals(local.headers?.get("Nats-Incr"), "+10");
+  assertEquals(local.headers?.get("Nats-Counter-Sources"), `{"SRC":{"hits":"7"}}`);
+  // The same source under another filter is a new source link: it starts over from the origin's first
+  // message and redelivers 3 and 7. Each is taken relative to the last value recorded for SRC/hits, so the
+  // total dips and comes back instead of counting the origin twice.
+  await rawStream(nc, "UPDATE", {
+    name: "AGG",
+    subjects: ["hits.local"],
+    allow_msg_counter: true,
+    allow_direct: true,
+    sources: [{ name: "SRC", filter_subject: ">" }],
+    subject_transform: { src: "hits.local", dest: "hits" },
+  });
+  await checkFor(5_000, 25, async () => assertEquals((await jsm.streams.info("AGG")).state.messages, 5));
+  const last = await awaitVal(nc, "AGG", "hits", "17");
+  assertEquals(last.headers?.get("Nats-Incr"), "4");
+  const dip = await jsm.streams.getMessage("AGG", { seq: 4 });
+  assert(dip !== null);
+  assertEquals([dip.json<{ val: string }>().val, dip.header.get("Nats-Incr")], ["13", "-4"]);
+  await incr(nc, "hits", "+1");
+  await awaitVal(nc, "AGG", "hits", "18");
+});
+
+Deno.test("Sourced counters: a stream that does not count stores sourced increments as they are", async () => {
+  await using s = await runJsServer();
+  await using nc = await clientFor(s);
+  const jsm = await jetstreamManager(nc);
+  await addStream(jsm, { name: "SRC", subjects: ["src.>"], allow_msg_counter: true });
+  await addStream(jsm, { name: "COPY", allow_direct: true, sources: [{ name: "SRC" }] });
+  await incr(nc, "src.a", "+2");
+  await incr(nc, "src.a", "+5");
+  const m = await awaitVal(nc, "COPY", "src.a", "7");
+  assertEquals(m.headers?.get("Nats-Incr"), "+5");
+  assertEquals(m.headers?.get("Nats-Counter-Sources"), "");
+  assertEquals((await jsm.streams.info("COPY")).state.messages, 2);
+});
