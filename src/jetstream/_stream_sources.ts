@@ -57,8 +57,10 @@ export interface SourceTarget {
   ): boolean;
   /** Mirror: the origin skipped from our last sequence to `seq` (expired/deleted upstream). */
   skipTo(seq: number): void;
-  /** Source: ingest as a publish without reply. */
-  storeSourced(subject: string, hdr: Uint8Array | undefined, msg: Uint8Array): boolean;
+  /** Source: ingest as a publish without reply; the refusal's text, or undefined when stored. */
+  storeSourced(subject: string, hdr: Uint8Array | undefined, msg: Uint8Array): string | undefined;
+  /** The stream's account, for log lines. */
+  readonly accountName?: string;
   /** Mirror: a message arrived with `pending` more to come (mirror_direct starts once nearly caught up). */
   mirrorPending?(pending: number): void;
   /** Mirror: the origin consumer is gone (restart or stop); mirror_direct stops until caught up again. */
@@ -161,6 +163,8 @@ export class SourceLink {
   #lastMsgMs = 0;
   #stopped = false;
   #nuid: Nuid;
+  /** The last refusal logged, so a message refused on every retry is logged once. */
+  #lastErr = "";
 
   constructor(t: SourceTarget, kind: "mirror" | "source", cfg: StreamSource, nuid: Nuid) {
     this.#t = t;
@@ -390,8 +394,23 @@ export class SourceLink {
       JS_STREAM_SOURCE,
       `${name} ${a.sseq} ${parts[1] ?? ">"} ${parts[2] ?? ">"} ${subject}`,
     ]]);
-    if (this.#t.storeSourced(subj, h, payload)) this.sseq = a.sseq;
-    else this.#restart();
+    const err = this.#t.storeSourced(subj, h, payload);
+    if (err === undefined) {
+      this.sseq = a.sseq;
+      this.#lastErr = "";
+      return;
+    }
+    // Refused (a counter without Nats-Incr, limits, …): drop this consumer and let the health check make a
+    // new one from the same message, at most once per retry interval, as the reference backs off.
+    if (err !== this.#lastErr) {
+      this.#t.warn(
+        `Error processing inbound source ${JSON.stringify(this.iname)} for '${
+          this.#t.accountName ?? ""
+        }' > '${this.#t.name}': ${err}`,
+      );
+    }
+    this.#lastErr = err;
+    this.#cancel();
   }
 
   #restart(): void {

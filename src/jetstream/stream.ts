@@ -310,8 +310,10 @@ export class Stream {
         } finally {
           this.#sourcedIngest = false;
         }
-        return this.#ingestErr === undefined;
+        // processInbound sets #ingestErr on a refusal (TS cannot see that through the call).
+        return (this.#ingestErr as ApiError | undefined)?.description;
       },
+      accountName: host.accountName,
       mirrorPending: (pending) => this.#mirrorDirectCheck(pending),
       mirrorCanceled: () => this.#mirrorDirectStop(),
     };

@@ -442,3 +442,23 @@ Deno.test("Sourced counters: a stream that does not count stores sourced increme
   assertEquals(m.headers?.get("Nats-Counter-Sources"), "");
   assertEquals((await jsm.streams.info("COPY")).state.messages, 2);
 });
+
+Deno.test("Sourced counters: a counter refuses sourced messages without Nats-Incr, retrying at the retry interval", async () => {
+  await using s = await runJsServer();
+  await using nc = await clientFor(s);
+  const jsm = await jetstreamManager(nc);
+  await addStream(jsm, { name: "PLAIN", subjects: ["plain.>"] });
+  await pub(nc, "plain.a", "not a counter");
+  // Consumer create requests the link sends to the origin.
+  let creates = 0;
+  const sub = nc.subscribe("$JS.API.CONSUMER.CREATE.PLAIN.>", { callback: () => void creates++ });
+  const sub2 = nc.subscribe("$JS.API.CONSUMER.CREATE.PLAIN", { callback: () => void creates++ });
+  await nc.flush();
+  await addStream(jsm, { name: "AGG", allow_msg_counter: true, sources: [{ name: "PLAIN" }] });
+  await new Promise((r) => setTimeout(r, 1_600));
+  sub.unsubscribe();
+  sub2.unsubscribe();
+  assertEquals((await jsm.streams.info("AGG")).state.messages, 0);
+  // The first request and at most two retries, not a request per refusal.
+  assert(creates >= 1 && creates <= 3, `${creates} consumer creates`);
+});
