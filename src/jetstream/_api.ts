@@ -401,6 +401,30 @@ function sameConfig(a: StreamConfig, b: StreamConfig): boolean {
   return norm(a) === norm(b);
 }
 
+/** A changed consumer_limits may not be below what an existing consumer already uses (updateWithAdvisory). */
+function checkConsumerLimitsUpdate(s: Stream, cfg: StreamConfig): void {
+  const o = s.config.consumer_limits ?? {};
+  const n = cfg.consumer_limits ?? {};
+  const it = n.inactive_threshold ?? 0;
+  const map = n.max_ack_pending ?? 0;
+  const changed = (it > 0 && it !== (o.inactive_threshold ?? 0)) ||
+    (map > 0 && map !== (o.max_ack_pending ?? 0));
+  if (!changed) return;
+  const bad: string[] = [];
+  for (const c of s.consumers.values()) {
+    const cc = c.config as
+      | { direct?: boolean; inactive_threshold?: number; max_ack_pending?: number }
+      | undefined;
+    if (cc === undefined || cc.direct) continue;
+    if ((it > 0 && (cc.inactive_threshold ?? 0) > it) || (map > 0 && (cc.max_ack_pending ?? 0) > map)) {
+      bad.push(c.name);
+    }
+  }
+  if (bad.length > 0) {
+    throw newJSError("JSStreamUpdateErrF", { err: `change to limits violates consumers: ${bad.join(", ")}` });
+  }
+}
+
 function updateStream(req: ApiRequest): Record<string, unknown> {
   const jsa = req.jsa;
   const name = req.tokens.slice(2).join(".");
@@ -414,6 +438,7 @@ function updateStream(req: ApiRequest): Record<string, unknown> {
   if (cfg instanceof ApiError) throw cfg;
   checkAccountLimits(jsa, cfg, s.config);
   if (subjectsOverlap(jsa, cfg.subjects ?? [], name)) throw newJSError("JSStreamSubjectOverlapErr");
+  checkConsumerLimitsUpdate(s, cfg);
   const hadDirect = s.config.allow_direct;
   s.update(cfg);
   if (cfg.allow_direct && !hadDirect) subscribeDirect(jsa, s);

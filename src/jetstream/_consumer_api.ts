@@ -118,6 +118,9 @@ function createConsumer(req: ApiRequest): Record<string, unknown> {
     }
     cfg.name = consumerName;
   } else if (cfg.durable_name) throw newJSError("JSConsumerEphemeralWithDurableNameErr");
+  if (filtered !== "" && (cfg.filter_subjects?.length ?? 0) > 0) {
+    throw newJSError("JSConsumerMultipleFiltersNotAllowed");
+  }
   if (filtered !== "" && cfg.filter_subject !== filtered) {
     throw newJSError("JSConsumerCreateFilterSubjectMismatchErr");
   }

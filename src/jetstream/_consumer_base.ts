@@ -198,7 +198,9 @@ export abstract class ConsumerBase implements StreamConsumer {
         seqs.sort((a, b) => a - b);
         if (seqs.length > 0) {
           this._lss = seqs;
-          this._lssResume = last + 1;
+          // Every later match would itself be a last-per-subject message: resuming right after the last
+          // one delivers the same messages and reports it as the delivered stream sequence, as nats-server.
+          this._lssResume = seqs[seqs.length - 1] + 1;
           this._sseq = seqs[0];
         } else this._sseq = last + 1;
         break;
@@ -316,12 +318,12 @@ export abstract class ConsumerBase implements StreamConsumer {
   }
 
   /**
-   * A purge of `filter`: a consumer inside it moves to `nextMatch` (past `lastSeq` when nothing matching is left),
-   * one that overlaps it to the stream's first sequence; others are untouched.
+   * A purge of `filter`: a consumer all of whose filters are inside it moves to `nextMatch` (past `lastSeq` when
+   * nothing matching is left), one that overlaps it to the stream's first sequence; others are untouched.
    */
   onPurgedFiltered(filter: string, streamFirst: number, nextMatch: number, lastSeq: number): void {
     const f = this._filters;
-    if (f.length > 0 && f.some((x) => x === filter || subjectIsSubsetMatch(x, filter))) {
+    if (f.length > 0 && f.every((x) => x === filter || subjectIsSubsetMatch(x, filter))) {
       this.onPurged(nextMatch === 0 ? lastSeq + 1 : nextMatch);
     } else if (f.length === 0 || f.some((x) => subjectsCollide(x, filter))) this.onPurged(streamFirst);
   }

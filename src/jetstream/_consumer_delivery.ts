@@ -128,8 +128,9 @@ export abstract class ConsumerDelivery extends ConsumerPull {
     }
     const m = this._loadNext(this._sseq);
     if (m === undefined) {
+      // One filter (or none) skips to the end; several filters stay put, as nats-server's multi-filter load.
       const last = store.fastState().lastSeq;
-      if (this._sseq <= last) this._sseq = last + 1;
+      if (this._sseq <= last && this._filters.length <= 1) this._sseq = last + 1;
       return undefined;
     }
     this._sseq = m.seq + 1;

@@ -15,6 +15,8 @@ export abstract class ConsumerPush extends ConsumerBase {
   /** Applies an accepted config update. */
   applyUpdate(cfg: ConsumerConfig): void {
     const old = this.config;
+    // An update does not pause or resume: only create and the PAUSE API set pause_until.
+    if (cfg.pause_until !== old.pause_until) cfg = { ...cfg, "pause_until": old.pause_until };
     this.config = cfg;
     // updateConfig arrived with MemStore; older stores lack it.
     (this.store as { updateConfig?: (c: ConsumerStoreConfig) => void }).updateConfig?.(storeCfg(cfg));
@@ -64,11 +66,13 @@ export abstract class ConsumerPush extends ConsumerBase {
     this._advisory(`$JS.EVENT.ADVISORY.CONSUMER.PAUSE.${this.stream.name}.${this.name}`, {
       type: "io.nats.jetstream.advisory.v1.consumer_pause",
       paused,
-      "pause_until": paused ? pu : undefined,
+      // The configured deadline, also in the advisory that the pause ended.
+      "pause_until": pu || "0001-01-01T00:00:00Z",
     }, !paused && !this._wasPaused);
     this._wasPaused = paused;
     if (paused) {
-      const ms = Number((parseRfc3339(pu!)! - nowNs()) / 1_000_000n);
+      // Rounded up: a timer that fires before the deadline would report the consumer as still paused.
+      const ms = Number((parseRfc3339(pu!)! - nowNs() + 999_999n) / 1_000_000n) + 1;
       this._uptmr = this._timers.after(Math.max(1, ms), () => {
         this._uptmr = undefined;
         this._checkPause();

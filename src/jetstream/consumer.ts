@@ -243,6 +243,11 @@ export class Consumer extends ConsumerDelivery {
       if (this._pending.size === 0) this.#dues.clear();
       return;
     }
+    this.#dropGonePending();
+    if (this._pending.size === 0) {
+      this.#dues.clear();
+      return;
+    }
     const now = performance.now();
     let next = Infinity;
     const expired: number[] = [];
@@ -279,6 +284,41 @@ export class Consumer extends ConsumerDelivery {
     }
     if (next < Infinity) this._armPending(Math.max(1, next - now), true);
     else if (this._pending.size > 0) this._armPending(this._ackWaitMs(1), true);
+  }
+
+  /**
+   * Pending messages the stream no longer has (expired, removed) or below the ack floor are forgotten and
+   * move the ack floors, as the reference's pending check does; with none left the floors catch up with the
+   * delivered sequences. Pending keys are in increasing order, so this stops at the first one still valid.
+   */
+  #dropGonePending(): void {
+    const st = this.stream.store.fastState();
+    const fseq = st.msgs === 0 ? st.lastSeq + 1 : st.firstSeq;
+    const dropped: number[] = [];
+    for (const [seq, p] of this._pending) {
+      if (seq >= fseq && seq > this._asflr) break;
+      this._pending.delete(seq);
+      this._rdc.delete(seq);
+      this._removeFromRdq(seq);
+      if (seq > this._asflr) this._asflr = seq;
+      if (p.dseq > this._adflr) this._adflr = p.dseq;
+      dropped.push(p.dseq, seq);
+    }
+    if (dropped.length === 0) return;
+    if (this._pending.size === 0) {
+      this._adflr = this._dseq - 1;
+      this._asflr = this._sseq - 1;
+    }
+    // The store forgets them as acked ones.
+    this._storeCall(() => {
+      for (let i = 0; i < dropped.length; i += 2) {
+        try {
+          this.store.updateAcks(dropped[i], dropped[i + 1]);
+        } catch {
+          // Already gone from the store's pending: nothing to forget.
+        }
+      }
+    });
   }
 
   // ---- Pinned client priority groups ----------------------------------------------------------------------
