@@ -9,8 +9,10 @@ import { assert, assertEquals, assertRejects } from "@std/assert";
 import { headers, type Msg } from "@nats-io/nats-core";
 import { type JetStreamManager, jetstreamManager, StorageType } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
+import { connect } from "@nats-io/transport-node";
 import { clientFor, jsApi, runJsServer } from "./_helpers.ts";
 import { checkFor } from "../_helpers/server.ts";
+import { natsServerPath, runRefServer } from "../_helpers/ref_server.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -191,6 +193,86 @@ Deno.test("mirror_direct: refused on a stream that is not a mirror", async () =>
     "err_code": 10052,
     description: "stream has no mirror but does have mirror direct",
   });
+});
+
+/** The mirror_direct observations compared with nats-server (2.9.10 has mirror_direct, not counters). */
+async function mirrorDirectScene(port: number): Promise<Record<string, unknown>> {
+  const nc = await connect({ servers: `127.0.0.1:${port}` });
+  const out: Record<string, unknown> = {};
+  try {
+    const mk = (cfg: Record<string, unknown>) =>
+      jsApi(nc, `$JS.API.STREAM.CREATE.${cfg.name}`, { storage: "memory", ...cfg });
+    out["no mirror"] = (await mk({ name: "X", subjects: ["x"], "mirror_direct": true })).error;
+    await mk({ name: "KV", subjects: ["kv.>"], "allow_direct": true });
+    await mk({ name: "OFF", subjects: ["off.>"] });
+    out["inherited"] = (await mk({ name: "M", mirror: { name: "KV" } })).config?.mirror_direct;
+    out["explicit, origin off"] = (await mk({ name: "M2", mirror: { name: "OFF" }, "mirror_direct": true }))
+      .config?.mirror_direct;
+    const h = headers();
+    h.set("Custom", "1");
+    await nc.request("kv.a", enc.encode("v1"), { headers: h, timeout: 2_000 });
+    await nc.request("kv.a", enc.encode("v2"), { timeout: 2_000 });
+    await checkFor(3_000, 20, async () => {
+      assertEquals((await jsApi(nc, "$JS.API.STREAM.INFO.M")).state.messages, 2);
+    });
+    // Whoever answers, the reply differs only in Nats-Stream; one of each is kept.
+    const seen: Record<string, string> = {};
+    for (let i = 0; i < 200 && Object.keys(seen).length < 2; i++) {
+      const m = await nc.request("$JS.API.DIRECT.GET.KV", enc.encode(JSON.stringify({ seq: 1 })), {
+        timeout: 1_000,
+      });
+      const stream = m.headers!.get("Nats-Stream");
+      seen[stream] = `${m.headers!.toString().replace(/Nats-Time-Stamp: [^\r]*/, "Nats-Time-Stamp: <ts>")}|${
+        dec.decode(m.data)
+      }`;
+    }
+    out["answers"] = seen;
+    // The origin's allow_direct turned off: it leaves the group, the mirror answers every request.
+    const upd = await jsApi(nc, "$JS.API.STREAM.UPDATE.KV", {
+      name: "KV",
+      subjects: ["kv.>"],
+      storage: "memory",
+    });
+    out["origin off"] = upd.config?.allow_direct;
+    const who = new Set<string>();
+    for (let i = 0; i < 20; i++) {
+      const m = await nc.request("$JS.API.DIRECT.GET.KV.kv.a", new Uint8Array(0), { timeout: 1_000 });
+      who.add(m.headers!.get("Nats-Stream"));
+    }
+    out["answered by"] = [...who];
+    // The origin gone, the mirror answers alone.
+    await jsApi(nc, "$JS.API.STREAM.DELETE.KV");
+    const last = await nc.request("$JS.API.DIRECT.GET.KV.kv.a", new Uint8Array(0), { timeout: 1_000 });
+    out["origin deleted"] = [
+      last.headers?.get("Nats-Stream"),
+      last.headers?.get("Nats-Sequence"),
+      dec.decode(last.data),
+    ];
+  } finally {
+    await nc.close();
+  }
+  return out;
+}
+
+Deno.test("mirror_direct side by side with nats-server: config, refusal and the answers from origin and mirror", async () => {
+  const exe = natsServerPath();
+  if (exe === undefined) {
+    // deno-lint-ignore no-console
+    console.warn("nats-server not on PATH: mirror_direct side-by-side test skipped");
+    return;
+  }
+  await using s = await runJsServer();
+  const ours = await mirrorDirectScene(s.port);
+  const rdir = await Deno.makeTempDir({ prefix: "natsdeno-md-ref-" });
+  try {
+    await using r = await runRefServer(exe, `jetstream { store_dir: "${rdir}" }`);
+    const ref = await mirrorDirectScene(r.port);
+    assertEquals(ours, ref);
+    assertEquals(Object.keys(ref.answers as object).sort(), ["KV", "M"]);
+    assertEquals(ref["answered by"], ["M"]);
+  } finally {
+    await Deno.remove(rdir, { recursive: true }).catch(() => {});
+  }
 });
 
 // ---- Counter validation -------------------------------------------------------------------------------
