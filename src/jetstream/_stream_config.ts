@@ -520,8 +520,8 @@ export function checkStreamUpdate(old: StreamConfig, cfg: StreamConfig): StreamC
   if (!!cfg.allow_msg_ttl !== !!old.allow_msg_ttl) {
     return invalid("message TTL status can not be changed after stream creation");
   }
-  if (old.allow_msg_counter && !cfg.allow_msg_counter) {
-    return invalid("counter status can not be disabled after stream creation");
+  if (!!cfg.allow_msg_counter !== !!old.allow_msg_counter) {
+    return invalid("stream configuration update can not change message counter setting");
   }
   if (cfg.sealed) {
     cfg.max_age = 0;

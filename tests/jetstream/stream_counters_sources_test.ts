@@ -305,6 +305,22 @@ Deno.test("Counters: stream configs a counter cannot use are refused with the re
   assertEquals(m.error?.description, "stream mirrors can not also calculate counters");
 });
 
+Deno.test("Counters: an update can neither turn counting on nor off", async () => {
+  await using s = await runJsServer();
+  await using nc = await clientFor(s);
+  const text = "stream configuration update can not change message counter setting";
+  for (const [name, on] of [["C", true], ["P", false]] as const) {
+    const base = { name, subjects: [`${name}.>`], storage: "memory" };
+    const c = await jsApi(nc, `$JS.API.STREAM.CREATE.${name}`, { ...base, "allow_msg_counter": on });
+    assert(c.error === undefined, JSON.stringify(c.error));
+    const u = await jsApi(nc, `$JS.API.STREAM.UPDATE.${name}`, { ...base, "allow_msg_counter": !on });
+    assertEquals(u.error, { code: 500, "err_code": 10052, description: text });
+    // The same setting again is fine.
+    const same = await jsApi(nc, `$JS.API.STREAM.UPDATE.${name}`, { ...base, "allow_msg_counter": on });
+    assertEquals(same.error, undefined);
+  }
+});
+
 Deno.test("Counters: Nats-Incr values and the headers that may not go with them", async () => {
   await using s = await runJsServer();
   await using nc = await clientFor(s);
