@@ -15,7 +15,9 @@ import {
   xorAt,
 } from "./_fs_crypto.ts";
 import type { BlockSlab } from "./_fs_cache.ts";
-import { writeFileDurable } from "./_fs_meta.ts";
+import { ioError, writeFileDurable } from "./_fs_meta.ts";
+
+export { ioError };
 import { compressBlock, decompressBlock, isCompressed } from "./msg_block.ts";
 import { StoreError } from "./store.ts";
 
@@ -59,11 +61,6 @@ export interface SealedEntry {
   a?: 1;
 }
 
-/** A StoreError "io" for a failed file operation, naming what was being done. */
-export function ioError(what: string, cause: unknown): StoreError {
-  return new StoreError("io", `${what}: ${(cause as Error)?.message ?? cause}`, { cause });
-}
-
 /** A new block record with no messages. */
 export function newBlockMeta(idx: number): Block {
   return { idx, first: 0, last: 0, msgs: 0, live: 0, compressed: false };
@@ -83,6 +80,8 @@ export class BlockFiles {
   /** What recovery and the cache found wrong (also logged). */
   readonly damage: FsDamage[] = [];
   blocks: Block[] = [];
+  /** The highest block index found on disk or created. */
+  maxIdx = 0;
   // msgs/blocks.db (natsdeno's own JSON file, the role of the reference's index.db): size and HighwayHash-64
   // of each sealed (no longer active) block file, and of the active block at a clean stop (a: 1). A block
   // cut at a record boundary is otherwise indistinguishable from a shorter block; a block whose whole-file
@@ -173,7 +172,10 @@ export class BlockFiles {
 
   /** Creates the next block's files (empty block, sealed seed) and appends it to the list. */
   create(): Block {
-    const idx = this.blocks.length > 0 ? this.blocks[this.blocks.length - 1].idx + 1 : 1;
+    // Past every index seen on disk: an unreadable block left out of the list keeps its file and number.
+    const last = this.blocks.length > 0 ? this.blocks[this.blocks.length - 1].idx : 0;
+    const idx = Math.max(last, this.maxIdx) + 1;
+    this.maxIdx = idx;
     const b = newBlockMeta(idx);
     if (this.keys !== undefined) {
       b.seed = randomBytes(32);

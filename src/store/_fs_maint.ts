@@ -112,9 +112,8 @@ export class Maintenance {
     b.damaged = false;
     const plain = out.subarray(0, o);
     if (isActive) {
-      writer.closeFd(writer.fd);
       files.write(b, plain, false);
-      writer.open(b, plain.length);
+      writer.open(b, plain.length); // closes the replaced file's fd
     } else {
       const file = files.write(b, plain, b.compressed || this.compress);
       const hash = files.seal(b.idx, file);

@@ -7,6 +7,30 @@ import { dirname, join } from "node:path";
 import { hh64, open, type StreamKeys } from "./_fs_crypto.ts";
 import { StoreError } from "./store.ts";
 
+/** Go's texts for the errno values whose libuv text differs. */
+const GO_ERRNO_TEXT: Record<string, string> = { EIO: "input/output error" };
+
+/**
+ * A StoreError "io" for a failed file operation. With `op` and `path` (by default the failed call and file
+ * of a node:fs error) the text reads as Go's os.PathError ("write /dir/msgs/1.blk: no space left on
+ * device"), which the reference sends to publishers in its JSStreamStoreFailedF reply; otherwise it names
+ * what was being done.
+ */
+export function ioError(what: string, cause: unknown, op?: string, path?: string): StoreError {
+  const e = cause as { code?: string; message?: string } | undefined;
+  // node:fs errors read "ENOSPC: no space left on device, write"; Deno's own "No space left on device (os
+  // error 28)". Go's syscall texts are the C library's, lower-cased.
+  const msg = typeof e?.message === "string" ? e.message : "";
+  const m = /^E[A-Z]+: ([^,]+)/.exec(msg) ?? /^([A-Za-z][^(]*?) \(os error \d+\)$/.exec(msg);
+  op ??= (cause as { syscall?: string })?.syscall;
+  path ??= (cause as { path?: string })?.path;
+  if (op !== undefined && path !== undefined && m !== null) {
+    const text = GO_ERRNO_TEXT[e!.code ?? ""] ?? m[1].charAt(0).toLowerCase() + m[1].slice(1);
+    return new StoreError("io", `${op} ${path}: ${text}`, { cause });
+  }
+  return new StoreError("io", `${what}: ${e?.message ?? cause}`, { cause });
+}
+
 /** Writes `data` to `path` durably: a temp file, fdatasync, rename, then fsync of the directory. */
 export function writeFileDurable(path: string, data: Uint8Array): void {
   const tmp = `${path}.tmp`;
@@ -22,7 +46,7 @@ export function writeFileDurable(path: string, data: Uint8Array): void {
     fs.renameSync(tmp, path);
     syncDir(dirname(path));
   } catch (err) {
-    throw new StoreError("io", `writing ${path}: ${(err as Error).message}`, { cause: err });
+    throw ioError(`writing ${path}`, err);
   }
 }
 

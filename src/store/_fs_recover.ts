@@ -59,6 +59,7 @@ export function recoverBlocks(files: BlockFiles, reads: BlockReads, t: ReplayTar
     if (m !== null) idxs.push(Number(m[1]));
   }
   idxs.sort((a, b) => a - b);
+  if (idxs.length > 0) files.maxIdx = idxs[idxs.length - 1];
   let lastPlainLen = 0;
   for (let i = 0; i < idxs.length; i++) {
     const b = newBlockMeta(idxs[i]);

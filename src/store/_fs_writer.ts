@@ -7,27 +7,23 @@ import * as fs from "node:fs";
 import { type Block, type BlockFiles, EMPTY, ioError } from "./_fs_blocks.ts";
 import { blockNonceLen, xorAt } from "./_fs_crypto.ts";
 import { EBIT, RecBuf, TBIT } from "./msg_block.ts";
+import type { StoreError } from "./store.ts";
 
 /** Buffered bytes past which appends are written at once instead of at the end of the macrotask. */
 const FLUSH_AT = 1 << 20;
 
 type Waiter = (err: unknown, a: unknown, b: unknown) => void;
 
-interface Deferred {
-  promise: Promise<void>;
-  resolve: () => void;
-  reject: (e: unknown) => void;
+function settle(err: unknown, res: () => void, rej: (e: unknown) => void): void {
+  if (err === undefined) res();
+  else rej(err);
 }
 
-function deferred(): Deferred {
-  let resolve!: () => void;
-  let reject!: (e: unknown) => void;
-  const promise = new Promise<void>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
+/**
+ * Called once per failed write or fdatasync, in a microtask: every message above `keepSeq` is not on disk
+ * (its records were cut from the block) and must leave the index; `err` is what failed.
+ */
+export type WriteFailure = (err: StoreError, keepSeq: number) => void;
 
 /** Appends records to the active block and tracks what is written and what is durable. */
 export class BlockWriter {
@@ -42,16 +38,23 @@ export class BlockWriter {
   syncedSeq = 0;
   /** Set by stop(): nothing is written any more. */
   closed = false;
+  /** A write failed and its rollback has not run yet: new messages are refused until it has. */
+  failed: StoreError | undefined;
+  /** Set by the store: rolls the index back after a failed write or fdatasync. */
+  onFailure: WriteFailure | undefined;
   #hkey: Uint8Array = EMPTY;
   #nonce: Uint8Array = EMPTY;
   #flushScheduled = false;
   #syncing = false;
-  #inflight: Deferred | undefined;
-  #inflightSeq = 0;
-  #next: Deferred | undefined;
+  #wantSync = false;
+  /** Where the last fdatasync left the active block: cut back to it when a later fdatasync fails. */
+  #syncedPos = 0;
   #closeLater: number[] = [];
+  /** The promise flushed() hands out, shared by the calls of one batch. */
+  #batch: { promise: Promise<void>; res: () => void; rej: (e: unknown) => void; seq: number } | undefined;
   #syncTimer: ReturnType<typeof setInterval> | undefined;
-  /** onFlushed waiters, in registration order. */
+  /** onFlushed waiters, in registration (and so sequence) order. */
+  #waitSeq: number[] = [];
   #waitFn: Waiter[] = [];
   #waitA: unknown[] = [];
   #waitB: unknown[] = [];
@@ -62,19 +65,28 @@ export class BlockWriter {
     readonly onErr: ((err: unknown) => void) | undefined,
   ) {}
 
-  /** Makes `b` the active block, appending at plain offset `pos`. */
+  /** Makes `b` the active block, appending at plain offset `pos`; the previous block's fd is closed. */
   open(b: Block, pos: number): void {
-    this.active = b;
-    this.#hkey = this.files.blockKey(b.idx);
-    this.fd = fs.openSync(this.files.path(b.idx), "r+");
-    this.pos = pos;
+    const fd = fs.openSync(this.files.path(b.idx), "r+");
     const keys = this.files.keys;
     if (keys !== undefined) {
       // The nonce is the first bytes of the file.
       const nl = blockNonceLen(keys.cipher);
-      this.#nonce = new Uint8Array(nl);
-      fs.readSync(this.fd, this.#nonce, 0, nl, 0);
+      const nonce = new Uint8Array(nl);
+      try {
+        fs.readSync(fd, nonce, 0, nl, 0);
+      } catch (err) {
+        fs.closeSync(fd);
+        throw err;
+      }
+      this.#nonce = nonce;
     }
+    this.closeFd(this.fd);
+    this.fd = fd;
+    this.active = b;
+    this.#hkey = this.files.blockKey(b.idx);
+    this.pos = pos;
+    this.#syncedPos = pos;
   }
 
   /** Starts the sync_interval timer (lazy mode only). */
@@ -109,32 +121,54 @@ export class BlockWriter {
     return this.pos + this.wb.len >= blockSize;
   }
 
+  /**
+   * True when `seq` may be acknowledged: fdatasynced, or (sync_interval set, the reference's lazy mode)
+   * written to the block file. A message is never acknowledged before its write succeeded.
+   */
+  #done(seq: number): boolean {
+    return this.closed || seq <= (this.syncInterval > 0 ? this.writtenSeq : this.syncedSeq);
+  }
+
   flushed(seq: number): Promise<void> | undefined {
-    if (seq <= this.syncedSeq || this.closed || this.syncInterval > 0) return undefined;
-    if (this.#inflight !== undefined && seq <= this.#inflightSeq) return this.#inflight.promise;
-    this.#next ??= deferred();
+    if (this.#done(seq)) return undefined;
+    // One promise per batch: it settles once every sequence asked for so far is acknowledgeable.
+    let d = this.#batch;
+    if (d === undefined) {
+      let res!: () => void;
+      let rej!: (e: unknown) => void;
+      const promise = new Promise<void>((a, b) => {
+        res = a;
+        rej = b;
+      });
+      d = this.#batch = { promise, res, rej, seq };
+    } else if (seq > d.seq) d.seq = seq;
+    if (this.syncInterval <= 0) this.#wantSync = true;
     this.schedule();
-    return this.#next.promise;
+    return d.promise;
   }
 
   onFlushed<A, B>(seq: number, fn: (err: unknown, a: A, b: B) => void, a: A, b: B): boolean {
-    if (seq <= this.syncedSeq || this.closed || this.syncInterval > 0) return false;
+    if (this.#done(seq)) return false;
+    this.#waitSeq.push(seq);
     this.#waitFn.push(fn as Waiter);
     this.#waitA.push(a);
     this.#waitB.push(b);
-    if (this.#next === undefined) {
-      // Marks a sync as wanted; its failure reaches the waiters, so the promise itself may go unobserved.
-      this.#next = deferred();
-      this.#next.promise.catch(() => {});
-    }
+    if (this.syncInterval <= 0) this.#wantSync = true;
     this.schedule();
     return true;
   }
 
-  /** Writes the buffer now when it is large, otherwise at the end of the macrotask. */
+  /**
+   * Writes the buffer now when it is large, otherwise at the end of the macrotask. Never throws: a failed
+   * write is handled by its rollback (see flushWrites).
+   */
   commit(): void {
-    if (this.wb.len >= FLUSH_AT) this.flushWrites();
-    else this.schedule();
+    if (this.wb.len < FLUSH_AT) return this.schedule();
+    try {
+      this.flushWrites();
+    } catch {
+      // The rollback is scheduled.
+    }
   }
 
   schedule(): void {
@@ -145,14 +179,19 @@ export class BlockWriter {
       if (this.closed) return;
       try {
         this.flushWrites();
-        if (this.#next !== undefined) this.#kickSync();
-      } catch (err) {
-        this.#fail(err);
+      } catch {
+        return; // The rollback is scheduled and fails the waiters.
       }
+      if (this.syncInterval > 0) this.#release(this.writtenSeq, undefined);
+      else if (this.#wantSync) this.#kickSync();
     });
   }
 
-  /** Writes the buffered records to the active block; throws StoreError "io" (the block keeps whole records). */
+  /**
+   * Writes the buffered records to the active block. On failure the block is cut back to its last whole
+   * record, the buffered records are dropped, a rollback of the index is scheduled (onFailure), and
+   * StoreError "io" is thrown.
+   */
   flushWrites(): void {
     const len = this.wb.len;
     if (len === 0 || this.closed) return;
@@ -169,12 +208,12 @@ export class BlockWriter {
     } catch (err) {
       // Cut what was written so the block keeps whole records only.
       try {
-        fs.ftruncateSync(this.fd, at);
+        if (off > 0) fs.ftruncateSync(this.fd, at);
       } catch {
-        // Reported below.
+        // Reported below; recovery cuts a torn tail.
       }
       this.wb.reset();
-      throw ioError("writing a message block", err);
+      throw this.#failed(this.#ioError("writing a message block", err, "write"), this.writtenSeq);
     }
     this.pos += len;
     this.wb.reset();
@@ -186,8 +225,9 @@ export class BlockWriter {
     try {
       fs.fdatasyncSync(this.fd);
     } catch (err) {
-      throw ioError("syncing a message block", err);
+      throw this.#ioError("syncing a message block", err, "sync");
     }
+    this.#synced(this.writtenSeq, this.pos, this.active);
   }
 
   /** Closes a block fd, after the fdatasync in flight when there is one. */
@@ -201,30 +241,85 @@ export class BlockWriter {
   close(): void {
     if (this.#syncTimer !== undefined) clearInterval(this.#syncTimer);
     this.syncedSeq = this.writtenSeq;
-    this.#next?.resolve();
-    this.#next = undefined;
     this.closed = true;
-    this.#drainWaiters(undefined, undefined);
+    this.#release(Infinity, undefined);
     this.closeFd(this.fd);
+    this.fd = -1;
   }
 
-  /** Calls the first `n` onFlushed waiters (all when n is undefined) with `err`. */
-  #drainWaiters(n: number | undefined, err: unknown): void {
-    const fns = this.#waitFn;
-    const as = this.#waitA;
-    const bs = this.#waitB;
-    const cnt = n === undefined ? fns.length : Math.min(n, fns.length);
-    if (cnt === 0) return;
-    if (cnt === fns.length) {
-      this.#waitFn = [];
-      this.#waitA = [];
-      this.#waitB = [];
-    } else {
-      this.#waitFn = fns.slice(cnt);
-      this.#waitA = as.slice(cnt);
-      this.#waitB = bs.slice(cnt);
+  /** Marks the writer failed and schedules the rollback to `keepSeq`; returns `err`. */
+  #failed(err: StoreError, keepSeq: number): StoreError {
+    if (this.failed !== undefined) return err;
+    this.failed = err;
+    queueMicrotask(() => {
+      this.writtenSeq = Math.min(this.writtenSeq, keepSeq);
+      this.lastAppended = this.writtenSeq;
+      this.syncedSeq = Math.min(this.syncedSeq, keepSeq);
+      try {
+        this.onFailure?.(err, keepSeq);
+      } catch (e) {
+        this.onErr?.(e);
+      }
+      this.failed = undefined;
+      // Waiters at or below keepSeq are on disk: they are released by the next fdatasync.
+      this.#failAbove(keepSeq, err);
+      if (this.#waiting(Infinity) && this.syncInterval <= 0) {
+        this.#wantSync = true;
+        this.schedule();
+      }
+    });
+    return err;
+  }
+
+  #ioError(what: string, err: unknown, op: string): StoreError {
+    return ioError(what, err, op, this.files.path(this.active.idx));
+  }
+
+  #synced(seq: number, pos: number, b: Block): void {
+    if (seq > this.syncedSeq) this.syncedSeq = seq;
+    if (b === this.active && pos > this.#syncedPos) this.#syncedPos = pos;
+  }
+
+  /** True when a waiter or the batch promise waits for a sequence up to `seq`. */
+  #waiting(seq: number): boolean {
+    return (this.#waitSeq.length > 0 && this.#waitSeq[0] <= seq) ||
+      (this.#batch !== undefined && this.#batch.seq <= seq);
+  }
+
+  /** Calls the waiters for sequences up to `seq`, in order, with `err`. */
+  #release(seq: number, err: unknown): void {
+    const d = this.#batch;
+    if (d !== undefined && d.seq <= seq) {
+      this.#batch = undefined;
+      settle(err, d.res, d.rej);
     }
-    for (let i = 0; i < cnt; i++) {
+    const seqs = this.#waitSeq;
+    let n = 0;
+    while (n < seqs.length && seqs[n] <= seq) n++;
+    this.#drain(0, n, err);
+  }
+
+  /** Calls the waiters for sequences above `seq` with `err`. */
+  #failAbove(seq: number, err: unknown): void {
+    const d = this.#batch;
+    if (d !== undefined && d.seq > seq) {
+      this.#batch = undefined;
+      d.rej(err);
+    }
+    const seqs = this.#waitSeq;
+    let i = 0;
+    while (i < seqs.length && seqs[i] <= seq) i++;
+    this.#drain(i, seqs.length, err);
+  }
+
+  /** Removes waiters [from, to) and calls them with `err`. */
+  #drain(from: number, to: number, err: unknown): void {
+    if (to <= from) return;
+    const fns = this.#waitFn.splice(from, to - from);
+    const as = this.#waitA.splice(from, to - from);
+    const bs = this.#waitB.splice(from, to - from);
+    this.#waitSeq.splice(from, to - from);
+    for (let i = 0; i < fns.length; i++) {
       try {
         fns[i](err, as[i], bs[i]);
       } catch (e) {
@@ -234,60 +329,66 @@ export class BlockWriter {
   }
 
   #kickSync(): void {
-    if (this.#syncing || this.closed) return;
-    this.flushWrites();
-    const d = this.#next;
-    this.#next = undefined;
+    if (this.#syncing || this.closed || this.failed !== undefined) return;
+    this.#wantSync = false;
     const target = this.writtenSeq;
-    const waiters = this.#waitFn.length;
     if (target <= this.syncedSeq) {
-      d?.resolve();
-      this.#drainWaiters(waiters, undefined);
+      this.#release(this.syncedSeq, undefined);
       return;
     }
+    const pos = this.pos;
+    const b = this.active;
     this.#syncing = true;
-    this.#inflight = d;
-    this.#inflightSeq = target;
     fs.fdatasync(this.fd, (err) => {
       this.#syncing = false;
-      this.#inflight = undefined;
       for (const fd of this.#closeLater.splice(0)) fs.closeSync(fd);
-      if (err) {
-        const e = ioError("syncing a message block", err);
-        d?.reject(e);
-        this.#drainWaiters(waiters, e);
+      if (this.closed) return;
+      // A failure of an fdatasync whose records a later one (at rotation) covered changes nothing.
+      if (err && target > this.syncedSeq) {
+        this.#syncFailed(this.#ioError("syncing a message block", err, "sync"), b);
         return;
       }
-      if (target > this.syncedSeq) this.syncedSeq = target;
-      d?.resolve();
-      this.#drainWaiters(waiters, undefined);
-      if (this.#next !== undefined) this.#kickSync();
+      this.#synced(target, pos, b);
+      this.#release(this.syncedSeq, undefined);
+      if (this.#wantSync || this.#waiting(this.writtenSeq)) {
+        this.#kickSync();
+      }
     });
   }
 
+  /**
+   * An fdatasync failed: what it covered may not be on disk, so nothing after the last good fdatasync is
+   * acknowledged. The active block is cut back to where that left it, when it is still the same block.
+   */
+  #syncFailed(err: StoreError, b: Block): void {
+    if (b === this.active) {
+      try {
+        fs.ftruncateSync(this.fd, this.#syncedPos + this.files.fileOff());
+        this.pos = this.#syncedPos;
+      } catch {
+        // The block keeps the records; recovery checks them.
+      }
+    }
+    this.wb.reset();
+    this.#failed(err, this.syncedSeq);
+  }
+
   #intervalSync(): void {
-    if (this.closed || this.#syncing) return;
+    if (this.closed || this.#syncing || this.failed !== undefined) return;
     try {
       this.flushWrites();
       const target = this.writtenSeq;
+      const pos = this.pos;
+      const b = this.active;
       this.#syncing = true;
       fs.fdatasync(this.fd, (err) => {
         this.#syncing = false;
         for (const fd of this.#closeLater.splice(0)) fs.closeSync(fd);
-        if (err) this.onErr?.(ioError("syncing a message block", err));
-        else if (target > this.syncedSeq) this.syncedSeq = target;
+        if (err) this.onErr?.(this.#ioError("syncing a message block", err, "sync"));
+        else this.#synced(target, pos, b);
       });
     } catch (err) {
       this.onErr?.(err);
     }
-  }
-
-  #fail(err: unknown): void {
-    const d = this.#next;
-    this.#next = undefined;
-    const waited = this.#waitFn.length > 0;
-    this.#drainWaiters(undefined, err);
-    if (d !== undefined) d.reject(err);
-    else if (!waited) this.onErr?.(err);
   }
 }

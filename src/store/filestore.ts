@@ -31,7 +31,7 @@ import { BlockReads } from "./_fs_reads.ts";
 import { recoverBlocks } from "./_fs_recover.ts";
 import { BlockWriter } from "./_fs_writer.ts";
 import { MemStore, type MemStoreOptions } from "./memstore.ts";
-import { OP_COMPACT, OP_SKIP, OP_TRUNCATE, OP_TTL, subjBytes, TBIT } from "./msg_block.ts";
+import { OP_COMPACT, OP_SKIP, OP_TRUNCATE, OP_TTL, RK_MSG, scanBlock, subjBytes, TBIT } from "./msg_block.ts";
 import {
   type ConsumerStore,
   type ConsumerStoreConfig,
@@ -88,6 +88,8 @@ export class FileStore extends MemStore {
   #reads!: BlockReads;
   #maint!: Maintenance;
   #replaying = true;
+  /** A rollback after a failed write is truncating the index: nothing is journaled. */
+  #rollingBack = false;
   #consumers = new Set<FileConsumerStore>();
   #subjCache = new Map<string, Uint8Array>();
 
@@ -116,6 +118,7 @@ export class FileStore extends MemStore {
       );
       this.#files = files;
       this.#writer = new BlockWriter(files, syncInterval, opts.onError);
+      this.#writer.onFailure = (err, keep) => this.#rollback(err, keep);
       this.#reads = new BlockReads(
         files,
         opts.blockCacheBytes ?? BLOCK_CACHE_BYTES,
@@ -283,6 +286,41 @@ export class FileStore extends MemStore {
     return cs;
   }
 
+  // ---- appends: checked before the index changes ----
+
+  override storeMsg(
+    subject: string,
+    hdr: Uint8Array | undefined,
+    msg: Uint8Array,
+    ttlNs?: bigint,
+  ): { seq: number; ts: bigint } {
+    this.#beforeWrite();
+    return super.storeMsg(subject, hdr, msg, ttlNs);
+  }
+
+  override storeRawMsg(
+    subject: string,
+    hdr: Uint8Array | undefined,
+    msg: Uint8Array,
+    seq: number,
+    ts: bigint,
+    ttlNs?: bigint,
+    discardNewCheck?: boolean,
+  ): void {
+    this.#beforeWrite();
+    super.storeRawMsg(subject, hdr, msg, seq, ts, ttlNs, discardNewCheck);
+  }
+
+  override skipMsg(): number {
+    this.#beforeWrite();
+    return super.skipMsg();
+  }
+
+  override skipMsgs(seq: number, num: number): void {
+    this.#beforeWrite();
+    super.skipMsgs(seq, num);
+  }
+
   // ---- journal ----
 
   protected override journalStore(
@@ -294,7 +332,7 @@ export class FileStore extends MemStore {
     ttlNs: bigint,
   ): void {
     if (this.#replaying) return;
-    this.#maybeRotate();
+    this.#rotateQuiet();
     const w = this.#writer;
     const b = w.active;
     let sb = this.#subjCache.get(subj);
@@ -315,7 +353,7 @@ export class FileStore extends MemStore {
 
   protected override journalRemove(seq: number, erase: boolean): void {
     if (this.#replaying) return;
-    this.#maybeRotate();
+    this.#rotateQuiet();
     const w = this.#writer;
     w.append(seq, TBIT, this.fastState().lastTime, EMPTY, undefined, EMPTY);
     const b = this.#files.find(seq);
@@ -331,7 +369,7 @@ export class FileStore extends MemStore {
 
   protected override journalCompact(seq: number): void {
     if (this.#replaying) return;
-    this.#maybeRotate();
+    this.#rotateQuiet();
     this.#writer.op(OP_COMPACT, seq, this.fastState().lastTime);
     for (const b of this.#files.blocks) {
       if (b.msgs > 0 && b.last < seq) b.live = 0;
@@ -344,8 +382,8 @@ export class FileStore extends MemStore {
   }
 
   protected override journalTruncate(seq: number): void {
-    if (this.#replaying) return;
-    this.#maybeRotate();
+    if (this.#replaying || this.#rollingBack) return;
+    this.#rotateQuiet();
     const w = this.#writer;
     w.flushWrites();
     // Sequences above `seq` will be reused: drop their records from the blocks now.
@@ -359,7 +397,7 @@ export class FileStore extends MemStore {
 
   protected override journalSkip(seq: number, num: number, ts: bigint): void {
     if (this.#replaying) return;
-    this.#maybeRotate();
+    this.#rotateQuiet();
     const w = this.#writer;
     w.op(OP_SKIP, seq, ts, BigInt(num));
     w.lastAppended = seq + num - 1;
@@ -374,28 +412,119 @@ export class FileStore extends MemStore {
     w.flushWrites();
     w.syncNow();
     const old = w.active;
-    w.closeFd(w.fd);
-    w.fd = -1;
-    const raw = fs.readFileSync(files.path(old.idx));
-    let hash: string;
-    if (old.damaged) {
-      files.seal(old.idx, undefined);
-      hash = files.fileHash(raw);
-      this.#maint.toCompress.push(old);
-      this.#maint.schedule();
-    } else hash = files.seal(old.idx, raw);
-    if (this.#reads.cache !== undefined) {
-      const plain = files.read(old, raw);
-      const { seqs, offs } = this.#reads.msgOffsets(plain, old.idx);
-      this.#reads.detach(old, seqs, offs, hash, plain);
+    // The new block first: when it cannot be made (disk full, read-only directory), nothing has changed.
+    const nb = files.create();
+    try {
+      w.open(nb, 0);
+    } catch (err) {
+      files.blocks.pop();
+      try {
+        files.remove(nb);
+      } catch {
+        // An empty block left behind is harmless.
+      }
+      throw err;
+    }
+    try {
+      const raw = fs.readFileSync(files.path(old.idx));
+      let hash: string;
+      if (old.damaged) {
+        files.seal(old.idx, undefined);
+        hash = files.fileHash(raw);
+        this.#maint.toCompress.push(old);
+        this.#maint.schedule();
+      } else hash = files.seal(old.idx, raw);
+      if (this.#reads.cache !== undefined) {
+        const plain = files.read(old, raw);
+        const { seqs, offs } = this.#reads.msgOffsets(plain, old.idx);
+        this.#reads.detach(old, seqs, offs, hash, plain);
+      }
+    } catch (err) {
+      // The block stays unsealed (recovery checks each record) and its payloads stay in memory.
+      files.onErr?.(err);
     }
     if (this.#maint.compress && !old.damaged) {
       // Compressed off the publish path, in the next maintenance pass.
       this.#maint.toCompress.push(old);
       this.#maint.schedule();
     }
-    w.open(files.create(), 0);
     syncDir(this.#mdir);
+  }
+
+  /** Rotation from a journal hook, inside a MemStore change: a failure is retried by the next store. */
+  #rotateQuiet(): void {
+    try {
+      this.#maybeRotate();
+    } catch {
+      // A failed write schedules its rollback; a block that cannot be started leaves the active one longer.
+    }
+  }
+
+  /**
+   * Before a new message or sequence: refuses it while a failed write awaits its rollback, and starts a new
+   * block when the active one is full, so that these failures reach the publisher before the index changes.
+   */
+  #beforeWrite(): void {
+    if (this.#replaying) return;
+    const w = this.#writer;
+    if (w.failed !== undefined) throw new StoreError("io", w.failed.message, { cause: w.failed });
+    try {
+      this.#maybeRotate();
+    } catch (err) {
+      throw err instanceof StoreError ? err : ioError("starting a new message block", err);
+    }
+  }
+
+  /**
+   * A write or fdatasync failed: messages above `keep` are not on disk, so they leave the index (their
+   * sequences are used again, as after a failed store in the reference) and their publishers get `err`.
+   */
+  #rollback(err: StoreError, keep: number): void {
+    const st = this.fastState();
+    const lost = st.lastSeq > keep ? st.lastSeq - keep : 0;
+    const msg = `filestore '${this.#name}': ${err.message}; ${lost} unacknowledged sequences dropped`;
+    const log = this.#files.log;
+    if (log !== undefined) log.error(msg);
+    else this.#files.onErr?.(new StoreError("io", msg, { cause: err }));
+    if (lost > 0 && !this.isClosed) {
+      this.#rollingBack = true;
+      try {
+        this.truncate(keep);
+      } finally {
+        this.#rollingBack = false;
+      }
+    }
+    this.#recountActive();
+  }
+
+  /** Recounts the active block's messages from its file (after a rollback cut records from it). */
+  #recountActive(): void {
+    const b = this.#writer.active;
+    let first = 0;
+    let last = 0;
+    let msgs = 0;
+    let live = 0;
+    try {
+      scanBlock(
+        this.#files.read(b),
+        this.#files.blockKey(b.idx),
+        (r) => {
+          if (r.kind !== RK_MSG) return;
+          if (first === 0) first = r.seq;
+          last = r.seq;
+          msgs++;
+          if (this.hasMsg(r.seq)) live++;
+        },
+        () => {},
+        false,
+      );
+    } catch {
+      return; // Unreadable now: the counts only steer maintenance.
+    }
+    b.first = first;
+    b.last = last;
+    b.msgs = msgs;
+    b.live = live;
   }
 
   // ---- keys ----
