@@ -63,8 +63,6 @@ export interface SourceTarget {
   readonly accountName?: string;
   /** Mirror: a message arrived with `pending` more to come (mirror_direct starts once nearly caught up). */
   mirrorPending?(pending: number): void;
-  /** Mirror: the origin consumer is gone (restart or stop); mirror_direct stops until caught up again. */
-  mirrorCanceled?(): void;
 }
 
 /** Parsed `$JS.ACK` reply subject of a delivered message. */
@@ -205,7 +203,6 @@ export class SourceLink {
   }
 
   #cancel(): void {
-    if (this.kind === "mirror") this.#t.mirrorCanceled?.();
     const c = this.#t.client;
     if (this.#sub !== undefined) c.unsubscribeInternal(this.#sub);
     if (this.#reqSub !== undefined) c.unsubscribeInternal(this.#reqSub);

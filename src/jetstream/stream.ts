@@ -231,6 +231,7 @@ export class Stream {
 
   /** Applies an already-checked config update: subjects, transforms, limits. */
   update(cfg: StreamConfig): void {
+    const wasMirrorDirect = this.config.mirror_direct;
     const old = new Set(this.config.subjects ?? []);
     const next = new Set(cfg.subjects ?? []);
     for (const sub of [...this.#subs]) {
@@ -245,7 +246,9 @@ export class Stream {
     this.store.updateConfig(storeConfig(cfg));
     if (cfg.duplicate_window !== undefined) this.#purgeDedupe();
     if (!cfg.allow_atomic) this.#batcher?.clear();
+    // mirror_direct turned on by an update answers at once; turned off, it stops (as the reference's update).
     if (!cfg.mirror_direct) this.#mirrorDirectStop();
+    else if (!wasMirrorDirect) this.#mirrorDirectCheck(0);
     this.#startLinks();
     if (!cfg.allow_msg_schedules) this.#scheduler?.stop();
     else this.#recoverSchedules();
@@ -283,6 +286,8 @@ export class Stream {
   #stopExtras(): void {
     this.#mirror?.stop();
     this.#mirror = undefined;
+    // The mirror_direct responder outlives link restarts (it answers while the origin is away), not the stream.
+    this.#mirrorDirectStop();
     for (const l of this.#sources.values()) l.stop();
     this.#sources.clear();
     this.#batcher?.clear();
@@ -315,7 +320,6 @@ export class Stream {
       },
       accountName: host.accountName,
       mirrorPending: (pending) => this.#mirrorDirectCheck(pending),
-      mirrorCanceled: () => this.#mirrorDirectStop(),
     };
   }
 

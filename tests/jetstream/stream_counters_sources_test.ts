@@ -448,6 +448,33 @@ Deno.test("mirror_direct: follows the origin's allow_direct at create and at eac
   await assertRejects(() => nc.request("$JS.API.DIRECT.GET.ON.on.k", new Uint8Array(0), { timeout: 300 }));
 });
 
+Deno.test("mirror_direct: turned on by an update the mirror answers at once, and it outlives restarts of its link", async () => {
+  await using s = await runJsServer();
+  await using nc = await clientFor(s);
+  const jsm = await jetstreamManager(nc);
+  await addStream(jsm, { name: "SRC", subjects: ["k.>"] });
+  await addStream(jsm, { name: "MIR", mirror: { name: "SRC" } });
+  await pub(nc, "k.1", "v1");
+  await checkFor(2_000, 20, async () => assertEquals((await jsm.streams.info("MIR")).state.messages, 1));
+  await jsm.streams.update("SRC", { subjects: ["k.>"], allow_direct: true } as never);
+  // The origin answers alone until the mirror's update takes the origin's allow_direct over.
+  assertEquals((await lastFor(nc, "SRC", "k.1")).headers?.get("Nats-Stream"), "SRC");
+  await jsm.streams.update("MIR", { mirror: { name: "SRC" } } as never);
+  assertEquals((await jsm.streams.info("MIR")).config.mirror_direct, true);
+  // No new message needed: the next gets are shared with the mirror.
+  const who = new Set<string>();
+  for (let i = 0; i < 100 && who.size < 2; i++) {
+    who.add((await lastFor(nc, "SRC", "k.1")).headers!.get("Nats-Stream"));
+  }
+  assertEquals([...who].sort(), ["MIR", "SRC"]);
+  // With the origin gone the mirror's link goes stale and is recreated (after 3 s without traffic); the
+  // mirror keeps answering for the origin meanwhile.
+  await jsm.streams.delete("SRC");
+  await new Promise((r) => setTimeout(r, 3_500));
+  const m = await lastFor(nc, "SRC", "k.1");
+  assertEquals([m.headers?.get("Nats-Stream"), dec.decode(m.data)], ["MIR", "v1"]);
+});
+
 Deno.test("mirror_direct: refused on a stream that is not a mirror", async () => {
   await using s = await runJsServer();
   await using nc = await clientFor(s);
