@@ -5,7 +5,7 @@
 
 import type { Subscription } from "../server/mod.ts";
 import { decoder, encoder, Nuid } from "../util/mod.ts";
-import { appendHeaders, getHeader, nowNs, removeHeader } from "./_headers.ts";
+import { appendHeaders, buildHeaders, getHeader, nowNs, parseHeaders, removeHeader } from "./_headers.ts";
 import type { StreamSource, SubjectTransformConfig } from "./_stream_config.ts";
 import { SubjectTransform } from "./_transform.ts";
 
@@ -433,10 +433,17 @@ function isStatus100(hdr: Uint8Array): boolean {
   return hdr[9] === 0x31 && hdr[10] === 0x30 && hdr[11] === 0x30;
 }
 
-/** Atomic batch headers are not carried into mirrors and sources. */
+/**
+ * Headers not carried into mirrors and sources: expectations (`Nats-Expected-*`, checked where the message was
+ * first published; the copy would fail them against this stream's sequences) and atomic batch headers.
+ */
 function cleanHeaders(hdr: Uint8Array | undefined): Uint8Array | undefined {
   if (hdr === undefined || hdr.length === 0) return undefined;
-  let h: Uint8Array | undefined = hdr;
-  for (const n of ["Nats-Batch-Id", "Nats-Batch-Sequence", "Nats-Batch-Commit"]) h = removeHeader(h, n);
-  return h;
+  const text = decoder.decode(hdr).toLowerCase();
+  if (!text.includes("nats-expected-") && !text.includes("nats-batch-")) return hdr;
+  const kept = parseHeaders(hdr).filter(([k]) => {
+    const l = k.toLowerCase();
+    return !l.startsWith("nats-expected-") && !l.startsWith("nats-batch-");
+  });
+  return kept.length === 0 ? undefined : buildHeaders(kept);
 }

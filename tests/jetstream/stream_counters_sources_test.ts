@@ -851,3 +851,26 @@ Deno.test("Sourced counters: a counter refuses sourced messages without Nats-Inc
   // The first request and at most two retries, not a request per refusal.
   assert(creates >= 1 && creates <= 3, `${creates} consumer creates`);
 });
+
+Deno.test("Sources and mirrors drop Nats-Expected-* headers: the copy is not checked against the copying stream", async () => {
+  await using s = await runJsServer();
+  await using nc = await clientFor(s);
+  const jsm = await jetstreamManager(nc);
+  await addStream(jsm, { name: "O", subjects: ["o.>"] });
+  await addStream(jsm, { name: "S", subjects: ["s"], sources: [{ name: "O" }] });
+  await addStream(jsm, { name: "M", mirror: { name: "O" } });
+  // S's own message moves its last sequence past what the origin's publishers expected.
+  await pub(nc, "s", "local");
+  assertEquals((await pub(nc, "o.a", "1", { "Nats-Expected-Last-Sequence": "0", Keep: "me" })).seq, 1);
+  assertEquals((await pub(nc, "o.a", "2", { "Nats-Expected-Last-Subject-Sequence": "1" })).seq, 2);
+  await checkFor(3_000, 25, async () => {
+    assertEquals((await jsm.streams.info("S")).state.messages, 3);
+    assertEquals((await jsm.streams.info("M")).state.messages, 2);
+  });
+  for (const [stream, seq] of [["S", 2], ["M", 1]] as const) {
+    const m = await jsm.streams.getMessage(stream, { seq });
+    assert(m !== null);
+    assertEquals(m.header.get("Nats-Expected-Last-Sequence"), "", stream);
+    assertEquals(m.header.get("Keep"), "me", stream);
+  }
+});
