@@ -201,6 +201,9 @@ export function addConsumer(
       if (e instanceof ApiError) throw e;
       if (e !== undefined) throw newJSError("JSConsumerCreateErrF", { err: e });
       eo.applyUpdate(cfg);
+      // An update sends no create advisory, where configs are saved (see _fs_recover.ts): save it here.
+      const store = eo.store as { setMeta?: (m: unknown) => void };
+      store.setMeta?.({ created: String(eo.created), config: eo.config });
       return eo;
     }
     if (action === "update") throw newJSError("JSConsumerDoesNotExist");

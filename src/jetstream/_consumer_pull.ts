@@ -17,6 +17,16 @@ export abstract class ConsumerPull extends ConsumerPush {
     const now = performance.now();
     const wr = parseNextRequest(reply, body, now);
     if (typeof wr === "string") return this._status(reply, `400 Bad Request - ${wr}`);
+    // Through a service import the reply is an `_R_.` one: interest is the requestor's reply in its account.
+    let iacc = this.jsa.account;
+    let interest = reply;
+    while (interest.startsWith("_R_.")) {
+      const si = iacc.responses.get(interest);
+      if (si === undefined) break;
+      iacc = si.acc;
+      interest = si.to;
+    }
+    if (interest !== reply) (wr.iacc = iacc, wr.interest = interest);
     const c = this.config;
     if (wr.n <= 0) wr.n = 1;
     if (c.max_batch && wr.n > c.max_batch) {
@@ -72,18 +82,19 @@ export abstract class ConsumerPull extends ConsumerPush {
     const w = this.waiting;
     if (w === undefined || w.length === 0) return;
     const now = performance.now();
-    const sl = this.jsa.account.sl;
     let next = Infinity;
     w.removeIf((wr) => {
-      if ((eos && wr.noWait) || (wr.expires && now >= wr.expires)) {
-        this._status(wr.reply, wr.noWait && wr.d === 0 ? "404 No Messages" : "408 Request Timeout", [
+      // An expired request gets 408. At the end of the stream a no_wait request ends: 404 when nothing was
+      // delivered and it has no expiry (one with an expiry waits for at least one message), else 408.
+      const expired = wr.expires !== 0 && now >= wr.expires;
+      if (expired || (eos && wr.noWait && (wr.d > 0 || !wr.expires))) {
+        this._status(wr.reply, !expired && wr.d === 0 ? "404 No Messages" : "408 Request Timeout", [
           ["Nats-Pending-Messages", String(wr.n)],
           ["Nats-Pending-Bytes", String(wr.b)],
         ]);
         return true;
       }
-      const r = sl.match(wr.reply);
-      if (r.psubs.length + r.qsubs.length === 0) return true;
+      if (!this._hasInterest(wr)) return true;
       if (wr.hbt) {
         if (now >= wr.hbt) {
           this._sendIdleHeartbeat(wr.reply);
@@ -95,6 +106,18 @@ export abstract class ConsumerPull extends ConsumerPush {
       return false;
     });
     if (next < Infinity) this._armWaiting(next, true);
+  }
+
+  /** Info counts waiting requests after dropping expired ones and ones nobody listens for any more. */
+  override snapshot(): ReturnType<ConsumerPush["snapshot"]> {
+    if (!this._closed) this._processWaiting(false);
+    return super.snapshot();
+  }
+
+  /** True while someone listens on the request's reply (the requestor's, for an imported request). */
+  protected _hasInterest(wr: WaitingRequest): boolean {
+    const r = (wr.iacc ?? this.jsa.account).sl.match(wr.interest ?? wr.reply);
+    return r.psubs.length + r.qsubs.length > 0;
   }
 
   protected _armWaiting(at: number, force = false): void {
@@ -118,7 +141,6 @@ export abstract class ConsumerPull extends ConsumerPush {
     const c = this.config;
     const pp = c.priority_policy ?? "none";
     const now = performance.now();
-    const sl = this.jsa.account.sl;
     let reqs = w.all();
     if (pp === "prioritized" && reqs.length > 1) reqs = [...reqs].sort((a, b) => a.priority - b.priority);
     // Removing from the live queue shifts the rest left: step back so no request is skipped.
@@ -126,8 +148,13 @@ export abstract class ConsumerPull extends ConsumerPush {
     for (let i = 0; i < reqs.length; i++) {
       const wr = reqs[i];
       if (wr.expires && now >= wr.expires) continue;
-      const r = sl.match(wr.reply);
-      if (r.psubs.length + r.qsubs.length === 0) {
+      if (!this._hasInterest(wr)) {
+        if (wr.interest !== undefined) {
+          this._status(wr.reply, "408 Interest Expired", [
+            ["Nats-Pending-Messages", String(wr.n)],
+            ["Nats-Pending-Bytes", String(wr.b)],
+          ]);
+        }
         w.remove(wr);
         if (live) i--;
         continue;

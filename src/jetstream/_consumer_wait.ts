@@ -2,11 +2,15 @@
 // follows nats-server server/consumer.go (nextReqFromMsg, waitQueue, waitingRequest).
 
 import { decoder } from "../util/mod.ts";
+import type { Account } from "../server/mod.ts";
 import { B, decodeStruct, DUR, I64, INT, JsonDecodeError, S, type Schema } from "./_json.ts";
 
 /** One waiting pull request. Times are performance.now() milliseconds; 0 means unset. */
 export interface WaitingRequest {
   reply: string;
+  /** For a request that came through a service import: the requestor's account and reply (its interest). */
+  iacc?: Account;
+  interest?: string;
   /** Messages still to deliver. */
   n: number;
   /** Messages delivered so far. */

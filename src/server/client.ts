@@ -579,7 +579,14 @@ export class Client implements ParserHandler {
   ): boolean {
     const pa = makePubArg(subject, reply);
     const msg = attachBody(pa, hdr, payload);
-    return this.#deliverResult(acc.sl.match(subject), pa, msg, subject);
+    // Inside deliverAs (a consumer's delivery), the next import hop routes by this import's subject.
+    const route = this.#asRoute;
+    this.#asRoute = subject;
+    try {
+      return this.#deliverResult(acc.sl.match(subject), pa, msg, subject);
+    } finally {
+      this.#asRoute = route;
+    }
   }
 
   /**

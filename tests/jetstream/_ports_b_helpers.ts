@@ -3,7 +3,13 @@
 // pull consumers driven the way nats.go's JetStream context drives them.
 
 import { assert } from "@std/assert";
-import type { Msg, MsgHdrs, NatsConnection, Subscription } from "@nats-io/transport-node";
+import {
+  connect,
+  type Msg,
+  type MsgHdrs,
+  type NatsConnection,
+  type Subscription,
+} from "@nats-io/transport-node";
 import { Logger } from "../../src/util/mod.ts";
 import { defaultOptions, type Options, type Server, startServer } from "../../src/natsdeno.ts";
 import { loadOptions } from "../../src/config/mod.ts";
@@ -381,4 +387,14 @@ export function writeStreamDir(storeDir: string, cfg: Record<string, unknown>): 
     meta: { created: String(BigInt(Date.now()) * 1_000_000n), config: cfg },
   });
   fs.stop();
+}
+
+/** Connects the official client as `user`/`pass`. */
+export async function clientAs(
+  s: Server,
+  user: string,
+  pass: string,
+): Promise<NatsConnection & AsyncDisposable> {
+  const nc = await connect({ servers: `127.0.0.1:${s.port}`, user, pass });
+  return Object.assign(nc, { [Symbol.asyncDispose]: () => nc.close() });
 }
