@@ -108,7 +108,10 @@ export class ApiDispatcher {
   /** Answers API requests in an account without JetStream. */
   subscribeDisabled(acc: Account, client: Client): Subscription {
     return client.subscribeInternal("$JS.API.>", (_s, _c, subj, reply) => {
-      if (!reply || subj.startsWith("$JS.API.DIRECT.")) return;
+      // Pull requests and direct gets get no "not enabled" answer (the reference drops them at its import).
+      if (!reply || subj.startsWith("$JS.API.DIRECT.") || subj.startsWith("$JS.API.CONSUMER.MSG.NEXT.")) {
+        return;
+      }
       const route = this.#match(subj.slice(JS_API_PREFIX.length).split("."));
       const type = route ? T + route.type : T + "system_response";
       send(client, reply, { type, error: newJSError("JSNotEnabledForAccountErr") });
