@@ -11,7 +11,7 @@
 // entry per kind per consumer, never one per message.
 
 import { createHash } from "node:crypto";
-import type { ConsumerStore, ConsumerStoreConfig, StoredMsg } from "../store/mod.ts";
+import type { ConsumerState, ConsumerStore, ConsumerStoreConfig, StoredMsg } from "../store/mod.ts";
 import { subjectIsSubsetMatch, subjectsCollide } from "../sublist/mod.ts";
 import { encoder, Nuid, type TimerEntry, type Timers } from "../util/mod.ts";
 import { getHeader, nowNs, parseRfc3339, rfc3339Nano } from "./_headers.ts";
@@ -251,6 +251,18 @@ export abstract class ConsumerBase implements StreamConsumer {
     }
     for (const [k, v] of st.redelivered) this._rdc.set(k, v + 1);
     this._dueRescan = true;
+  }
+
+  /** Takes over a state restored from a stream snapshot, as if the store had held it at create. */
+  restoreState(st: ConsumerState, created?: bigint): void {
+    this.store.update(st);
+    if (created !== undefined) (this as { created: bigint }).created = created;
+    this._pending.clear();
+    this._rdc.clear();
+    this._readStoredState();
+    this._dropPendingBelowFirst();
+    this._recalcPending();
+    if (this._pending.size > 0) this._armPending(this._ackWaitMs(1));
   }
 
   /** Recomputes the pending count from the store (create, purge, info). */

@@ -4,12 +4,16 @@
 // empty message, then creates the stream. Behaviour follows nats-server server/jetstream_api.go
 // (jsStreamSnapshotRequest, streamSnapshot, jsStreamRestoreRequest, processStreamRestore).
 //
-// The archive format is natsdeno's own, not the reference's tar+s2 (a natsdeno restore reads natsdeno
-// snapshots only): "NDSNAP1\n", a u32 length and the JSON {config, state}, then one record per message
-// (u64 seq, u64 ts ns, u16 subject length, u32 header length, u32 body length, subject, header, body),
-// little-endian. Gaps between sequences are restored as skipped sequences.
+// The archive is nats-server's (see _snapshot_archive.ts): an S2-framed tar of meta.inf, message blocks and
+// consumer state, so snapshots move between natsdeno and nats-server both ways. Restores also read
+// natsdeno's earlier own format, detected by its magic: "NDSNAP1\n", a u32 length and the JSON
+// {config, state}, then one record per message (u64 seq, u64 ts ns, u16 subject length, u32 header length,
+// u32 body length, u32 zero, subject, header, body), little-endian.
+//
+// A restore builds everything before the stream becomes visible; a failure (archive, stream or consumer)
+// removes what was made and answers "restore failed: <reason>" (10062) as the reference does.
 
-import type { StoredMsg, StreamStore } from "../store/mod.ts";
+import type { StreamStore } from "../store/mod.ts";
 import { decoder, encoder, Nuid } from "../util/mod.ts";
 import type { ApiDispatcher, ApiRequest } from "./_api.ts";
 import type { JsAccount } from "./jetstream.ts";
@@ -24,59 +28,26 @@ import {
 import { storeConfig, Stream } from "./stream.ts";
 import { isValidSubject } from "../sublist/mod.ts";
 import { nowNs, rfc3339Nano } from "./_headers.ts";
+import { type ArchiveConsumer, readArchive, writeArchive } from "./_snapshot_archive.ts";
+import { Consumer } from "./consumer.ts";
+import { addConsumer } from "./_consumer_api.ts";
+import { consumerConfigJson, decodeConsumerConfig } from "./_consumer_config.ts";
 
 const MAGIC = encoder.encode("NDSNAP1\n");
 
-/** Serializes a stream's config, state and messages. */
-export function buildSnapshot(
-  meta: Record<string, unknown>,
-  store: StreamStore,
-): Uint8Array {
-  const parts: Uint8Array[] = [MAGIC];
-  const metaBytes = encoder.encode(JSON.stringify(meta));
-  const ml = new Uint8Array(4);
-  new DataView(ml.buffer).setUint32(0, metaBytes.length, true);
-  parts.push(ml, metaBytes);
-  const st = store.fastState();
-  let seq = st.firstSeq;
-  for (;;) {
-    const m: StoredMsg | undefined = store.loadNextMsg(">", seq);
-    if (m === undefined || m.seq > st.lastSeq) break;
-    const subj = encoder.encode(m.subject);
-    const hdr = m.hdr ?? new Uint8Array(0);
-    const h = new Uint8Array(30);
-    const dv = new DataView(h.buffer);
-    dv.setBigUint64(0, BigInt(m.seq), true);
-    dv.setBigUint64(8, m.ts, true);
-    dv.setUint16(16, subj.length, true);
-    dv.setUint32(18, hdr.length, true);
-    dv.setUint32(22, m.msg.length, true);
-    dv.setUint32(26, 0, true);
-    parts.push(h, subj, hdr, m.msg);
-    seq = m.seq + 1;
-  }
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
-
-/** A decoded snapshot. */
-export interface Snapshot {
+/** A decoded snapshot in the earlier natsdeno format. */
+interface Snapshot {
   meta: Record<string, unknown>;
   msgs: { seq: number; ts: bigint; subject: string; hdr: Uint8Array | undefined; msg: Uint8Array }[];
 }
 
-/** Decodes a snapshot; throws RangeError when it is not one or is truncated. */
-export function readSnapshot(b: Uint8Array): Snapshot {
-  if (b.length < MAGIC.length + 4 || decoder.decode(b.subarray(0, MAGIC.length)) !== "NDSNAP1\n") {
-    throw new RangeError("snapshot is not a natsdeno stream snapshot");
-  }
+/** True when `b` starts with the earlier natsdeno format's magic. */
+function isNdSnap(b: Uint8Array): boolean {
+  return b.length >= MAGIC.length + 4 && MAGIC.every((c, i) => b[i] === c);
+}
+
+/** Decodes an earlier-format snapshot; throws RangeError when it is truncated. */
+function readNdSnapshot(b: Uint8Array): Snapshot {
   const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
   let o = MAGIC.length;
   const ml = dv.getUint32(o, true);
@@ -105,19 +76,32 @@ export function readSnapshot(b: Uint8Array): Snapshot {
   return { meta, msgs };
 }
 
-/** Loads a decoded snapshot into an empty store, keeping sequences (gaps become skipped sequences). */
-export function restoreInto(store: StreamStore, snap: Snapshot, firstSeq: number, lastSeq: number): void {
+/**
+ * Loads messages into an empty store, keeping sequences (gaps become skipped sequences). A deleted last
+ * sequence keeps its time (`lastTs`) by storing a stand-in there and removing it.
+ */
+function restoreInto(
+  store: StreamStore,
+  msgs: Snapshot["msgs"],
+  firstSeq: number,
+  lastSeq: number,
+  lastTs = 0n,
+): void {
   let next = 1;
   if (firstSeq > 1) {
     store.skipMsgs(1, firstSeq - 1);
     next = firstSeq;
   }
-  for (const m of snap.msgs) {
+  for (const m of msgs) {
     if (m.seq > next) store.skipMsgs(next, m.seq - next);
     store.storeRawMsg(m.subject, m.hdr, m.msg, m.seq, m.ts);
     next = m.seq + 1;
   }
-  if (lastSeq >= next) store.skipMsgs(next, lastSeq - next + 1);
+  if (lastSeq >= next && lastTs > 0n) {
+    if (lastSeq > next) store.skipMsgs(next, lastSeq - next);
+    store.storeRawMsg("_restore_", undefined, new Uint8Array(0), lastSeq, lastTs);
+    store.removeMsg(lastSeq);
+  } else if (lastSeq >= next) store.skipMsgs(next, lastSeq - next + 1);
 }
 
 // ---- API handlers ------------------------------------------------------------------------------------------
@@ -149,13 +133,19 @@ export function registerSnapshotApi(d: ApiDispatcher, deps: SnapshotApiDeps): vo
       "no_consumers": B,
       "chunk_size": INT,
       jsck: B,
-    }, jsa.js.strict) as { "deliver_subject"?: string; "chunk_size"?: number };
+    }, jsa.js.strict) as { "deliver_subject"?: string; "chunk_size"?: number; "no_consumers"?: boolean };
     const deliver = r.deliver_subject ?? "";
     if (deliver === "" || !isValidSubject(deliver)) throw newJSError("JSSnapshotDeliverSubjectInvalidErr");
     const info = s.infoJson();
     let data: Uint8Array;
     try {
-      data = buildSnapshot({ config: info.config, state: info.state }, s.store);
+      data = writeArchive({
+        name,
+        created: s.created,
+        config: info.config as Record<string, unknown>,
+        store: s.store,
+        consumers: r.no_consumers ? [] : archiveConsumers(s),
+      });
     } catch (e) {
       throw newJSError("JSStreamSnapshotErrF", { err: (e as Error).message });
     }
@@ -283,6 +273,21 @@ export function registerSnapshotApi(d: ApiDispatcher, deps: SnapshotApiDeps): vo
   });
 }
 
+/** The consumers a snapshot carries: every consumer but the internal ones of mirrors and sources. */
+function archiveConsumers(s: Stream): ArchiveConsumer[] {
+  const out: ArchiveConsumer[] = [];
+  for (const c of s.consumers.values()) {
+    if (!(c instanceof Consumer) || c.config.direct) continue;
+    out.push({
+      name: c.name,
+      config: consumerConfigJson(c.config),
+      created: c.created,
+      state: c.store.state(),
+    });
+  }
+  return out;
+}
+
 function finishRestore(
   jsa: JsAccount,
   cfg: StreamConfig,
@@ -296,24 +301,64 @@ function finishRestore(
     buf.set(p, o);
     o += p.length;
   }
-  if (jsa.streams.has(cfg.name)) return { error: newJSError("JSStreamNameExistRestoreFailedErr") };
-  let store;
+  const fail = (err: string) => ({ error: newJSError("JSStreamRestoreErrF", { err }) });
+  let msgs: Snapshot["msgs"];
+  let firstSeq: number;
+  let lastSeq: number;
+  let lastTs = 0n;
+  let created: bigint | undefined;
+  let consumers: ArchiveConsumer[] = [];
   try {
-    const snap = readSnapshot(buf);
-    const st = (snap.meta.state ?? {}) as { "first_seq"?: number; "last_seq"?: number };
+    if (isNdSnap(buf)) {
+      const snap = readNdSnapshot(buf);
+      const st = (snap.meta.state ?? {}) as { "first_seq"?: number; "last_seq"?: number };
+      msgs = snap.msgs;
+      firstSeq = st.first_seq ?? 0;
+      lastSeq = st.last_seq ?? 0;
+    } else {
+      const a = readArchive(buf);
+      if (a.name !== cfg.name) return fail("stream names do not match");
+      msgs = a.msgs;
+      firstSeq = a.firstSeq;
+      lastSeq = a.lastSeq;
+      lastTs = a.lastTs;
+      created = a.created;
+      consumers = a.consumers;
+    }
+  } catch (e) {
+    return fail((e as Error).message);
+  }
+  if (jsa.streams.has(cfg.name)) return { error: newJSError("JSStreamNameExistRestoreFailedErr") };
+  let store: StreamStore | undefined;
+  try {
     store = jsa.js.newStreamStore(
       storeConfig(cfg),
       `${jsa.js.storeDir}/${jsa.account.name}/streams/${cfg.name}`,
     );
-    restoreInto(store, snap, st.first_seq ?? 0, st.last_seq ?? 0);
+    restoreInto(store, msgs, firstSeq, lastSeq, lastTs);
   } catch (e) {
     store?.delete();
-    return { error: newJSError("JSStreamRestoreErrF", { err: (e as Error).message }) };
+    return fail((e as Error).message);
   }
-  const s = new Stream(jsa.host, cfg, store);
+  const s = new Stream(jsa.host, cfg, store, created);
   jsa.streams.set(cfg.name, s);
   s.start();
-  if (cfg.allow_direct) deps.subscribeDirect(jsa, s);
   jsa.js.api.streamAction(jsa, cfg.name, "create");
+  for (const ac of consumers) {
+    try {
+      const ccfg = decodeConsumerConfig(ac.config, false);
+      if (!ccfg.durable_name && !ccfg.name) ccfg.name = ac.name;
+      const c = addConsumer(jsa, s, ccfg);
+      if (ac.state !== undefined) c.restoreState(ac.state, ac.created);
+    } catch (e) {
+      // The reference stops the stream it made; nothing of the restore stays.
+      s.delete();
+      jsa.streams.delete(cfg.name);
+      jsa.js.api.streamAction(jsa, cfg.name, "delete");
+      const why = e instanceof ApiError ? e.description : (e as Error).message;
+      return fail(`error restoring consumer [${JSON.stringify(ac.name)}]: ${why}`);
+    }
+  }
+  if (cfg.allow_direct) deps.subscribeDirect(jsa, s);
   return s.infoJson();
 }

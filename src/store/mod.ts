@@ -10,3 +10,4 @@ export {
   type FsDamage,
   type FsEncryption,
 } from "./filestore.ts";
+export { hh64, sha256Key } from "./_fs_crypto.ts";

@@ -4,3 +4,4 @@ export * from "./duration.ts";
 export * from "./log.ts";
 export * from "./nuid.ts";
 export * from "./timers.ts";
+export * from "./s2.ts";

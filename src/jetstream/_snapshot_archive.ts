@@ -1,0 +1,574 @@
+// Stream snapshot archives in nats-server's layout (server/filestore.go streamSnapshot, as 2.9 writes it and
+// server/stream.go RestoreStream reads it): an S2/snappy-framed tar holding
+//   meta.inf, meta.sum            the stream's FileStreamInfo JSON ({"Created", ...config}) and its hash
+//   msgs/<n>.blk, msgs/<n>.idx    message blocks in the on-disk record layout (inventory §8) and their
+//                                 per-block index (counts, first/last, last checksum, deleted sequences)
+//   obs/<c>/meta.inf, meta.sum, o.dat   each consumer's FileConsumerInfo JSON, its hash and its state
+// Hashes are HighwayHash-64: meta.sum keyed by sha256(<stream>), a consumer's by sha256(<stream>/<consumer>),
+// each record's by sha256(<stream>-<block index>). Blocks are written plain (the reference writes decrypted
+// blocks into snapshots too). The reader also takes what later servers write: tombstone records, blocks
+// compressed with the 'cmp' prefix, and archives without .idx files (state rebuilt from the records).
+
+import { s2FrameDecode, s2FrameEncode } from "../util/mod.ts";
+import {
+  type ConsumerState,
+  decodeConsumerState,
+  encodeConsumerState,
+  hh64,
+  sha256Key,
+  type StreamStore,
+} from "../store/mod.ts";
+import { readTar, TarWriter } from "./_tar.ts";
+import { rfc3339Nano } from "./_headers.ts";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+const HBIT = 0x80000000;
+const REC_HDR = 22;
+const CHECKSUM = 8;
+const REC_BAD = 32 * 1024 * 1024;
+const MAGIC = 22;
+const IDX_VERSION = 1;
+/** Block size the writer aims for, and the sequence gap past which it starts a new block. */
+const BLOCK_TARGET = 8 * 1024 * 1024;
+const GAP_SPLIT = 4096;
+
+/** A consumer as the writer takes it and the reader returns it. */
+export interface ArchiveConsumer {
+  name: string;
+  /** The consumer config (wire keys). */
+  config: Record<string, unknown>;
+  /** Creation time, ns; undefined when the archive has none. */
+  created: bigint | undefined;
+  state: ConsumerState | undefined;
+}
+
+/** A message read from an archive. */
+export interface ArchiveMsg {
+  seq: number;
+  ts: bigint;
+  subject: string;
+  hdr: Uint8Array | undefined;
+  msg: Uint8Array;
+}
+
+/** A decoded archive. */
+export interface StreamArchive {
+  /** The stream config from meta.inf (wire keys; "Created" removed). */
+  config: Record<string, unknown>;
+  name: string;
+  created: bigint | undefined;
+  firstSeq: number;
+  lastSeq: number;
+  /** The time of the last sequence (which may be a deleted one). */
+  lastTs: bigint;
+  msgs: ArchiveMsg[];
+  consumers: ArchiveConsumer[];
+}
+
+// ---- little helpers ----------------------------------------------------------------------------------------
+
+function uvarint(out: number[], n: number | bigint): void {
+  let v = BigInt(n);
+  while (v >= 0x80n) {
+    out.push(Number(v & 0x7fn) | 0x80);
+    v >>= 7n;
+  }
+  out.push(Number(v));
+}
+
+function varint(out: number[], n: bigint): void {
+  uvarint(out, n < 0n ? (-n << 1n) - 1n : n << 1n);
+}
+
+class VarReader {
+  i: number;
+  constructor(readonly b: Uint8Array, start: number) {
+    this.i = start;
+  }
+  /** A uvarint as bigint; undefined when the bytes run out or it is too long. */
+  big(): bigint | undefined {
+    let v = 0n;
+    let shift = 0n;
+    for (let k = 0; k < 10; k++) {
+      if (this.i >= this.b.length) return undefined;
+      const c = this.b[this.i++];
+      v |= BigInt(c & 0x7f) << shift;
+      if (c < 0x80) return v;
+      shift += 7n;
+    }
+    return undefined;
+  }
+  seq(): number | undefined {
+    const v = this.big();
+    if (v === undefined) return undefined;
+    const s = v & ~(1n << 63n);
+    return s > BigInt(Number.MAX_SAFE_INTEGER) ? undefined : Number(s);
+  }
+  ts(): bigint | undefined {
+    const v = this.big();
+    if (v === undefined) return undefined;
+    return v & 1n ? -((v + 1n) >> 1n) : v >> 1n;
+  }
+}
+
+function hexHash(key: Uint8Array, data: Uint8Array): Uint8Array {
+  const h = hh64(key, data);
+  let s = "";
+  for (const x of h) s += x.toString(16).padStart(2, "0");
+  return encoder.encode(s);
+}
+
+function concat(parts: Uint8Array[], total: number): Uint8Array {
+  const out = new Uint8Array(total);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+function goTime(ns: bigint): string {
+  return ns > 0n ? rfc3339Nano(ns) : "0001-01-01T00:00:00Z";
+}
+
+/** Parses an RFC 3339 time with up to nanosecond fractions; undefined when absent or the zero time. */
+export function parseGoTime(v: unknown): bigint | undefined {
+  if (typeof v !== "string") return undefined;
+  const m = /^(.*T\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)$/.exec(v);
+  if (m === null) return undefined;
+  const ms = Date.parse(m[1] + m[3]);
+  if (!Number.isFinite(ms) || ms <= 0) return undefined;
+  return BigInt(ms) * 1_000_000n + BigInt((m[2] ?? "").padEnd(9, "0"));
+}
+
+// ---- writing -----------------------------------------------------------------------------------------------
+
+interface BlockOut {
+  recs: Uint8Array[];
+  size: number;
+  msgs: number;
+  bytes: number;
+  first: number;
+  firstTs: bigint;
+  last: number;
+  lastTs: bigint;
+  deleted: number[];
+  lchk: Uint8Array;
+}
+
+function newBlock(first: number): BlockOut {
+  return {
+    recs: [],
+    size: 0,
+    msgs: 0,
+    bytes: 0,
+    first,
+    firstTs: 0n,
+    last: first - 1,
+    lastTs: 0n,
+    deleted: [],
+    lchk: new Uint8Array(CHECKSUM),
+  };
+}
+
+/** One record in the on-disk layout, with its checksum (seq+ts, subject, headers, payload). */
+function encodeRecord(
+  key: Uint8Array,
+  seq: number,
+  ts: bigint,
+  subject: Uint8Array,
+  hdr: Uint8Array | undefined,
+  msg: Uint8Array,
+  erase = false,
+): Uint8Array {
+  const hl = hdr !== undefined && hdr.length > 0 ? hdr.length : 0;
+  const rl = REC_HDR + subject.length + (hl > 0 ? 4 + hl : 0) + msg.length + CHECKSUM;
+  const r = new Uint8Array(rl);
+  const dv = new DataView(r.buffer);
+  dv.setUint32(0, (hl > 0 ? HBIT : 0) + rl, true);
+  dv.setBigUint64(4, erase ? BigInt(seq) | (1n << 63n) : BigInt(seq), true);
+  dv.setBigInt64(12, ts, true);
+  dv.setUint16(20, subject.length, true);
+  let o = REC_HDR;
+  r.set(subject, o);
+  o += subject.length;
+  if (hl > 0) {
+    dv.setUint32(o, hl, true);
+    o += 4;
+    r.set(hdr!, o);
+    o += hl;
+  }
+  r.set(msg, o);
+  // The hash skips the length fields: seq+ts, subject, then headers and payload.
+  const h = new Uint8Array(16 + subject.length + hl + msg.length);
+  h.set(r.subarray(4, 20), 0);
+  h.set(subject, 16);
+  if (hl > 0) h.set(hdr!, 16 + subject.length);
+  h.set(msg, 16 + subject.length + hl);
+  r.set(hh64(key, h), rl - CHECKSUM);
+  return r;
+}
+
+/**
+ * Adds erased records for the deleted sequences after the block's last one through `upTo`: readers index a
+ * block's records by position, so every sequence between its first and last needs one.
+ */
+function erased(b: BlockOut, key: Uint8Array, upTo: number, ts: bigint): void {
+  const none = new Uint8Array(0);
+  for (let d = b.last + 1; d <= upTo; d++) {
+    const rec = encodeRecord(key, d, ts, none, undefined, none, true);
+    b.deleted.push(d);
+    b.recs.push(rec);
+    b.size += rec.length;
+    b.lchk = rec.subarray(rec.length - CHECKSUM);
+  }
+}
+
+function encodeIndex(b: BlockOut): Uint8Array {
+  const out: number[] = [MAGIC, IDX_VERSION];
+  uvarint(out, b.msgs);
+  uvarint(out, b.bytes);
+  uvarint(out, b.first);
+  varint(out, b.firstTs);
+  uvarint(out, b.last);
+  varint(out, b.lastTs);
+  uvarint(out, b.deleted.length);
+  out.push(...b.lchk);
+  for (const d of b.deleted) uvarint(out, d - b.first);
+  return new Uint8Array(out);
+}
+
+/** What writeArchive takes. */
+export interface ArchiveSource {
+  name: string;
+  created: bigint;
+  /** The stream config (wire keys). */
+  config: Record<string, unknown>;
+  store: StreamStore;
+  consumers: ArchiveConsumer[];
+}
+
+/** Builds a snapshot archive (framed and compressed) of a stream, its messages and consumers. */
+export function writeArchive(src: ArchiveSource): Uint8Array {
+  const tw = new TarWriter();
+  const meta = encoder.encode(JSON.stringify({ Created: goTime(src.created), ...src.config }));
+  tw.add("meta.inf", meta);
+  tw.add("meta.sum", hexHash(sha256Key(src.name), meta));
+
+  const st = src.store.fastState();
+  const blocks: BlockOut[] = [];
+  let index = 1;
+  let key = sha256Key(`${src.name}-${index}`);
+  let cur = newBlock(st.msgs > 0 ? st.firstSeq : st.lastSeq + 1);
+  const flush = (next: number) => {
+    blocks.push(cur);
+    index++;
+    key = sha256Key(`${src.name}-${index}`);
+    cur = newBlock(next);
+  };
+  let seq = st.firstSeq;
+  for (;;) {
+    const m = st.msgs > 0 ? src.store.loadNextMsg(">", seq) : undefined;
+    if (m === undefined || m.seq > st.lastSeq) break;
+    if (cur.msgs > 0 && (cur.size >= BLOCK_TARGET || m.seq - cur.last > GAP_SPLIT)) flush(m.seq);
+    if (cur.msgs === 0) {
+      cur.first = m.seq;
+      cur.firstTs = m.ts;
+    }
+    erased(cur, key, m.seq - 1, m.ts);
+    const rec = encodeRecord(key, m.seq, m.ts, encoder.encode(m.subject), m.hdr, m.msg);
+    cur.recs.push(rec);
+    cur.size += rec.length;
+    cur.msgs++;
+    cur.bytes += rec.length;
+    cur.last = m.seq;
+    cur.lastTs = m.ts;
+    cur.lchk = rec.subarray(rec.length - CHECKSUM);
+    seq = m.seq + 1;
+  }
+  // Trailing deleted sequences stay in the last block, so the last sequence survives the restore.
+  if (cur.msgs > 0) {
+    erased(cur, key, st.lastSeq, st.lastTime);
+    if (st.lastSeq > cur.last) {
+      cur.last = st.lastSeq;
+      cur.lastTs = st.lastTime;
+    }
+  } else {
+    cur.last = st.lastSeq;
+    cur.lastTs = st.lastTime;
+  }
+  blocks.push(cur);
+  for (const [i, b] of blocks.entries()) {
+    tw.add(`msgs/${i + 1}.idx`, encodeIndex(b));
+    tw.add(`msgs/${i + 1}.blk`, concat(b.recs, b.size));
+  }
+
+  for (const c of src.consumers) {
+    const cmeta = encoder.encode(
+      JSON.stringify({ Created: goTime(c.created ?? 0n), Name: c.name, ...c.config }),
+    );
+    tw.add(`obs/${c.name}/meta.inf`, cmeta);
+    tw.add(`obs/${c.name}/meta.sum`, hexHash(sha256Key(`${src.name}/${c.name}`), cmeta));
+    if (c.state !== undefined) tw.add(`obs/${c.name}/o.dat`, encodeConsumerState(c.state));
+  }
+  return s2FrameEncode(tw.finish());
+}
+
+// ---- reading -----------------------------------------------------------------------------------------------
+
+interface BlockIn {
+  first: number;
+  last: number;
+  lastTs: bigint;
+  msgs: ArchiveMsg[];
+}
+
+interface IndexIn {
+  msgs: number;
+  first: number;
+  firstTs: bigint;
+  last: number;
+  lastTs: bigint;
+  deleted: Set<number>;
+  lchk: Uint8Array;
+}
+
+function decodeIndex(b: Uint8Array): IndexIn | undefined {
+  if (b.length < 2 || b[0] !== MAGIC || b[1] !== IDX_VERSION) return undefined;
+  const r = new VarReader(b, 2);
+  const msgs = r.seq();
+  r.seq(); // bytes
+  const first = r.seq();
+  const firstTs = r.ts();
+  const last = r.seq();
+  const lastTs = r.ts();
+  const ndel = r.seq();
+  if (
+    msgs === undefined || first === undefined || firstTs === undefined || last === undefined ||
+    lastTs === undefined ||
+    ndel === undefined || r.i + CHECKSUM > b.length || msgs !== last - first + 1 - ndel
+  ) {
+    return undefined;
+  }
+  const lchk = b.slice(r.i, r.i + CHECKSUM);
+  r.i += CHECKSUM;
+  const deleted = new Set<number>();
+  for (let k = 0; k < ndel; k++) {
+    const d = r.seq();
+    if (d === undefined || d === 0) break;
+    deleted.add(first + d);
+  }
+  return { msgs, first, firstTs, last, lastTs, deleted, lchk };
+}
+
+/** Undoes a block's 'cmp' compression prefix (servers from 2.10 on); other bytes are returned as they are. */
+function plainBlock(b: Uint8Array): Uint8Array {
+  if (b.length < 4 || b[0] !== 0x63 || b[1] !== 0x6d || b[2] !== 0x70) return b;
+  let i = 4;
+  while (i < b.length && b[i] & 0x80) i++;
+  i++;
+  try {
+    return s2FrameDecode(b.subarray(i));
+  } catch {
+    // The block checksum trails the compressed body in some versions.
+    return s2FrameDecode(b.subarray(i, b.length - CHECKSUM));
+  }
+}
+
+/** Reads the records of one block; a record that fails its checksum or is cut short throws. */
+function readBlock(name: string, n: number, raw: Uint8Array, idxRaw: Uint8Array | undefined): BlockIn {
+  const b = plainBlock(raw);
+  const key = sha256Key(`${name}-${n}`);
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  let idx = idxRaw !== undefined ? decodeIndex(idxRaw) : undefined;
+  // An index left stale by an in-place erase still knows the time of the last sequence (erased records lose it).
+  const staleIdx = idx;
+  // The index is trusted only when its last checksum matches the block's, as the reference checks.
+  if (idx !== undefined && b.length >= CHECKSUM) {
+    const tail = b.subarray(b.length - CHECKSUM);
+    if (!tail.every((x, i) => x === idx!.lchk[i])) idx = undefined;
+  } else if (idx !== undefined && !(b.length === 0 && idx.msgs === 0)) {
+    idx = undefined;
+  }
+  const tombs = new Set<number>();
+  const msgs: ArchiveMsg[] = [];
+  let last = 0;
+  let lastTs = 0n;
+  for (let o = 0; o < b.length;) {
+    if (o + REC_HDR > b.length) throw new Error(`message block [${n}]: truncated record`);
+    const lw = dv.getUint32(o, true);
+    const hasHdr = (lw & HBIT) !== 0;
+    const rl = lw & 0x7fffffff;
+    const slen = dv.getUint16(o + 20, true);
+    const dlen = rl - REC_HDR;
+    if (dlen < CHECKSUM || slen > dlen - CHECKSUM || rl >= REC_BAD || o + rl > b.length) {
+      throw new Error(`message block [${n}]: bad record length`);
+    }
+    const hi = dv.getUint32(o + 8, true);
+    const lo = dv.getUint32(o + 4, true);
+    const seq = (hi & 0x3fffffff) * 0x100000000 + lo;
+    const ts = dv.getBigInt64(o + 12, true);
+    const erased = (hi & 0x80000000) !== 0;
+    const tomb = (hi & 0x40000000) !== 0;
+    if (seq > last) {
+      last = seq;
+      lastTs = ts;
+    }
+    if (erased || seq === 0) {
+      if (tomb && !erased) tombs.add(seq);
+      o += rl;
+      continue;
+    }
+    if (tomb) {
+      tombs.add(seq);
+      o += rl;
+      continue;
+    }
+    const data = b.subarray(o + REC_HDR, o + rl);
+    let hdr: Uint8Array | undefined;
+    let body: Uint8Array;
+    if (hasHdr) {
+      if (slen + 4 > dlen - CHECKSUM) throw new Error(`message block [${n}]: bad record length`);
+      const hl = dv.getUint32(o + REC_HDR + slen, true);
+      if (slen + 4 + hl > dlen - CHECKSUM) throw new Error(`message block [${n}]: bad record length`);
+      hdr = data.slice(slen + 4, slen + 4 + hl);
+      body = data.slice(slen + 4 + hl, dlen - CHECKSUM);
+    } else {
+      body = data.slice(slen, dlen - CHECKSUM);
+    }
+    const hashed = new Uint8Array(16 + dlen - CHECKSUM - (hasHdr ? 4 : 0));
+    hashed.set(b.subarray(o + 4, o + 20), 0);
+    hashed.set(data.subarray(0, slen), 16);
+    hashed.set(data.subarray(hasHdr ? slen + 4 : slen, dlen - CHECKSUM), 16 + slen);
+    const sum = hh64(key, hashed);
+    for (let i = 0; i < CHECKSUM; i++) {
+      if (sum[i] !== data[dlen - CHECKSUM + i]) {
+        throw new Error(`message block [${n}]: checksum mismatch for sequence ${seq}`);
+      }
+    }
+    msgs.push({ seq, ts, subject: decoder.decode(data.subarray(0, slen)), hdr, msg: body });
+    o += rl;
+  }
+  const live = msgs.filter((m) => !tombs.has(m.seq) && !(idx?.deleted.has(m.seq) ?? false));
+  if (idx !== undefined) {
+    const msgs = live.filter((m) => m.seq >= idx!.first);
+    return { first: idx.first, last: idx.last, lastTs: idx.lastTs, msgs };
+  }
+  const first = live.length > 0 ? live[0].seq : last + 1;
+  if (lastTs === 0n && staleIdx !== undefined && staleIdx.last === last) lastTs = staleIdx.lastTs;
+  return { first, last, lastTs, msgs: live };
+}
+
+/** The value of a JSON object key, matched without case as Go's decoder does. */
+function field(o: Record<string, unknown>, name: string): unknown {
+  if (name in o) return o[name];
+  const l = name.toLowerCase();
+  for (const k of Object.keys(o)) if (k.toLowerCase() === l) return o[k];
+  return undefined;
+}
+
+/** JSON.parse with Go's encoding/json error texts for the common cases. */
+export function parseGoJson(b: Uint8Array): Record<string, unknown> {
+  const s = decoder.decode(b);
+  let v: unknown;
+  try {
+    v = JSON.parse(s);
+  } catch (e) {
+    const msg = (e as Error).message;
+    if (s.trim() === "" || /end of JSON input|Unterminated/.test(msg)) {
+      throw new Error("unexpected end of JSON input");
+    }
+    const pos = /position (\d+)/.exec(msg);
+    const ch = pos !== null ? s[Number(pos[1])] : s.trim()[0];
+    throw new Error(`invalid character '${ch}' looking for beginning of value`);
+  }
+  if (v === null || typeof v !== "object" || Array.isArray(v)) {
+    const t = Array.isArray(v) ? "array" : v === null ? "null" : typeof v;
+    if (t === "null") return {};
+    throw new Error(`json: cannot unmarshal ${t} into Go value of type server.FileStreamInfo`);
+  }
+  return v as Record<string, unknown>;
+}
+
+/**
+ * Decodes a snapshot archive. Throws Error with the text the reference reports for the layers it checks
+ * (framing, tar, meta.inf JSON), and a descriptive one for damaged blocks or consumers.
+ */
+export function readArchive(framed: Uint8Array): StreamArchive {
+  const files = new Map<string, Uint8Array>();
+  for (const e of readTar(s2FrameDecode(framed))) {
+    if (e.type !== "0" && e.type !== "7") throw new Error("unexpected content");
+    const name = e.name.replace(/^\.\//, "");
+    if (name.startsWith("/") || name.split("/").includes("..")) throw new Error("unexpected content");
+    files.set(name, e.data);
+  }
+  const metaRaw = files.get("meta.inf");
+  if (metaRaw === undefined) throw new Error("open meta.inf: no such file or directory");
+  const meta = parseGoJson(metaRaw);
+  const created = parseGoTime(field(meta, "created"));
+  const config: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(meta)) if (k.toLowerCase() !== "created") config[k] = v;
+  const nameV = field(meta, "name");
+  const name = typeof nameV === "string" ? nameV : "";
+
+  const blockIdx: number[] = [];
+  for (const f of files.keys()) {
+    const m = /^msgs\/(\d+)\.blk$/.exec(f);
+    if (m !== null) blockIdx.push(Number(m[1]));
+  }
+  blockIdx.sort((a, b) => a - b);
+  let firstSeq = 0;
+  let lastSeq = 0;
+  let lastTs = 0n;
+  const all: ArchiveMsg[] = [];
+  for (const n of blockIdx) {
+    const blk = readBlock(name, n, files.get(`msgs/${n}.blk`)!, files.get(`msgs/${n}.idx`));
+    if (blk.first > 0 && (firstSeq === 0 || blk.first < firstSeq)) firstSeq = blk.first;
+    if (blk.last > lastSeq) {
+      lastSeq = blk.last;
+      lastTs = blk.lastTs;
+    }
+    for (const m of blk.msgs) all.push(m);
+  }
+  all.sort((a, b) => a.seq - b.seq);
+  const msgs = all.filter((m, i) => i === 0 || all[i - 1].seq !== m.seq);
+  if (msgs.length > 0 && msgs[0].seq < firstSeq) firstSeq = msgs[0].seq;
+  if (msgs.length === 0 && firstSeq === 0) firstSeq = lastSeq + 1;
+
+  const consumers: ArchiveConsumer[] = [];
+  const cnames = new Set<string>();
+  for (const f of files.keys()) {
+    const m = /^obs\/([^/]+)\//.exec(f);
+    if (m !== null) cnames.add(m[1]);
+  }
+  for (const cname of [...cnames].sort()) {
+    const fail = (why: string) => new Error(`error restoring consumer [${JSON.stringify(cname)}]: ${why}`);
+    const cm = files.get(`obs/${cname}/meta.inf`);
+    if (cm === undefined) throw fail(`stat obs/${cname}/meta.inf: no such file or directory`);
+    if (!files.has(`obs/${cname}/meta.sum`)) {
+      throw fail(`stat obs/${cname}/meta.sum: no such file or directory`);
+    }
+    let cmeta: Record<string, unknown>;
+    try {
+      cmeta = parseGoJson(cm);
+    } catch (e) {
+      throw fail((e as Error).message);
+    }
+    const ccfg: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(cmeta)) if (k !== "Created" && k !== "Name") ccfg[k] = v;
+    const od = files.get(`obs/${cname}/o.dat`);
+    let state: ConsumerState | undefined;
+    if (od !== undefined && od.length > 0) {
+      try {
+        state = decodeConsumerState(od);
+      } catch (e) {
+        throw fail((e as Error).message);
+      }
+    }
+    consumers.push({ name: cname, config: ccfg, created: parseGoTime(cmeta.Created), state });
+  }
+  return { config, name, created, firstSeq, lastSeq, lastTs, msgs, consumers };
+}

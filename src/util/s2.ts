@@ -1,0 +1,194 @@
+// The framing format shared by snappy and S2 streams (stream identifier chunk, then compressed or
+// uncompressed chunks each carrying a masked CRC-32C of its plain bytes), with a block decoder for S2's
+// superset of snappy blocks (repeat-offset copies). Behaviour follows github.com/klauspost/compress/s2 as
+// nats-server uses it for stream snapshots: readers accept both the "sNaPpY" and "S2sTwO" identifiers.
+// Writing uses the snappy identifier and snappy blocks (snappyjs), which every S2 reader also reads.
+
+import SnappyJS from "snappyjs";
+
+/** The error texts of the Go s2 package (a restore reports them verbatim). */
+export const S2_ERR_CORRUPT = "s2: corrupt input";
+export const S2_ERR_CRC = "s2: corrupt input, crc mismatch";
+export const S2_ERR_UNSUPPORTED = "s2: unsupported input";
+
+const ID_SNAPPY = [0x73, 0x4e, 0x61, 0x50, 0x70, 0x59]; // sNaPpY
+const ID_S2 = [0x53, 0x32, 0x73, 0x54, 0x77, 0x4f]; // S2sTwO
+const SNAPPY_MAX_BLOCK = 1 << 16;
+const S2_MAX_BLOCK = 4 << 20;
+
+const CRC32C = (() => {
+  const t = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0x82f63b78 ^ (c >>> 1) : c >>> 1;
+    t[n] = c >>> 0;
+  }
+  return t;
+})();
+
+/** The masked CRC-32C (Castagnoli) a framed chunk carries. */
+export function maskedCrc32c(b: Uint8Array): number {
+  let c = 0xffffffff;
+  for (let i = 0; i < b.length; i++) c = CRC32C[(c ^ b[i]) & 0xff] ^ (c >>> 8);
+  c = (c ^ 0xffffffff) >>> 0;
+  return ((((c >>> 15) | (c << 17)) >>> 0) + 0xa282ead8) >>> 0;
+}
+
+/** Compresses `plain` into a snappy-framed stream (64 KiB chunks, stored when compression does not help). */
+export function s2FrameEncode(plain: Uint8Array): Uint8Array {
+  const parts: Uint8Array[] = [new Uint8Array([0xff, 0x06, 0x00, 0x00, ...ID_SNAPPY])];
+  let total = parts[0].length;
+  for (let o = 0; o < plain.length; o += SNAPPY_MAX_BLOCK) {
+    const chunk = plain.subarray(o, Math.min(plain.length, o + SNAPPY_MAX_BLOCK));
+    const comp = SnappyJS.compress(chunk) as Uint8Array;
+    const useComp = comp.length < chunk.length - chunk.length / 8;
+    const body = useComp ? comp : chunk;
+    const h = new Uint8Array(8);
+    const len = body.length + 4;
+    h[0] = useComp ? 0x00 : 0x01;
+    h[1] = len & 0xff;
+    h[2] = (len >> 8) & 0xff;
+    h[3] = (len >> 16) & 0xff;
+    new DataView(h.buffer).setUint32(4, maskedCrc32c(chunk), true);
+    parts.push(h, body);
+    total += h.length + body.length;
+  }
+  const out = new Uint8Array(total);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+/** Decodes a snappy- or S2-framed stream; throws Error with the Go s2 package's text on damage. */
+export function s2FrameDecode(b: Uint8Array): Uint8Array {
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  let i = 0;
+  let maxBlock = 0; // 0 until the stream identifier is read
+  while (i < b.length) {
+    if (i + 4 > b.length) throw new Error(S2_ERR_CORRUPT);
+    const type = b[i];
+    const len = b[i + 1] | (b[i + 2] << 8) | (b[i + 3] << 16);
+    i += 4;
+    if (i + len > b.length) throw new Error(S2_ERR_CORRUPT);
+    const body = b.subarray(i, i + len);
+    i += len;
+    if (maxBlock === 0 && type !== 0xff) throw new Error(S2_ERR_CORRUPT);
+    if (type === 0xff) {
+      if (len !== 6) throw new Error(S2_ERR_CORRUPT);
+      if (ID_S2.every((c, k) => body[k] === c)) maxBlock = S2_MAX_BLOCK;
+      else if (ID_SNAPPY.every((c, k) => body[k] === c)) maxBlock = SNAPPY_MAX_BLOCK;
+      else throw new Error(S2_ERR_UNSUPPORTED);
+      continue;
+    }
+    if (type >= 0x80) continue; // padding and skippable chunks (S2 writes its index as one)
+    if (type > 0x01) throw new Error(S2_ERR_UNSUPPORTED);
+    if (len < 4) throw new Error(S2_ERR_CORRUPT);
+    const crc = body[0] | (body[1] << 8) | (body[2] << 16) | (body[3] * 0x1000000);
+    const data = type === 0x00 ? s2BlockDecode(body.subarray(4), maxBlock) : body.subarray(4);
+    if (data.length > maxBlock) throw new Error(S2_ERR_CORRUPT);
+    if (maskedCrc32c(data) !== (crc >>> 0)) throw new Error(S2_ERR_CRC);
+    parts.push(data);
+    total += data.length;
+  }
+  if (parts.length === 1) return parts[0].slice();
+  const out = new Uint8Array(total);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+/** Decodes one S2 (or snappy) block: a uvarint plain length, then literal and copy elements. */
+export function s2BlockDecode(src: Uint8Array, maxLen = S2_MAX_BLOCK): Uint8Array {
+  let s = 0;
+  let n = 0;
+  let mul = 1;
+  for (;;) {
+    if (s >= src.length || s > 4) throw new Error(S2_ERR_CORRUPT);
+    const c = src[s++];
+    n += (c & 0x7f) * mul;
+    if (c < 0x80) break;
+    mul *= 0x80;
+  }
+  if (n > maxLen) throw new Error(S2_ERR_CORRUPT);
+  const dst = new Uint8Array(n);
+  let d = 0;
+  let offset = 0;
+  const need = (k: number) => {
+    if (s + k > src.length) throw new Error(S2_ERR_CORRUPT);
+  };
+  while (s < src.length) {
+    const tag = src[s];
+    let length: number;
+    switch (tag & 0x03) {
+      case 0: { // literal
+        let x = tag >> 2;
+        if (x < 60) s++;
+        else {
+          const k = x - 59; // 1..4 length bytes
+          need(1 + k);
+          x = 0;
+          for (let j = k; j >= 1; j--) x = x * 256 + src[s + j];
+          s += 1 + k;
+        }
+        length = x + 1;
+        if (length > n - d || length > src.length - s) throw new Error(S2_ERR_CORRUPT);
+        dst.set(src.subarray(s, s + length), d);
+        d += length;
+        s += length;
+        continue;
+      }
+      case 1: { // copy with a 1-byte offset, or an S2 repeat of the last offset
+        need(2);
+        length = (tag >> 2) & 0x07;
+        const off = ((tag & 0xe0) << 3) | src[s + 1];
+        s += 2;
+        if (off === 0) {
+          if (length === 5) {
+            need(1);
+            length = src[s] + 4;
+            s += 1;
+          } else if (length === 6) {
+            need(2);
+            length = (src[s] | (src[s + 1] << 8)) + (1 << 8);
+            s += 2;
+          } else if (length === 7) {
+            need(3);
+            length = (src[s] | (src[s + 1] << 8) | (src[s + 2] << 16)) + (1 << 16);
+            s += 3;
+          }
+        } else {
+          offset = off;
+        }
+        length += 4;
+        break;
+      }
+      case 2: // copy with a 2-byte offset
+        need(3);
+        offset = src[s + 1] | (src[s + 2] << 8);
+        length = 1 + (tag >> 2);
+        s += 3;
+        break;
+      default: // copy with a 4-byte offset
+        need(5);
+        offset = src[s + 1] | (src[s + 2] << 8) | (src[s + 3] << 16) | (src[s + 4] * 0x1000000);
+        length = 1 + (tag >> 2);
+        s += 5;
+    }
+    if (offset <= 0 || d < offset || length > n - d) throw new Error(S2_ERR_CORRUPT);
+    if (offset >= length) {
+      dst.copyWithin(d, d - offset, d - offset + length);
+      d += length;
+    } else {
+      for (let j = 0; j < length; j++, d++) dst[d] = dst[d - offset];
+    }
+  }
+  if (d !== n) throw new Error(S2_ERR_CORRUPT);
+  return dst;
+}
