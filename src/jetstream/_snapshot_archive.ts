@@ -9,6 +9,7 @@
 // blocks into snapshots too). The reader also takes what later servers write: tombstone records, blocks
 // compressed with the 'cmp' prefix, and archives without .idx files (state rebuilt from the records).
 
+import { posix } from "node:path";
 import { s2FrameDecode, s2FrameEncode } from "../util/mod.ts";
 import {
   type ConsumerState,
@@ -20,6 +21,7 @@ import {
 } from "../store/mod.ts";
 import { readTar, TarWriter } from "./_tar.ts";
 import { rfc3339Nano } from "./_headers.ts";
+import { goJsonSyntaxError } from "./_go_json.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -470,44 +472,49 @@ function field(o: Record<string, unknown>, name: string): unknown {
   return undefined;
 }
 
-/** JSON.parse with Go's encoding/json error texts for the common cases. */
-export function parseGoJson(b: Uint8Array): Record<string, unknown> {
+/** Parses a JSON object as Go decodes it into `goType`; throws Error with encoding/json's texts. */
+export function parseGoJson(b: Uint8Array, goType: string): Record<string, unknown> {
   const s = decoder.decode(b);
-  let v: unknown;
-  try {
-    v = JSON.parse(s);
-  } catch (e) {
-    const msg = (e as Error).message;
-    if (s.trim() === "" || /end of JSON input|Unterminated/.test(msg)) {
-      throw new Error("unexpected end of JSON input");
-    }
-    const pos = /position (\d+)/.exec(msg);
-    const ch = pos !== null ? s[Number(pos[1])] : s.trim()[0];
-    throw new Error(`invalid character '${ch}' looking for beginning of value`);
-  }
-  if (v === null || typeof v !== "object" || Array.isArray(v)) {
-    const t = Array.isArray(v) ? "array" : v === null ? "null" : typeof v;
-    if (t === "null") return {};
-    throw new Error(`json: cannot unmarshal ${t} into Go value of type server.FileStreamInfo`);
+  const syntax = goJsonSyntaxError(s);
+  if (syntax !== undefined) throw new Error(syntax);
+  const v: unknown = JSON.parse(s);
+  if (v === null) return {};
+  if (typeof v !== "object" || Array.isArray(v)) {
+    const t = Array.isArray(v) ? "array" : typeof v === "boolean" ? "bool" : typeof v;
+    throw new Error(`json: cannot unmarshal ${t} into Go value of type ${goType}`);
   }
   return v as Record<string, unknown>;
+}
+
+/** Where the reference would have unpacked an archive (its file errors name these paths), and for whom. */
+export interface ArchivePaths {
+  account: string;
+  /** The staging directory the archive is unpacked into. */
+  stage: string;
+  /** The stream's directory (consumer files are read from there). */
+  stream: string;
 }
 
 /**
  * Decodes a snapshot archive. Throws Error with the text the reference reports for the layers it checks
  * (framing, tar, meta.inf JSON), and a descriptive one for damaged blocks or consumers.
  */
-export function readArchive(framed: Uint8Array): StreamArchive {
+export function readArchive(
+  framed: Uint8Array,
+  paths: ArchivePaths = { account: "$G", stage: ".", stream: "." },
+): StreamArchive {
   const files = new Map<string, Uint8Array>();
+  const unexpected = () => new Error(`unexpected content (account=${paths.account})`);
   for (const e of readTar(s2FrameDecode(framed))) {
-    if (e.type !== "0" && e.type !== "7") throw new Error("unexpected content");
-    const name = e.name.replace(/^\.\//, "");
-    if (name.startsWith("/") || name.split("/").includes("..")) throw new Error("unexpected content");
+    if (e.type !== "0") throw unexpected();
+    // Names are taken relative to the staging directory; one that climbs out of it is refused.
+    const name = posix.normalize(`/${e.name}`).slice(1);
+    if (name === "" || posix.normalize(e.name).startsWith("../")) throw unexpected();
     files.set(name, e.data);
   }
   const metaRaw = files.get("meta.inf");
-  if (metaRaw === undefined) throw new Error("open meta.inf: no such file or directory");
-  const meta = parseGoJson(metaRaw);
+  if (metaRaw === undefined) throw new Error(`open ${paths.stage}/meta.inf: no such file or directory`);
+  const meta = parseGoJson(metaRaw, "server.FileStreamInfo");
   const created = parseGoTime(field(meta, "created"));
   const config: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(meta)) if (k.toLowerCase() !== "created") config[k] = v;
@@ -547,13 +554,12 @@ export function readArchive(framed: Uint8Array): StreamArchive {
   for (const cname of [...cnames].sort()) {
     const fail = (why: string) => new Error(`error restoring consumer [${JSON.stringify(cname)}]: ${why}`);
     const cm = files.get(`obs/${cname}/meta.inf`);
-    if (cm === undefined) throw fail(`stat obs/${cname}/meta.inf: no such file or directory`);
-    if (!files.has(`obs/${cname}/meta.sum`)) {
-      throw fail(`stat obs/${cname}/meta.sum: no such file or directory`);
-    }
+    const odir = `${paths.stream}/obs/${cname}`;
+    if (cm === undefined) throw fail(`stat ${odir}/meta.inf: no such file or directory`);
+    if (!files.has(`obs/${cname}/meta.sum`)) throw fail(`stat ${odir}/meta.sum: no such file or directory`);
     let cmeta: Record<string, unknown>;
     try {
-      cmeta = parseGoJson(cm);
+      cmeta = parseGoJson(cm, "server.FileConsumerInfo");
     } catch (e) {
       throw fail((e as Error).message);
     }

@@ -316,7 +316,10 @@ function finishRestore(
       firstSeq = st.first_seq ?? 0;
       lastSeq = st.last_seq ?? 0;
     } else {
-      const a = readArchive(buf);
+      // The paths the reference would name in its file errors (it unpacks into a staging directory).
+      const acc = `${jsa.js.storeDir}/${jsa.account.name}`;
+      const stage = `${acc}/__snapshots__/snap-${Math.floor(Math.random() * 4e9)}`;
+      const a = readArchive(buf, { account: jsa.account.name, stage, stream: `${acc}/streams/${cfg.name}` });
       if (a.name !== cfg.name) return fail("stream names do not match");
       msgs = a.msgs;
       firstSeq = a.firstSeq;

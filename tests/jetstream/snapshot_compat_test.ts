@@ -8,6 +8,8 @@ import { headers } from "@nats-io/nats-core";
 import { defaultOptions, startServer } from "../../src/natsdeno.ts";
 import { Logger } from "../../src/util/mod.ts";
 import { natsServerPath, runRefServer } from "../_helpers/ref_server.ts";
+import { s2FrameDecode, s2FrameEncode } from "../../src/util/mod.ts";
+import { readTar, TarWriter } from "../../src/jetstream/_tar.ts";
 
 // deno-lint-ignore no-explicit-any
 type Json = any;
@@ -212,5 +214,90 @@ Deno.test({
     assertEquals(rr.error, undefined);
     assertEquals(rr.state.messages, 36);
     assertEquals(await describe(ref.nc), want);
+  },
+});
+
+/** Rebuilds an archive with `edit` applied to its files (name → bytes; undefined drops the file). */
+function rework(data: Uint8Array, edit: (name: string, b: Uint8Array) => Uint8Array | undefined): Uint8Array {
+  const tw = new TarWriter();
+  for (const e of readTar(s2FrameDecode(data))) {
+    const b = edit(e.name, e.data);
+    if (b !== undefined) tw.add(e.name, b);
+  }
+  return s2FrameEncode(tw.finish());
+}
+
+/** A tar whose first header gets type flag `flag` (checksum fixed up). */
+function retyped(tar: Uint8Array, flag: string): Uint8Array {
+  const t = tar.slice();
+  t[156] = flag.charCodeAt(0);
+  t.fill(0x20, 148, 156);
+  let sum = 0;
+  for (let i = 0; i < 512; i++) sum += t[i];
+  t.set(enc.encode(sum.toString(8).padStart(6, "0") + "\0 "), 148);
+  return t;
+}
+
+/** The path parts that differ between servers (temp dirs, staging names) replaced by placeholders. */
+function normalized(e: Json): Json {
+  if (e?.description === undefined) return e;
+  return {
+    ...e,
+    description: e.description.replace(/\/tmp\/[^ ]*\/jetstream\//, "<dir>/").replace(/snap-\d+/, "snap-N"),
+  };
+}
+
+Deno.test({
+  name: "Stream snapshot: damaged archives are refused with the reference's errors, nothing created",
+  ignore,
+  fn: async () => {
+    await using ref = await reference();
+    await populate(ref.nc);
+    const [r, data] = await snapshot(ref.nc, "S");
+    await api(ref.nc, "$JS.API.STREAM.DELETE.S");
+    await using nd = await natsdeno();
+    const cfg = { config: r.config };
+    const flip = (b: Uint8Array, at: number) => {
+      const c = b.slice();
+      c[at] ^= 0xff;
+      return c;
+    };
+    const tar = s2FrameDecode(data);
+    const blkAt = tar.indexOf(0x2e, new TextDecoder().decode(tar).indexOf("msgs/1.blk") + 512);
+    const cases: [string, Json, Uint8Array][] = [
+      ["garbage", cfg, enc.encode("not a snapshot at all")],
+      ["truncated frames", cfg, data.subarray(0, Math.floor(data.length / 2))],
+      ["frame crc", cfg, flip(data, data.length - 20)],
+      ["tar cut inside a file", cfg, s2FrameEncode(tar.subarray(0, blkAt + 100))],
+      ["tar header damaged", cfg, s2FrameEncode(flip(tar, 1030))],
+      ["directory entry", cfg, s2FrameEncode(retyped(tar, "5"))],
+      ["bad meta json", cfg, rework(data, (n, b) => n === "meta.inf" ? enc.encode("{not json") : b)],
+      ["meta json cut", cfg, rework(data, (n, b) => n === "meta.inf" ? b.subarray(0, 30) : b)],
+      ["meta not an object", cfg, rework(data, (n, b) => n === "meta.inf" ? enc.encode('"x"') : b)],
+      ["no meta", cfg, rework(data, (n, b) => n === "meta.inf" ? undefined : b)],
+      ["name mismatch", { config: { ...r.config, name: "T" } }, data],
+      ["consumer json", cfg, rework(data, (n, b) => n === "obs/D/meta.inf" ? enc.encode("[1]") : b)],
+      ["consumer no sum", cfg, rework(data, (n, b) => n === "obs/D/meta.sum" ? undefined : b)],
+    ];
+    for (const [what, body, bytes] of cases) {
+      const stream = body.config.name;
+      const want = await restore(ref.nc, stream, body, bytes);
+      const got = await restore(nd.nc, stream, body, bytes);
+      assert(want.error !== undefined, `${what}: the reference accepted it`);
+      assertEquals(normalized(got.error), normalized(want.error), what);
+      assertEquals((await api(ref.nc, `$JS.API.STREAM.INFO.${stream}`)).error?.err_code, 10059, what);
+      assertEquals((await api(nd.nc, `$JS.API.STREAM.INFO.${stream}`)).error?.err_code, 10059, what);
+    }
+    // A record failing its checksum: the reference restores a stream that lost its messages; natsdeno refuses.
+    const bad = rework(data, (n, b) => n.endsWith(".blk") ? flip(b, 40) : b);
+    const got = await restore(nd.nc, "S", cfg, bad);
+    assertEquals(got.error, {
+      code: 500,
+      "err_code": 10062,
+      description: "restore failed: message block [1]: checksum mismatch for sequence 1",
+    });
+    assertEquals((await api(nd.nc, "$JS.API.STREAM.INFO.S")).error?.err_code, 10059);
+    // Nothing was left behind: the good archive restores afterwards.
+    assertEquals((await restore(nd.nc, "S", cfg, data)).state?.messages, 36);
   },
 });
