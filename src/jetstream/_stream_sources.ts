@@ -5,7 +5,16 @@
 
 import type { Subscription } from "../server/mod.ts";
 import { decoder, encoder, Nuid } from "../util/mod.ts";
-import { appendHeaders, buildHeaders, getHeader, nowNs, parseHeaders, removeHeader } from "./_headers.ts";
+import {
+  appendHeaders,
+  buildHeaders,
+  getHeader,
+  nowNs,
+  parseHeaders,
+  parseRfc3339,
+  removeHeader,
+  rfc3339Nano,
+} from "./_headers.ts";
 import type { StreamSource, SubjectTransformConfig } from "./_stream_config.ts";
 import { SubjectTransform } from "./_transform.ts";
 
@@ -147,6 +156,8 @@ export class SourceLink {
   sseq = 0;
   /** Last delivery sequence seen from the current consumer. */
   dseq = 0;
+  /** ns: on recovery with no message of this source left, start after this time (the stream's last). */
+  startTime = 0n;
   lag = 0;
   /** ns of the last message or heartbeat; 0n = never. */
   lastActive = 0n;
@@ -262,7 +273,13 @@ export class SourceLink {
       if (this.cfg.opt_start_seq && this.cfg.opt_start_seq > 0) start = this.cfg.opt_start_seq;
       else if (this.cfg.opt_start_time) {
         consumer["deliver_policy"] = "by_start_time";
-        consumer["opt_start_time"] = this.cfg.opt_start_time;
+        const t = parseRfc3339(this.cfg.opt_start_time);
+        // A configured start before what the stream already holds starts at the held time instead.
+        const after = this.startTime > 0n && t !== undefined && t < this.startTime;
+        consumer["opt_start_time"] = after ? rfc3339Nano(this.startTime) : this.cfg.opt_start_time;
+      } else if (this.startTime > 0n) {
+        consumer["deliver_policy"] = "by_start_time";
+        consumer["opt_start_time"] = rfc3339Nano(this.startTime);
       }
     }
     if (start > 0) {

@@ -218,7 +218,7 @@ export class Stream {
   /** Subscribes to the stream's subjects and starts mirror/source links and schedules. */
   start(): void {
     for (const s of this.config.subjects ?? []) this.#subscribe(s);
-    this.#startLinks();
+    this.#startLinks(true);
     this.#recoverSchedules();
   }
 
@@ -323,8 +323,11 @@ export class Stream {
     };
   }
 
-  /** Starts links for the configured mirror and sources that have none yet; stops removed sources. */
-  #startLinks(): void {
+  /**
+   * Starts links for the configured mirror and sources that have none yet; stops removed sources. At stream
+   * start (`recovering`) a source whose last message is gone starts after this stream's last message time.
+   */
+  #startLinks(recovering = false): void {
     if (this.#closed) return;
     const cfg = this.config;
     if (cfg.mirror !== undefined && this.#mirror === undefined) {
@@ -350,6 +353,11 @@ export class Stream {
       fresh.push(l);
     }
     if (fresh.length === 0) return;
+    if (recovering) {
+      // Messages may all be gone (work queue, purge, limits): fall back to time, as the reference does.
+      const lt = this.store.fastState().lastTime;
+      if (lt > 0n) { for (const l of fresh) l.startTime = lt; }
+    }
     this.#recoverSourceSeqs(fresh);
     for (const l of fresh) l.start();
   }

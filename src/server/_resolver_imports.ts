@@ -53,6 +53,13 @@ export function refreshShadows(acc: Account): void {
       if (acc.streamImports.length > 0) addShadowSubscriptions(acc, sub);
     }
   }
+  // JetStream's internal subscriptions (a stream's subjects) are not in acc.clients: found in the sublist.
+  for (const sub of acc.sl.all()) {
+    const c = sub.client;
+    if (c.kind !== "JetStream" || c.account !== acc || c.subs.get(sub.sid) !== sub) continue;
+    if (sub.shadow !== undefined) removeShadowSubscriptions(sub);
+    if (acc.streamImports.length > 0) addShadowSubscriptions(acc, sub);
+  }
 }
 
 /**

@@ -715,6 +715,8 @@ export class Client implements ParserHandler {
     const sub = new Subscription(this, subject, queue, sid, icb);
     this.account.sl.insert(sub);
     this.subs.set(sid, sub);
+    // As for client subscriptions, stream imports of the account feed internal ones (a stream's subjects).
+    if (this.account.streamImports.length > 0) addShadowSubscriptions(this.account, sub);
     return sub;
   }
 

@@ -605,7 +605,7 @@ export class Server {
       if (gone || (now !== undefined && now !== c.account.name)) c.close(ClosedState.ClientClosed);
     }
     for (const a of this.accounts.values()) for (const f of this.onAccountRebuilt) f(a);
-    for (const a of this.accounts.values()) if (a.clients.size > 0) refreshShadows(a);
+    for (const a of this.accounts.values()) refreshShadows(a);
   }
 
   /** max_connections lowered by reload: closes connections until the server is within the limit. */
