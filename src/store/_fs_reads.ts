@@ -2,8 +2,7 @@
 // whose bytes the bounded BlockCache (_fs_cache.ts) loads from the block file on first use. Loading checks
 // that the file is still the one written (its hash) and serves only records whose checksums hold when not.
 
-import * as fs from "node:fs";
-import { type Block, type BlockFiles, EMPTY } from "./_fs_blocks.ts";
+import { type Block, type BlockFiles, EMPTY, readBlockFile } from "./_fs_blocks.ts";
 import { BlockCache, BlockSlab } from "./_fs_cache.ts";
 import type { Slab } from "./_index.ts";
 import { RK_MSG, scanBlock } from "./msg_block.ts";
@@ -21,7 +20,9 @@ export class BlockReads {
     idleMs: number,
     readonly repoint: Repoint,
   ) {
-    if (cacheBytes > 0) this.cache = new BlockCache(cacheBytes, (s) => this.#loadSlab(s), idleMs);
+    if (cacheBytes > 0) {
+      this.cache = new BlockCache(cacheBytes, (s, spare) => this.#loadSlab(s, spare), idleMs);
+    }
   }
 
   /**
@@ -62,7 +63,7 @@ export class BlockReads {
    * marks the slab failed, and a block changed on disk since it was written serves only the records whose
    * checksums hold; both are reported once per load.
    */
-  #loadSlab(s: BlockSlab): Uint8Array {
+  #loadSlab(s: BlockSlab, spare: Uint8Array | undefined): Uint8Array {
     const files = this.files;
     let b: Block | undefined;
     for (const x of files.blocks) {
@@ -74,7 +75,7 @@ export class BlockReads {
     const file = files.path(s.idx);
     try {
       if (b === undefined || b.slab !== s) throw new Error("the block is gone");
-      const raw = fs.readFileSync(file);
+      const raw = readBlockFile(file, spare);
       const changed = b.fileHash !== undefined && files.fileHash(raw) !== b.fileHash;
       const data = files.read(b, raw);
       if (changed) {

@@ -6,7 +6,7 @@
 
 import * as fs from "node:fs";
 import { join } from "node:path";
-import { type Block, type BlockFiles, newBlockMeta } from "./_fs_blocks.ts";
+import { type Block, type BlockFiles, newBlockMeta, readBlockFile } from "./_fs_blocks.ts";
 import type { BlockReads } from "./_fs_reads.ts";
 import {
   OP_COMPACT,
@@ -61,6 +61,9 @@ export function recoverBlocks(files: BlockFiles, reads: BlockReads, t: ReplayTar
   idxs.sort((a, b) => a - b);
   if (idxs.length > 0) files.maxIdx = idxs[idxs.length - 1];
   let lastPlainLen = 0;
+  // One read buffer for every block: replay copies what the index keeps, and a new 8 MiB buffer per block
+  // would wait for a GC each.
+  let spare: Uint8Array | undefined;
   for (let i = 0; i < idxs.length; i++) {
     const b = newBlockMeta(idxs[i]);
     const isLast = i === idxs.length - 1;
@@ -69,7 +72,7 @@ export function recoverBlocks(files: BlockFiles, reads: BlockReads, t: ReplayTar
     let raw: Uint8Array;
     let trusted = false;
     try {
-      raw = fs.readFileSync(file);
+      raw = readBlockFile(file, spare);
     } catch (err) {
       files.damaged(file, 0, `unreadable block: ${(err as Error).message}`);
       continue;
@@ -99,6 +102,7 @@ export function recoverBlocks(files: BlockFiles, reads: BlockReads, t: ReplayTar
     if (!isLast || b.compressed || b.damaged) {
       reads.detach(b, rp.seqs, rp.offs, trusted ? want!.h : files.fileHash(raw));
     }
+    if (!isLast) spare = new Uint8Array(raw.buffer);
   }
   const last = files.blocks[files.blocks.length - 1];
   countLive(files.blocks, t);

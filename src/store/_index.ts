@@ -31,6 +31,14 @@ export class Slab {
     return this.buf;
   }
 
+  /**
+   * The `n` bytes of the record at `off`: a view into this slab (its space is never reused), or undefined
+   * when they cannot be served.
+   */
+  read(off: number, n: number): Uint8Array | undefined {
+    return this.buf.subarray(off, off + n);
+  }
+
   /** True when the bytes live elsewhere (FileStore's sealed blocks): never relocated. */
   get external(): boolean {
     return false;

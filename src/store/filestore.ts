@@ -21,7 +21,15 @@
 
 import * as fs from "node:fs";
 import { join } from "node:path";
-import { BlockFiles, EMPTY, type FileStoreLogger, type FsDamage, hasBlocks, ioError } from "./_fs_blocks.ts";
+import {
+  BlockFiles,
+  EMPTY,
+  type FileStoreLogger,
+  type FsDamage,
+  hasBlocks,
+  ioError,
+  readBlockFile,
+} from "./_fs_blocks.ts";
 import { BLOCK_CACHE_BYTES, BLOCK_CACHE_IDLE_MS } from "./_fs_cache.ts";
 import { FileConsumerStore, writeMetaJson } from "./_fs_consumer.ts";
 import { type FsEncryption, open, openStreamKey, seal, sha256Key, type StreamKeys } from "./_fs_crypto.ts";
@@ -253,7 +261,7 @@ export class FileStore extends MemStore {
       fs.fdatasyncSync(w.fd);
       // A clean stop: the active block's hash lets the next open skip per-record checks.
       const files = this.#files;
-      if (!w.active.damaged) files.seal(w.active.idx, fs.readFileSync(files.path(w.active.idx)), true);
+      if (!w.active.damaged) files.seal(w.active.idx, readBlockFile(files.path(w.active.idx)), true);
       else if (files.sealed.has(w.active.idx)) files.seal(w.active.idx, undefined);
     } catch (err) {
       onErr?.(err);
@@ -428,7 +436,7 @@ export class FileStore extends MemStore {
       throw err;
     }
     try {
-      const raw = fs.readFileSync(files.path(old.idx));
+      const raw = readBlockFile(files.path(old.idx));
       let hash: string;
       if (old.damaged) {
         files.seal(old.idx, undefined);

@@ -808,14 +808,13 @@ export class MemStore implements StreamStore {
 }
 
 function toStored(r: MsgRec): StoredMsg | undefined {
-  const buf = r.slab!.bytes(r.off);
+  const hl = r.hdrLen;
+  const buf = r.slab!.read(r.off, hl + r.msgLen);
   if (buf === undefined) return undefined;
-  const o = r.off;
-  const h = o + r.hdrLen;
   return {
     subject: r.ss.subj,
-    hdr: r.hdrLen > 0 ? buf.subarray(o, h) : undefined,
-    msg: buf.subarray(h, h + r.msgLen),
+    hdr: hl > 0 ? buf.subarray(0, hl) : undefined,
+    msg: buf.subarray(hl),
     seq: r.seq,
     ts: r.ts,
   };

@@ -118,3 +118,27 @@ Deno.test("FileStore block cache: a record changed on disk after sealing is not 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("FileStore block cache: a loaded message owns its bytes; reusing evicted buffers changes none", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "natsdeno-fsc-" });
+  try {
+    // One block in the cache at a time: every load of another block reuses the evicted one's buffer.
+    const st = new FileStore(cfg("none"), { dir, blockSize: 8 * 1024, blockCacheBytes: 12 * 1024 });
+    const N = 600;
+    for (let i = 1; i <= N; i++) st.storeMsg(`s.${i % 5}`, i % 3 === 0 ? hdr : undefined, payload(i));
+    await st.flushed(N);
+    const held = [];
+    for (let i = 1; i <= N; i += 7) held.push(st.loadMsg(i)!);
+    const first = held[0];
+    // Not a view of the decoded block: it pins only its own bytes.
+    assertEquals(first.msg.buffer.byteLength, first.msg.length + (first.hdr?.length ?? 0));
+    assert(st.cacheStats()!.misses > 10, "blocks were loaded again and again");
+    for (const m of held) {
+      assertEquals(m.msg, payload(m.seq), `payload of ${m.seq} held across evictions`);
+      assertEquals(m.hdr, m.seq % 3 === 0 ? hdr : undefined);
+    }
+    st.stop();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
