@@ -301,3 +301,110 @@ Deno.test({
     assertEquals((await restore(nd.nc, "S", cfg, data)).state?.messages, 36);
   },
 });
+
+/** Publishes `n` messages of repetitive payloads (S2 repeat codes, several framing chunks). */
+async function fill(nc: NatsConnection, stream: string, n: number): Promise<void> {
+  const pubs: Promise<unknown>[] = [];
+  for (let i = 0; i < n; i++) {
+    const body = enc.encode(`${stream} ${i % 13} `.repeat(20 + (i % 17)));
+    pubs.push(nc.request(`${stream.toLowerCase()}.${i % 5}`, body, { timeout: 10_000 }));
+    if (pubs.length >= 200) await Promise.all(pubs.splice(0));
+  }
+  await Promise.all(pubs);
+}
+
+async function sample(nc: NatsConnection, stream: string, seqs: number[]): Promise<Json[]> {
+  const out: Json[] = [];
+  for (const seq of seqs) out.push((await api(nc, `$JS.API.STREAM.MSG.GET.${stream}`, { seq })).message);
+  return out;
+}
+
+Deno.test({
+  name: "Stream snapshot: memory streams and larger archives move both ways",
+  ignore,
+  fn: async () => {
+    await using ref = await reference();
+    await using nd = await natsdeno();
+    const seqs = [1, 2, 777, 1999, 3000];
+    // natsdeno memory stream → nats-server (2.9 keeps restored messages only in file storage).
+    let r = await api(nd.nc, "$JS.API.STREAM.CREATE.MEM", {
+      name: "MEM",
+      subjects: ["mem.*"],
+      storage: "memory",
+    });
+    assertEquals(r.error, undefined);
+    await fill(nd.nc, "MEM", 3000);
+    const [s1, d1] = await snapshot(nd.nc, "MEM", { "chunk_size": 65536 });
+    assertEquals(s1.error, undefined);
+    assert(d1.length > 65536 && d1.length < 3000 * 100, `${d1.length}`);
+    r = await restore(ref.nc, "MEM", { config: { ...s1.config, storage: "file" } }, d1);
+    assertEquals(r.error, undefined);
+    assertEquals([r.state.messages, r.state.first_seq, r.state.last_seq], [3000, 1, 3000]);
+    assertEquals(await sample(ref.nc, "MEM", seqs), await sample(nd.nc, "MEM", seqs));
+    // nats-server file stream → natsdeno memory stream.
+    r = await api(ref.nc, "$JS.API.STREAM.CREATE.BIG", { name: "BIG", subjects: ["big.*"], storage: "file" });
+    assertEquals(r.error, undefined);
+    await fill(ref.nc, "BIG", 3000);
+    const [s2, d2] = await snapshot(ref.nc, "BIG", { "chunk_size": 65536 });
+    assertEquals(s2.error, undefined);
+    r = await restore(nd.nc, "BIG", { config: { ...s2.config, storage: "memory" } }, d2);
+    assertEquals(r.error, undefined);
+    assertEquals([r.state.messages, r.state.first_seq, r.state.last_seq], [3000, 1, 3000]);
+    assertEquals(r.config.storage, "memory");
+    assertEquals(await sample(nd.nc, "BIG", seqs), await sample(ref.nc, "BIG", seqs));
+  },
+});
+
+Deno.test({
+  name: "Stream snapshot: no_consumers leaves consumers out; an encrypted nats-server's snapshot restores",
+  ignore,
+  fn: async () => {
+    const storeDir = await Deno.makeTempDir({ prefix: "natsdeno-snapc-enc-" });
+    await using ref = await runRefServer(exe!, `jetstream { store_dir: "${storeDir}", key: "s3cr3t" }`);
+    await using rnc = await connect({ servers: `127.0.0.1:${ref.port}` });
+    await populate(rnc);
+    const want = await describe(rnc);
+    const [r, data] = await snapshot(rnc, "S");
+    assertEquals(r.error, undefined);
+    await using nd = await natsdeno();
+    const rr = await restore(nd.nc, "S", { config: r.config }, data);
+    assertEquals(rr.error, undefined);
+    assertEquals(await describe(nd.nc), want);
+    // Without consumers, in both directions.
+    const [r2, d2] = await snapshot(nd.nc, "S", { "no_consumers": true });
+    assertEquals(r2.error, undefined);
+    assert(!readTar(s2FrameDecode(d2)).some((e) => e.name.startsWith("obs/")));
+    await api(rnc, "$JS.API.STREAM.DELETE.S");
+    const back = await restore(rnc, "S", { config: r2.config }, d2);
+    assertEquals([back.error, back.state.messages, back.state.consumer_count], [undefined, 36, 0]);
+    await Deno.remove(storeDir, { recursive: true }).catch(() => {});
+  },
+});
+
+Deno.test("Stream snapshot: archives in natsdeno's earlier NDSNAP1 format still restore", async () => {
+  await using nd = await natsdeno();
+  const cfg = { name: "OLD", subjects: ["old"], storage: "memory" };
+  const meta = enc.encode(JSON.stringify({ config: cfg, state: { "first_seq": 2, "last_seq": 5 } }));
+  const rec = (seq: number, body: string) => {
+    const subj = enc.encode("old");
+    const b = enc.encode(body);
+    const h = new Uint8Array(30);
+    const dv = new DataView(h.buffer);
+    dv.setBigUint64(0, BigInt(seq), true);
+    dv.setBigUint64(8, 1_700_000_000_000_000_000n + BigInt(seq), true);
+    dv.setUint16(16, subj.length, true);
+    dv.setUint32(22, b.length, true);
+    return [h, subj, b];
+  };
+  const ml = new Uint8Array(4);
+  new DataView(ml.buffer).setUint32(0, meta.length, true);
+  const parts = [enc.encode("NDSNAP1\n"), ml, meta, ...rec(2, "two"), ...rec(4, "four")];
+  const data = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
+  let o = 0;
+  for (const p of parts) (data.set(p, o), o += p.length);
+  const r = await restore(nd.nc, "OLD", { config: cfg }, data);
+  assertEquals(r.error, undefined);
+  assertEquals([r.state.messages, r.state.first_seq, r.state.last_seq, r.state.num_deleted], [2, 2, 5, 2]);
+  const m = await api(nd.nc, "$JS.API.STREAM.MSG.GET.OLD", { seq: 4 });
+  assertEquals([atob(m.message.data), m.message.time], ["four", "2023-11-14T22:13:20.000000004Z"]);
+});
