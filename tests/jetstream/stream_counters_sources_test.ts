@@ -15,6 +15,8 @@ import { clientFor, jsApi, runJsServer } from "./_helpers.ts";
 import { checkFor } from "../_helpers/server.ts";
 import { natsServerPath, runRefServer } from "../_helpers/ref_server.ts";
 import type { JetStream } from "../../src/jetstream/mod.ts";
+import { startServer } from "../../src/natsdeno.ts";
+import { Logger } from "../../src/util/mod.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -872,5 +874,46 @@ Deno.test("Sources and mirrors drop Nats-Expected-* headers: the copy is not che
     assert(m !== null);
     assertEquals(m.header.get("Nats-Expected-Last-Sequence"), "", stream);
     assertEquals(m.header.get("Keep"), "me", stream);
+  }
+});
+
+Deno.test("Sourced counters: after a restart on the file store the aggregate resumes without counting twice", async () => {
+  const storeDir = await Deno.makeTempDir({ prefix: "natsdeno-ctr-" });
+  const start = () =>
+    startServer({ host: "127.0.0.1", port: 0, jetStream: true, storeDir }, {
+      log: new Logger({ quiet: !Deno.env.get("NATSDENO_TEST_LOG"), debug: false }, true),
+    });
+  try {
+    {
+      await using s = await start();
+      await using nc = await clientFor(s);
+      await rawStream(nc, "CREATE", {
+        name: "SRC",
+        subjects: ["hits"],
+        storage: "file",
+        "allow_msg_counter": true,
+      });
+      await rawStream(nc, "CREATE", {
+        name: "AGG",
+        storage: "file",
+        "allow_msg_counter": true,
+        "allow_direct": true,
+        sources: [{ name: "SRC" }],
+      });
+      await incr(nc, "hits", "+3");
+      await incr(nc, "hits", "+4");
+      await awaitVal(nc, "AGG", "hits", "7");
+    }
+    await using s = await start();
+    await using nc = await clientFor(s);
+    const jsm = await jetstreamManager(nc);
+    assertEquals(val(await lastFor(nc, "AGG", "hits")), "7");
+    await incr(nc, "hits", "+5");
+    const m = await awaitVal(nc, "AGG", "hits", "12");
+    assertEquals(m.headers?.get("Nats-Counter-Sources"), `{"SRC":{"hits":"12"}}`);
+    assertEquals(m.headers?.get("Nats-Incr"), "5");
+    assertEquals((await jsm.streams.info("AGG")).state.messages, 3);
+  } finally {
+    await Deno.remove(storeDir, { recursive: true }).catch(() => {});
   }
 });
