@@ -68,28 +68,28 @@ export function checkIncr(
   return undefined;
 }
 
-/** The stored form of a counter's value. */
-interface CounterBody {
-  val?: unknown;
-}
-
-/** The total a stored counter body holds; undefined when the body is not a counter (broken). */
+/**
+ * The total a counter body holds, read as Go decodes `{"val": string}`: undefined when the body is not such an
+ * object (broken); a missing, null or unparsable "val" counts as zero, as big.Int's SetString leaves it.
+ */
 function readTotal(body: Uint8Array): bigint | undefined {
-  let v: CounterBody;
+  let v: unknown;
   try {
     v = JSON.parse(decoder.decode(body));
   } catch {
     return undefined;
   }
-  if (v === null || typeof v !== "object") return undefined;
-  return toBig(v.val);
+  if (v === null) return 0n;
+  if (typeof v !== "object" || Array.isArray(v)) return undefined;
+  const val = (v as Record<string, unknown>).val;
+  if (val === undefined || val === null) return 0n;
+  if (typeof val !== "string") return undefined;
+  return toBig(val);
 }
 
-/** A JSON "val" as a big integer: a missing or unparsable value counts as zero, as Go's SetString leaves it. */
-function toBig(v: unknown): bigint {
-  if (typeof v === "string" && INCR_RE.test(v)) return BigInt(v);
-  if (typeof v === "number" && Number.isSafeInteger(v)) return BigInt(v);
-  return 0n;
+/** A "val" string as a big integer; zero when it is not one. */
+function toBig(v: string | undefined): bigint {
+  return v !== undefined && INCR_RE.test(v) ? BigInt(v) : 0n;
 }
 
 /** The result of applying an increment: the headers and body to store, and the new total. */

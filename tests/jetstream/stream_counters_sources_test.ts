@@ -16,6 +16,8 @@ import { checkFor } from "../_helpers/server.ts";
 import { natsServerPath, runRefServer } from "../_helpers/ref_server.ts";
 import type { JetStream } from "../../src/jetstream/mod.ts";
 import { startServer } from "../../src/natsdeno.ts";
+import { ApiError } from "../../src/jetstream/api_errors.ts";
+import { applyIncr, parseIncr, setHeader } from "../../src/jetstream/_stream_counter.ts";
 import { Logger } from "../../src/util/mod.ts";
 
 const enc = new TextEncoder();
@@ -916,4 +918,31 @@ Deno.test("Sourced counters: after a restart on the file store the aggregate res
   } finally {
     await Deno.remove(storeDir, { recursive: true }).catch(() => {});
   }
+});
+
+Deno.test('applyIncr() reads the last total as Go decodes {"val": string}, and setHeader() replaces in place', () => {
+  const hdr = (t: string) => enc.encode(`NATS/1.0\r\n${t}\r\n`);
+  const incrHdr = hdr("Nats-Incr: 2\r\n");
+  assertEquals([
+    parseIncr(hdr("Nats-Incr: +7\r\n")),
+    parseIncr(hdr("Nats-Incr: \r\n")),
+    parseIncr(hdr("Nats-Incr: 1.5\r\n")),
+  ], [
+    7n,
+    undefined,
+    null,
+  ]);
+  const total = (body: string) => {
+    const r = applyIncr("foo", incrHdr, new Uint8Array(0), 2n, { hdr: undefined, msg: enc.encode(body) });
+    return r instanceof ApiError ? r.description : r.total;
+  };
+  assertEquals(total(`{"val":"40"}`), "42");
+  assertEquals(total(`{}`), "2");
+  assertEquals(total(`null`), "2");
+  assertEquals(total(`{"val":"x"}`), "2");
+  for (const broken of [`{"val":40}`, `[]`, `7`, `not json`, ``]) {
+    assertEquals(total(broken), "message counter is broken", broken);
+  }
+  const h = setHeader(hdr("A: 1\r\nNats-Incr: +3\r\nB: 2\r\n"), "Nats-Incr", "5");
+  assertEquals(dec.decode(h), "NATS/1.0\r\nA: 1\r\nNats-Incr: 5\r\nB: 2\r\n\r\n");
 });
