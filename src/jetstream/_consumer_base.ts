@@ -104,7 +104,8 @@ export abstract class ConsumerBase implements StreamConsumer {
   protected _rlNext = 0;
   protected _replayEnd = 0;
   protected _replayLastTs = 0n;
-  protected _replayLastAt = 0;
+  /** When the held original-replay message is due (0: none held); the gap runs from when it is up for delivery. */
+  protected _replayDue = 0;
   // Pinned client priority groups: group → pin id and last request time.
   readonly pins = new Map<string, { id: string; since: bigint; last: number }>();
 

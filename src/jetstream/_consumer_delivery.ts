@@ -63,10 +63,12 @@ export abstract class ConsumerDelivery extends ConsumerPull {
       }
       const { m, dc } = next;
       if (this._replayEnd > 0 && dc === 1 && m.seq <= this._replayEnd && this._replayLastTs > 0n) {
-        const gap = Number((m.ts - this._replayLastTs) / 1_000_000n) - (now - this._replayLastAt);
-        if (gap > 1) {
+        // As nats-server, the original gap is waited from when the message is up for delivery (for a pull
+        // consumer: once a request is there), not from the previous delivery.
+        if (this._replayDue === 0) this._replayDue = now + Number((m.ts - this._replayLastTs) / 1_000_000n);
+        if (this._replayDue - now > 1) {
           this._held = next;
-          return this._resumeAt(now + gap);
+          return this._resumeAt(this._replayDue);
         }
       }
       const sz = this._deliver(m, dc, now);
@@ -259,7 +261,7 @@ export abstract class ConsumerDelivery extends ConsumerPull {
     this._lastDeliveryTs = this.#passTs;
     if (this._replayEnd > 0) {
       this._replayLastTs = m.ts;
-      this._replayLastAt = now;
+      this._replayDue = 0;
       if (seq >= this._replayEnd) this._replayEnd = 0;
     }
     const bps = c.rate_limit_bps ?? 0;

@@ -182,6 +182,9 @@ export class Stream {
   /** Unsubscribes the mirror_direct responder for the origin's name, while there is one. */
   #mirrorDirectUnsub: (() => void) | undefined;
 
+  /** Bytes this stream counts in its account's usage (a deleted store may not report its data gone). */
+  #usageBytes = 0;
+
   constructor(host: StreamHost, config: StreamConfig, store: StreamStore, created = nowNs()) {
     this.host = host;
     this.config = config;
@@ -189,7 +192,9 @@ export class Stream {
     this.created = created;
     this.#applyConfig();
     this.#lseq = store.fastState().lastSeq;
+    this.#usageBytes = store.fastState().bytes;
     store.registerStorageUpdates((dm, db, seq, subject) => {
+      this.#usageBytes += db;
       host.updateUsage(this.config.storage, db);
       if (dm < 0) this.#onRemoved(seq, subject);
     });
@@ -277,6 +282,8 @@ export class Stream {
     for (const c of this.consumers.values()) c.delete();
     this.consumers.clear();
     this.store.delete();
+    if (this.#usageBytes !== 0) this.host.updateUsage(this.config.storage, -this.#usageBytes);
+    this.#usageBytes = 0;
   }
 
   get closed(): boolean {
