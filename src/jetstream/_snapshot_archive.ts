@@ -10,7 +10,7 @@
 // compressed with the 'cmp' prefix, and archives without .idx files (state rebuilt from the records).
 
 import { posix } from "node:path";
-import { s2FrameDecode, s2FrameEncode } from "../util/mod.ts";
+import { s2FrameDecode, S2FrameWriter } from "../util/mod.ts";
 import {
   type ConsumerState,
   decodeConsumerState,
@@ -33,7 +33,7 @@ const REC_BAD = 32 * 1024 * 1024;
 const MAGIC = 22;
 const IDX_VERSION = 1;
 /** Block size the writer aims for, and the sequence gap past which it starts a new block. */
-const BLOCK_TARGET = 8 * 1024 * 1024;
+const BLOCK_TARGET = 4 * 1024 * 1024;
 const GAP_SPLIT = 4096;
 
 /** A consumer as the writer takes it and the reader returns it. */
@@ -148,86 +148,96 @@ export function parseGoTime(v: unknown): bigint | undefined {
 
 // ---- writing -----------------------------------------------------------------------------------------------
 
-interface BlockOut {
-  recs: Uint8Array[];
-  size: number;
-  msgs: number;
-  bytes: number;
-  first: number;
-  firstTs: bigint;
+/** A message block being written: its records in one growing buffer, and what its index file holds. */
+class BlockOut {
+  buf = new Uint8Array(64 * 1024);
+  dv = new DataView(this.buf.buffer);
+  size = 0;
+  msgs = 0;
+  bytes = 0;
+  firstTs = 0n;
   last: number;
-  lastTs: bigint;
-  deleted: number[];
-  lchk: Uint8Array;
-}
+  lastTs = 0n;
+  deleted: number[] = [];
 
-function newBlock(first: number): BlockOut {
-  return {
-    recs: [],
-    size: 0,
-    msgs: 0,
-    bytes: 0,
-    first,
-    firstTs: 0n,
-    last: first - 1,
-    lastTs: 0n,
-    deleted: [],
-    lchk: new Uint8Array(CHECKSUM),
-  };
-}
-
-/** One record in the on-disk layout, with its checksum (seq+ts, subject, headers, payload). */
-function encodeRecord(
-  key: Uint8Array,
-  seq: number,
-  ts: bigint,
-  subject: Uint8Array,
-  hdr: Uint8Array | undefined,
-  msg: Uint8Array,
-  erase = false,
-): Uint8Array {
-  const hl = hdr !== undefined && hdr.length > 0 ? hdr.length : 0;
-  const rl = REC_HDR + subject.length + (hl > 0 ? 4 + hl : 0) + msg.length + CHECKSUM;
-  const r = new Uint8Array(rl);
-  const dv = new DataView(r.buffer);
-  dv.setUint32(0, (hl > 0 ? HBIT : 0) + rl, true);
-  dv.setBigUint64(4, erase ? BigInt(seq) | (1n << 63n) : BigInt(seq), true);
-  dv.setBigInt64(12, ts, true);
-  dv.setUint16(20, subject.length, true);
-  let o = REC_HDR;
-  r.set(subject, o);
-  o += subject.length;
-  if (hl > 0) {
-    dv.setUint32(o, hl, true);
-    o += 4;
-    r.set(hdr!, o);
-    o += hl;
+  constructor(public first: number, readonly key: Uint8Array) {
+    this.last = first - 1;
   }
-  r.set(msg, o);
-  // The hash skips the length fields: seq+ts, subject, then headers and payload.
-  const h = new Uint8Array(16 + subject.length + hl + msg.length);
-  h.set(r.subarray(4, 20), 0);
-  h.set(subject, 16);
-  if (hl > 0) h.set(hdr!, 16 + subject.length);
-  h.set(msg, 16 + subject.length + hl);
-  r.set(hh64(key, h), rl - CHECKSUM);
-  return r;
-}
 
-/**
- * Adds erased records for the deleted sequences after the block's last one through `upTo`: readers index a
- * block's records by position, so every sequence between its first and last needs one.
- */
-function erased(b: BlockOut, key: Uint8Array, upTo: number, ts: bigint): void {
-  const none = new Uint8Array(0);
-  for (let d = b.last + 1; d <= upTo; d++) {
-    const rec = encodeRecord(key, d, ts, none, undefined, none, true);
-    b.deleted.push(d);
-    b.recs.push(rec);
-    b.size += rec.length;
-    b.lchk = rec.subarray(rec.length - CHECKSUM);
+  /** The last record's checksum (zeros for an empty block). */
+  lchk(): Uint8Array {
+    return this.size === 0 ? new Uint8Array(CHECKSUM) : this.buf.slice(this.size - CHECKSUM, this.size);
+  }
+
+  /** Appends one record in the on-disk layout with its checksum (seq+ts, subject, headers, payload). */
+  add(
+    seq: number,
+    ts: bigint,
+    subject: Uint8Array,
+    hdr: Uint8Array | undefined,
+    msg: Uint8Array,
+    erase = false,
+  ) {
+    const hl = hdr !== undefined && hdr.length > 0 ? hdr.length : 0;
+    const rl = REC_HDR + subject.length + (hl > 0 ? 4 + hl : 0) + msg.length + CHECKSUM;
+    if (this.size + rl > this.buf.length) {
+      const nb = new Uint8Array(Math.max(this.size + rl, this.buf.length * 2));
+      nb.set(this.buf.subarray(0, this.size));
+      this.buf = nb;
+      this.dv = new DataView(nb.buffer);
+    }
+    const r = this.buf;
+    const dv = this.dv;
+    const o0 = this.size;
+    dv.setUint32(o0, (hl > 0 ? HBIT : 0) + rl, true);
+    dv.setUint32(o0 + 4, seq % 0x100000000, true);
+    dv.setUint32(o0 + 8, Math.floor(seq / 0x100000000) + (erase ? 0x80000000 : 0), true);
+    dv.setBigInt64(o0 + 12, ts, true);
+    dv.setUint16(o0 + 20, subject.length, true);
+    let o = o0 + REC_HDR;
+    r.set(subject, o);
+    o += subject.length;
+    if (hl > 0) {
+      dv.setUint32(o, hl, true);
+      o += 4;
+      r.set(hdr!, o);
+      o += hl;
+    }
+    r.set(msg, o);
+    // The hash skips the length fields: seq+ts, subject, then headers and payload.
+    const hn = 16 + subject.length + hl + msg.length;
+    if (scratch.length < hn) scratch = new Uint8Array(Math.max(hn, scratch.length * 2));
+    scratch.set(r.subarray(o0 + 4, o0 + 20), 0);
+    scratch.set(subject, 16);
+    if (hl > 0) scratch.set(hdr!, 16 + subject.length);
+    scratch.set(msg, 16 + subject.length + hl);
+    r.set(hh64(this.key, scratch.subarray(0, hn)), o0 + rl - CHECKSUM);
+    this.size += rl;
+    if (!erase) {
+      if (this.msgs === 0) this.firstTs = ts;
+      this.msgs++;
+      this.bytes += rl;
+    }
+    this.last = seq;
+    this.lastTs = ts;
+  }
+
+  /**
+   * Adds erased records for the deleted sequences after the last one through `upTo`: readers index a
+   * block's records by position, so every sequence between its first and last needs one.
+   */
+  erased(upTo: number, ts: bigint): void {
+    for (let d = this.last + 1; d <= upTo; d++) {
+      this.add(d, ts, EMPTY, undefined, EMPTY, true);
+      this.deleted.push(d);
+    }
   }
 }
+
+const EMPTY = new Uint8Array(0);
+
+/** Reused for the bytes a record's checksum covers. */
+let scratch = new Uint8Array(64 * 1024);
 
 function encodeIndex(b: BlockOut): Uint8Array {
   const out: number[] = [MAGIC, IDX_VERSION];
@@ -238,7 +248,7 @@ function encodeIndex(b: BlockOut): Uint8Array {
   uvarint(out, b.last);
   varint(out, b.lastTs);
   uvarint(out, b.deleted.length);
-  out.push(...b.lchk);
+  out.push(...b.lchk());
   for (const d of b.deleted) uvarint(out, d - b.first);
   return new Uint8Array(out);
 }
@@ -253,60 +263,75 @@ export interface ArchiveSource {
   consumers: ArchiveConsumer[];
 }
 
-/** Builds a snapshot archive (framed and compressed) of a stream, its messages and consumers. */
+/** Builds a whole snapshot archive (framed and compressed) at once; see archiveChunks. */
 export function writeArchive(src: ArchiveSource): Uint8Array {
-  const tw = new TarWriter();
+  const parts: Uint8Array[] = [];
+  let n = 0;
+  for (const p of archiveChunks(src)) {
+    parts.push(p);
+    n += p.length;
+  }
+  return concat(parts, n);
+}
+
+/** Records between the generator's progress yields. */
+const YIELD_EVERY = 1024;
+
+/**
+ * Produces a snapshot archive piece by piece: framed bytes, and empty pieces now and then so a caller can
+ * spread the work over event-loop turns. Messages are those of the stream's state when it starts; ones
+ * removed meanwhile are left out as deleted.
+ */
+export function* archiveChunks(src: ArchiveSource): Generator<Uint8Array, void, void> {
+  const fw = new S2FrameWriter();
+  const tw = new TarWriter((b) => fw.write(b));
   const meta = encoder.encode(JSON.stringify({ Created: goTime(src.created), ...src.config }));
   tw.add("meta.inf", meta);
   tw.add("meta.sum", hexHash(sha256Key(src.name), meta));
+  yield fw.take();
 
   const st = src.store.fastState();
-  const blocks: BlockOut[] = [];
+  const subjects = new Map<string, Uint8Array>();
   let index = 1;
-  let key = sha256Key(`${src.name}-${index}`);
-  let cur = newBlock(st.msgs > 0 ? st.firstSeq : st.lastSeq + 1);
-  const flush = (next: number) => {
-    blocks.push(cur);
-    index++;
-    key = sha256Key(`${src.name}-${index}`);
-    cur = newBlock(next);
+  const keyFor = (i: number) => sha256Key(`${src.name}-${i}`);
+  let cur = new BlockOut(st.msgs > 0 ? st.firstSeq : st.lastSeq + 1, keyFor(index));
+  const emit = (b: BlockOut, i: number) => {
+    tw.add(`msgs/${i}.idx`, encodeIndex(b));
+    tw.add(`msgs/${i}.blk`, b.buf.subarray(0, b.size));
   };
   let seq = st.firstSeq;
+  let count = 0;
   for (;;) {
     const m = st.msgs > 0 ? src.store.loadNextMsg(">", seq) : undefined;
     if (m === undefined || m.seq > st.lastSeq) break;
-    if (cur.msgs > 0 && (cur.size >= BLOCK_TARGET || m.seq - cur.last > GAP_SPLIT)) flush(m.seq);
+    if (cur.msgs > 0 && (cur.size >= BLOCK_TARGET || m.seq - cur.last > GAP_SPLIT)) {
+      emit(cur, index);
+      index++;
+      cur = new BlockOut(m.seq, keyFor(index));
+      yield fw.take();
+    }
     if (cur.msgs === 0) {
       cur.first = m.seq;
-      cur.firstTs = m.ts;
+      cur.last = m.seq - 1;
+    } else if (m.seq > cur.last + 1) cur.erased(m.seq - 1, m.ts);
+    let subj = subjects.get(m.subject);
+    if (subj === undefined) {
+      subj = encoder.encode(m.subject);
+      if (subjects.size < 10_000) subjects.set(m.subject, subj);
     }
-    erased(cur, key, m.seq - 1, m.ts);
-    const rec = encodeRecord(key, m.seq, m.ts, encoder.encode(m.subject), m.hdr, m.msg);
-    cur.recs.push(rec);
-    cur.size += rec.length;
-    cur.msgs++;
-    cur.bytes += rec.length;
-    cur.last = m.seq;
-    cur.lastTs = m.ts;
-    cur.lchk = rec.subarray(rec.length - CHECKSUM);
+    cur.add(m.seq, m.ts, subj, m.hdr, m.msg);
     seq = m.seq + 1;
+    if (++count % YIELD_EVERY === 0) yield fw.take();
   }
   // Trailing deleted sequences stay in the last block, so the last sequence survives the restore.
   if (cur.msgs > 0) {
-    erased(cur, key, st.lastSeq, st.lastTime);
-    if (st.lastSeq > cur.last) {
-      cur.last = st.lastSeq;
-      cur.lastTs = st.lastTime;
-    }
+    if (st.lastSeq > cur.last) cur.erased(st.lastSeq, st.lastTime);
   } else {
     cur.last = st.lastSeq;
     cur.lastTs = st.lastTime;
   }
-  blocks.push(cur);
-  for (const [i, b] of blocks.entries()) {
-    tw.add(`msgs/${i + 1}.idx`, encodeIndex(b));
-    tw.add(`msgs/${i + 1}.blk`, concat(b.recs, b.size));
-  }
+  emit(cur, index);
+  yield fw.take();
 
   for (const c of src.consumers) {
     const cmeta = encoder.encode(
@@ -316,7 +341,9 @@ export function writeArchive(src: ArchiveSource): Uint8Array {
     tw.add(`obs/${c.name}/meta.sum`, hexHash(sha256Key(`${src.name}/${c.name}`), cmeta));
     if (c.state !== undefined) tw.add(`obs/${c.name}/o.dat`, encodeConsumerState(c.state));
   }
-  return s2FrameEncode(tw.finish());
+  tw.finish();
+  fw.flush();
+  yield fw.take();
 }
 
 // ---- reading -----------------------------------------------------------------------------------------------
@@ -380,6 +407,12 @@ function plainBlock(b: Uint8Array): Uint8Array {
   }
 }
 
+/** A subject from record bytes: ASCII without a decoder call. */
+function subjectString(b: Uint8Array): string {
+  for (let i = 0; i < b.length; i++) if (b[i] >= 0x80) return decoder.decode(b);
+  return String.fromCharCode.apply(null, b as unknown as number[]);
+}
+
 /** Reads the records of one block; a record that fails its checksum or is cut short throws. */
 function readBlock(name: string, n: number, raw: Uint8Array, idxRaw: Uint8Array | undefined): BlockIn {
   const b = plainBlock(raw);
@@ -441,17 +474,18 @@ function readBlock(name: string, n: number, raw: Uint8Array, idxRaw: Uint8Array 
     } else {
       body = data.slice(slen, dlen - CHECKSUM);
     }
-    const hashed = new Uint8Array(16 + dlen - CHECKSUM - (hasHdr ? 4 : 0));
-    hashed.set(b.subarray(o + 4, o + 20), 0);
-    hashed.set(data.subarray(0, slen), 16);
-    hashed.set(data.subarray(hasHdr ? slen + 4 : slen, dlen - CHECKSUM), 16 + slen);
-    const sum = hh64(key, hashed);
+    const hn = 16 + dlen - CHECKSUM - (hasHdr ? 4 : 0);
+    if (scratch.length < hn) scratch = new Uint8Array(Math.max(hn, scratch.length * 2));
+    scratch.set(b.subarray(o + 4, o + 20), 0);
+    scratch.set(data.subarray(0, slen), 16);
+    scratch.set(data.subarray(hasHdr ? slen + 4 : slen, dlen - CHECKSUM), 16 + slen);
+    const sum = hh64(key, scratch.subarray(0, hn));
     for (let i = 0; i < CHECKSUM; i++) {
       if (sum[i] !== data[dlen - CHECKSUM + i]) {
         throw new Error(`message block [${n}]: checksum mismatch for sequence ${seq}`);
       }
     }
-    msgs.push({ seq, ts, subject: decoder.decode(data.subarray(0, slen)), hdr, msg: body });
+    msgs.push({ seq, ts, subject: subjectString(data.subarray(0, slen)), hdr, msg: body });
     o += rl;
   }
   const live = msgs.filter((m) => !tombs.has(m.seq) && !(idx?.deleted.has(m.seq) ?? false));

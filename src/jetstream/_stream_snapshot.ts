@@ -28,7 +28,7 @@ import {
 import { storeConfig, Stream } from "./stream.ts";
 import { isValidSubject } from "../sublist/mod.ts";
 import { nowNs, rfc3339Nano } from "./_headers.ts";
-import { type ArchiveConsumer, readArchive, writeArchive } from "./_snapshot_archive.ts";
+import { archiveChunks, type ArchiveConsumer, readArchive } from "./_snapshot_archive.ts";
 import { Consumer } from "./consumer.ts";
 import { addConsumer } from "./_consumer_api.ts";
 import { consumerConfigJson, decodeConsumerConfig } from "./_consumer_config.ts";
@@ -137,18 +137,13 @@ export function registerSnapshotApi(d: ApiDispatcher, deps: SnapshotApiDeps): vo
     const deliver = r.deliver_subject ?? "";
     if (deliver === "" || !isValidSubject(deliver)) throw newJSError("JSSnapshotDeliverSubjectInvalidErr");
     const info = s.infoJson();
-    let data: Uint8Array;
-    try {
-      data = writeArchive({
-        name,
-        created: s.created,
-        config: info.config as Record<string, unknown>,
-        store: s.store,
-        consumers: r.no_consumers ? [] : archiveConsumers(s),
-      });
-    } catch (e) {
-      throw newJSError("JSStreamSnapshotErrF", { err: (e as Error).message });
-    }
+    const gen = archiveChunks({
+      name,
+      created: s.created,
+      config: info.config as Record<string, unknown>,
+      store: s.store,
+      consumers: r.no_consumers ? [] : archiveConsumers(s),
+    });
     const start = nowNs();
     d.advisory(jsa, `$JS.EVENT.ADVISORY.STREAM.SNAPSHOT_CREATE.${name}`, {
       type: "io.nats.jetstream.advisory.v1.snapshot_create",
@@ -161,19 +156,24 @@ export function registerSnapshotApi(d: ApiDispatcher, deps: SnapshotApiDeps): vo
     });
     const chunk = Math.max(1024, Math.min(r.chunk_size || DEFAULT_CHUNK, 1024 * 1024));
     const ackSubj = `$JS.SNAPSHOT.ACK.${name}.${nuid.next()}`;
+    const timers = jsa.js.server.timers;
+    // Archive bytes made but not sent yet, and what is sent but not acked.
+    const queue: Uint8Array[] = [];
+    let queued = 0;
+    let eof = false;
     let out = 0;
-    let off = 0;
     let index = 0;
     let done = false;
-    let cancelTimer: (() => void) | undefined;
+    let timer: ReturnType<typeof timers.after> | undefined;
     const ackSub = jsa.client.subscribeInternal(`${ackSubj}.>`, (_s, _c, subject) => {
       const size = Number(subject.split(".")[5]);
       if (Number.isFinite(size)) out -= size;
-      pump();
+      if (timer === undefined || out <= WINDOW) pump(false);
     });
     const finish = () => {
       done = true;
-      cancelTimer?.();
+      timers.cancel(timer);
+      gen.return();
       jsa.client.unsubscribeInternal(ackSub);
       jsa.client.publishInternal(deliver, undefined, undefined, new Uint8Array(0));
       d.advisory(jsa, `$JS.EVENT.ADVISORY.STREAM.SNAPSHOT_COMPLETE.${name}`, {
@@ -187,24 +187,72 @@ export function registerSnapshotApi(d: ApiDispatcher, deps: SnapshotApiDeps): vo
         domain: jsa.js.domain || undefined,
       });
     };
-    // Sends chunks while under the window; acks (or a 10 ms timer, as the reference waits) resume it.
-    const pump = () => {
-      if (done) return;
-      cancelTimer?.();
-      cancelTimer = undefined;
-      while (off < data.length && out <= WINDOW) {
-        const c = data.subarray(off, Math.min(off + chunk, data.length));
-        index++;
-        jsa.client.publishInternal(deliver, `${ackSubj}.${c.length}.${index}`, undefined, c);
-        out += c.length;
-        off += c.length;
+    const sendChunk = () => {
+      const n = Math.min(chunk, queued);
+      let c: Uint8Array;
+      if (queue[0].length >= n) {
+        c = queue[0].subarray(0, n);
+        queue[0] = queue[0].subarray(n);
+        if (queue[0].length === 0) queue.shift();
+      } else {
+        c = new Uint8Array(n);
+        for (let o = 0; o < n;) {
+          const k = Math.min(n - o, queue[0].length);
+          c.set(queue[0].subarray(0, k), o);
+          o += k;
+          queue[0] = queue[0].subarray(k);
+          if (queue[0].length === 0) queue.shift();
+        }
       }
-      if (off >= data.length) return finish();
-      const t = jsa.js.server.timers.after(10, () => pump());
-      cancelTimer = () => jsa.js.server.timers.cancel(t);
+      queued -= n;
+      index++;
+      jsa.client.publishInternal(deliver, `${ackSubj}.${n}.${index}`, undefined, c);
+      out += n;
+    };
+    // Makes archive bytes and sends full chunks while under the window, for at most ~20 ms per turn. Past the
+    // window it waits for an ack or 10 ms and then sends one chunk anyway, as the reference does; a deliver
+    // subject nobody listens on any more ends the snapshot.
+    const pump = (timedOut: boolean) => {
+      if (done) return;
+      timers.cancel(timer);
+      timer = undefined;
+      if (timedOut && out > WINDOW) {
+        const m = jsa.account.sl.match(deliver);
+        if (m.psubs.length + m.qsubs.length === 0) return finish();
+      }
+      const t0 = performance.now();
+      let force = timedOut;
+      for (;;) {
+        if (queued < chunk && !eof) {
+          if (performance.now() - t0 > 20) {
+            timer = timers.after(0, () => pump(false));
+            return;
+          }
+          let r: IteratorResult<Uint8Array>;
+          try {
+            r = gen.next();
+          } catch (e) {
+            jsa.js.server.log.error(
+              `JetStream snapshot of '${jsa.account.name} > ${name}' failed: ${(e as Error).message}`,
+            );
+            return finish();
+          }
+          if (r.done) eof = true;
+          else if (r.value.length > 0) {
+            queue.push(r.value);
+            queued += r.value.length;
+          }
+          continue;
+        }
+        if (queued === 0) return finish();
+        if (out > WINDOW && !force) break;
+        force = false;
+        sendChunk();
+      }
+      timer = timers.after(10, () => pump(true));
     };
     // The response goes first; the chunks follow once the dispatcher has sent it.
-    queueMicrotask(pump);
+    queueMicrotask(() => pump(false));
     return { config: info.config, state: info.state };
   });
 

@@ -29,13 +29,18 @@ function putStr(h: Uint8Array, off: number, len: number, s: string): void {
   h.set(b.subarray(0, len), off);
 }
 
-/** Writes regular files into a tar archive (ustar, mode 0600, owner nats). */
+/**
+ * Writes regular files into a tar archive (ustar, mode 0600, owner nats): into `sink` as it goes when one
+ * is given, otherwise collected for finish() to return.
+ */
 export class TarWriter {
   #parts: Uint8Array[] = [];
   #len = 0;
   #mtime: number;
+  #sink: ((b: Uint8Array) => void) | undefined;
 
-  constructor(mtimeSec = Math.floor(Date.now() / 1000)) {
+  constructor(sink?: (b: Uint8Array) => void, mtimeSec = Math.floor(Date.now() / 1000)) {
+    this.#sink = sink;
     this.#mtime = mtimeSec;
   }
 
@@ -75,11 +80,12 @@ export class TarWriter {
   }
 
   #push(b: Uint8Array): void {
+    if (this.#sink !== undefined) return this.#sink(b);
     this.#parts.push(b);
     this.#len += b.length;
   }
 
-  /** The archive, closed with two zero blocks. */
+  /** Closes the archive with two zero blocks; returns it (empty when written to a sink). */
   finish(): Uint8Array {
     this.#push(new Uint8Array(2 * BLOCK));
     const out = new Uint8Array(this.#len);

@@ -16,33 +16,85 @@ const ID_S2 = [0x53, 0x32, 0x73, 0x54, 0x77, 0x4f]; // S2sTwO
 const SNAPPY_MAX_BLOCK = 1 << 16;
 const S2_MAX_BLOCK = 4 << 20;
 
+// CRC-32C tables for slicing by 8 (eight bytes per step).
 const CRC32C = (() => {
-  const t = new Uint32Array(256);
+  const t = new Uint32Array(256 * 8);
   for (let n = 0; n < 256; n++) {
     let c = n;
     for (let k = 0; k < 8; k++) c = c & 1 ? 0x82f63b78 ^ (c >>> 1) : c >>> 1;
     t[n] = c >>> 0;
+  }
+  for (let n = 0; n < 256; n++) {
+    for (let k = 1; k < 8; k++) {
+      t[k * 256 + n] = (t[(k - 1) * 256 + n] >>> 8) ^ t[t[(k - 1) * 256 + n] & 0xff];
+    }
   }
   return t;
 })();
 
 /** The masked CRC-32C (Castagnoli) a framed chunk carries. */
 export function maskedCrc32c(b: Uint8Array): number {
+  const t = CRC32C;
   let c = 0xffffffff;
-  for (let i = 0; i < b.length; i++) c = CRC32C[(c ^ b[i]) & 0xff] ^ (c >>> 8);
+  let i = 0;
+  for (const end = b.length - 8; i <= end; i += 8) {
+    const lo = (c ^ (b[i] | (b[i + 1] << 8) | (b[i + 2] << 16) | (b[i + 3] << 24))) >>> 0;
+    c = t[1792 + (lo & 0xff)] ^ t[1536 + ((lo >>> 8) & 0xff)] ^ t[1280 + ((lo >>> 16) & 0xff)] ^
+      t[1024 + (lo >>> 24)] ^ t[768 + b[i + 4]] ^ t[512 + b[i + 5]] ^ t[256 + b[i + 6]] ^ t[b[i + 7]];
+  }
+  for (; i < b.length; i++) c = t[(c ^ b[i]) & 0xff] ^ (c >>> 8);
   c = (c ^ 0xffffffff) >>> 0;
   return ((((c >>> 15) | (c << 17)) >>> 0) + 0xa282ead8) >>> 0;
 }
 
-/** Compresses `plain` into a snappy-framed stream (64 KiB chunks, stored when compression does not help). */
-export function s2FrameEncode(plain: Uint8Array): Uint8Array {
-  const parts: Uint8Array[] = [new Uint8Array([0xff, 0x06, 0x00, 0x00, ...ID_SNAPPY])];
-  let total = parts[0].length;
-  for (let o = 0; o < plain.length; o += SNAPPY_MAX_BLOCK) {
-    const chunk = plain.subarray(o, Math.min(plain.length, o + SNAPPY_MAX_BLOCK));
+/**
+ * Writes a snappy-framed stream piece by piece: plain bytes are cut into 64 KiB chunks, each compressed
+ * (or stored when compression does not help) with its masked CRC; take() hands over what is framed so far.
+ */
+export class S2FrameWriter {
+  #buf = new Uint8Array(SNAPPY_MAX_BLOCK);
+  #len = 0;
+  #out: Uint8Array[] = [new Uint8Array([0xff, 0x06, 0x00, 0x00, ...ID_SNAPPY])];
+  #outLen = 10;
+
+  /** Appends plain bytes. */
+  write(b: Uint8Array): void {
+    let o = 0;
+    while (o < b.length) {
+      if (this.#len === 0 && b.length - o >= SNAPPY_MAX_BLOCK) {
+        this.#chunk(b.subarray(o, o + SNAPPY_MAX_BLOCK));
+        o += SNAPPY_MAX_BLOCK;
+        continue;
+      }
+      const n = Math.min(SNAPPY_MAX_BLOCK - this.#len, b.length - o);
+      this.#buf.set(b.subarray(o, o + n), this.#len);
+      this.#len += n;
+      o += n;
+      if (this.#len === SNAPPY_MAX_BLOCK) {
+        this.#chunk(this.#buf);
+        this.#len = 0;
+      }
+    }
+  }
+
+  /** Frames the bytes still buffered (the end of the stream). */
+  flush(): void {
+    if (this.#len > 0) this.#chunk(this.#buf.subarray(0, this.#len));
+    this.#len = 0;
+  }
+
+  /** Framed bytes produced since the last take() (may be empty). */
+  take(): Uint8Array {
+    const out = this.#outLen === 0 ? new Uint8Array(0) : concatParts(this.#out, this.#outLen);
+    this.#out = [];
+    this.#outLen = 0;
+    return out;
+  }
+
+  #chunk(chunk: Uint8Array): void {
     const comp = SnappyJS.compress(chunk) as Uint8Array;
     const useComp = comp.length < chunk.length - chunk.length / 8;
-    const body = useComp ? comp : chunk;
+    const body = useComp ? comp : chunk.slice();
     const h = new Uint8Array(8);
     const len = body.length + 4;
     h[0] = useComp ? 0x00 : 0x01;
@@ -50,9 +102,13 @@ export function s2FrameEncode(plain: Uint8Array): Uint8Array {
     h[2] = (len >> 8) & 0xff;
     h[3] = (len >> 16) & 0xff;
     new DataView(h.buffer).setUint32(4, maskedCrc32c(chunk), true);
-    parts.push(h, body);
-    total += h.length + body.length;
+    this.#out.push(h, body);
+    this.#outLen += h.length + body.length;
   }
+}
+
+function concatParts(parts: Uint8Array[], total: number): Uint8Array {
+  if (parts.length === 1) return parts[0];
   const out = new Uint8Array(total);
   let o = 0;
   for (const p of parts) {
@@ -60,6 +116,14 @@ export function s2FrameEncode(plain: Uint8Array): Uint8Array {
     o += p.length;
   }
   return out;
+}
+
+/** Compresses `plain` into a snappy-framed stream (64 KiB chunks, stored when compression does not help). */
+export function s2FrameEncode(plain: Uint8Array): Uint8Array {
+  const w = new S2FrameWriter();
+  w.write(plain);
+  w.flush();
+  return w.take();
 }
 
 /** Decodes a snappy- or S2-framed stream; throws Error with the Go s2 package's text on damage. */
