@@ -1,6 +1,7 @@
 // The JetStream API dispatcher: `$JS.API.>` (and `$JS.<domain>.API.>`) in each account, request decoding,
 // the stream handlers and their response shapes. Behaviour follows nats-server server/jetstream_api.go.
 
+import * as fs from "node:fs";
 import type { Account, Client, Subscription } from "../server/mod.ts";
 import { isValidSubject, subjectIsSubsetMatch } from "../sublist/mod.ts";
 import { decoder, encoder, Nuid } from "../util/mod.ts";
@@ -832,4 +833,36 @@ function registerStreamApi(d: ApiDispatcher): void {
   registerSnapshotApi(d, { cfgContext, checkAccountLimits, subscribeDirect });
   void ANY;
   void I64;
+}
+
+/**
+ * `$JS.API.ACCOUNT.PURGE.<account>` from the system account (standalone server): deletes every stream of the
+ * account and its directory under the store dir, known account or not; answers `initiated`.
+ */
+export function subscribeAccountPurge(js: JetStream): Subscription | undefined {
+  const sc = js.server.systemClient();
+  if (sc === undefined) return undefined;
+  return sc.subscribeInternal("$JS.API.ACCOUNT.PURGE.*", (_s, _c, subject, reply) => {
+    const accName = subject.split(".")[4];
+    const jsa = js.accounts.get(accName);
+    const streams = jsa === undefined ? [] : [...jsa.streams.values()];
+    js.server.log.notice(
+      `Purge request for account ${accName} (streams: ${streams.length}, hasAccount: ${
+        js.server.lookupAccount(accName) !== undefined
+      })`,
+    );
+    const resp: Record<string, unknown> = { type: "io.nats.jetstream.api.v1.account_purge_response" };
+    try {
+      for (const s of streams) {
+        s.delete();
+        jsa!.streams.delete(s.name);
+        unsubscribeDirect(jsa!, s.name);
+      }
+      fs.rmSync(`${js.storeDir}/${accName}`, { recursive: true, force: true });
+      resp.initiated = true;
+    } catch (e) {
+      resp.error = newJSError("JSStreamGeneralErrorF", { err: (e as Error).message });
+    }
+    if (reply) sc.publishInternal(reply, undefined, undefined, encoder.encode(JSON.stringify(resp)));
+  });
 }

@@ -106,14 +106,23 @@ export function recoverAccount(jsa: JsAccount): void {
         }ms`,
       );
       if (store instanceof FileStore) {
+        let ackFloor = 0;
         for (const cname of store.consumerNames()) {
           try {
             const cm = store.consumerMeta(cname) as { config?: ConsumerConfig } | undefined;
             if (cm?.config === undefined) continue;
-            addConsumer(jsa, s, cm.config);
+            const c = addConsumer(jsa, s, cm.config);
+            const floor = c.snapshot().asflr;
+            if (ackFloor === 0 || floor < ackFloor) ackFloor = floor;
           } catch (err) {
             log.error(`JetStream: restoring consumer '${name} > ${cname}': ${(err as Error).message}`);
           }
+        }
+        // Interest retention: messages below every consumer's ack floor are orphans (a crash between the
+        // ack and the removal); they go now, as the reference's recovery does.
+        if (cfg.retention === "interest" && ackFloor > s.store.fastState().firstSeq) {
+          const purged = s.purge({ seq: ackFloor + 1 });
+          log.debug(`stream '${jsa.account.name} > ${cfg.name}' auto purged ${purged} messages`);
         }
       }
     } catch (err) {

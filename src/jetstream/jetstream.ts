@@ -7,7 +7,7 @@ import type { Account, Client, Server, Subscription } from "../server/mod.ts";
 import { VERSION } from "../protocol/mod.ts";
 import type { StoreConfig, StreamStore } from "../store/mod.ts";
 import { type ApiError, newJSError } from "./api_errors.ts";
-import { ApiDispatcher, subscribeMirrorDirect } from "./_api.ts";
+import { ApiDispatcher, subscribeAccountPurge, subscribeMirrorDirect } from "./_api.ts";
 import { registerConsumerApi } from "./_consumer_api.ts";
 import { defaultStoreFor, persistOnAdvisory, recoverAccount } from "./_fs_recover.ts";
 import { Stream, type StreamHost } from "./stream.ts";
@@ -286,6 +286,7 @@ export class JetStream {
     if (reportsApiLevel()) log.notice(`  API Level:       ${JS_API_LEVEL}`);
     log.notice("-------------------------------------------");
     this.#enableAccounts();
+    subscribeAccountPurge(this);
   }
 
   #enableAccounts(): void {

@@ -4,8 +4,12 @@
 // an account, dangling messages. Go test names kept, in Go's order; tests that need a cluster, leaf nodes or
 // Go internals stay ignored with the reason.
 
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { connect, credsAuthenticator } from "@nats-io/transport-node";
 import { healthz } from "../../src/monitor/mod.ts";
+import { decodeConsumerState, encodeConsumerState } from "../../src/store/_consumer_state.ts";
+import { formatUserConfig } from "../../src/auth/jwt.ts";
+import { accountJwt, createAccount, createUser, OJWT, oKp, seedOf, userJwt } from "../_helpers/jwt.ts";
 import { reloadUpdateConfig } from "../server/_util.ts";
 import { checkFor, delay } from "../_helpers/server.ts";
 import {
@@ -16,9 +20,13 @@ import {
   clientFor,
   consumerInfo,
   createConfFile,
+  dec,
+  enc,
   fetch,
   jsApi,
+  type Json,
   jsPublish,
+  MS,
   newInbox,
   restart,
   runServer,
@@ -479,3 +487,394 @@ Deno.test({ name: `TestJetStreamKVMemoryStorePerf: ${BENCH_REASON}`, ignore: tru
 Deno.test({ name: `TestJetStreamKVMemoryStoreDirectGetPerf: ${BENCH_REASON}`, ignore: true, fn() {} });
 
 Deno.test({ name: `TestJetStreamMultiplePullPerf: ${BENCH_REASON}`, ignore: true, fn() {} });
+
+// The "clustered" subtest runs the same against a 3-server cluster, which natsdeno does not have.
+Deno.test("TestJetStreamProperErrorDueToOverlapSubjects: an overlapping stream gets the overlap error", async (t) => {
+  await t.step("standalone", async () => {
+    await using s = await runServer();
+    await using nc = await clientFor(s);
+    await addStream(nc, { name: "TEST", subjects: ["foo.*"] });
+    const r = await jsApi(nc, "$JS.API.STREAM.CREATE.TEST2", {
+      name: "TEST2",
+      subjects: ["foo.>"],
+      storage: "file",
+    });
+    assertEquals(r.error?.err_code, 10065, `Did not receive correct error: ${JSON.stringify(r)}`);
+  });
+});
+
+Deno.test("TestJetStreamServerCipherConvert: a store written with AES opens with ChaCha configured", async () => {
+  const storeDir = await Deno.makeTempDir({ prefix: "natsdeno-jspb-" });
+  const tmpl = (cipher: string) => `
+    listen: 127.0.0.1:-1
+    jetstream: {key: s3cr3t, store_dir: '${storeDir}', cipher: ${cipher}}
+  `;
+  let si: Json;
+  let ci: Json;
+  {
+    await using s = await runServerWithConfig(await createConfFile(tmpl("AES")));
+    await using nc = await clientFor(s);
+    await addStream(nc, { name: "TEST", subjects: ["foo"] });
+    for (let i = 0; i < 1000; i++) await jsPublish(nc, "foo", `TOP SECRET DOCUMENT #${i + 1}`);
+    // Consumers convert as well.
+    await addConsumer(nc, "TEST", {
+      "durable_name": "dlc",
+      "ack_policy": "explicit",
+      "filter_subject": "foo",
+    });
+    const msgs = await fetch(nc, "TEST", "dlc", 100, 5_000);
+    assertEquals(msgs.length, 100);
+    for (const m of msgs) await ackSync(nc, m);
+    si = await streamInfo(nc, "TEST");
+    ci = await consumerInfo(nc, "TEST", "dlc");
+  }
+  await using s = await runServerWithConfig(await createConfFile(tmpl("ChaCha")));
+  await using nc = await clientFor(s);
+  const si2 = await streamInfo(nc, "TEST");
+  delete si.ts, delete si2.ts;
+  assertEquals(si2, si, "Stream infos did not match");
+  const ci2 = await consumerInfo(nc, "TEST", "dlc");
+  for (const x of [ci, ci2]) {
+    delete x.created, delete x.ts, delete x.cluster;
+    delete x.delivered.last_active, delete x.ack_floor.last_active;
+  }
+  assertEquals(ci2, ci, "Consumer infos did not match");
+});
+
+Deno.test("TestJetStreamConsumerDeliverNewMaxRedeliveriesAndServerRestart: max_deliver reached stays reached", async () => {
+  let s = await runServer();
+  try {
+    let nc = await clientFor(s);
+    await addStream(nc, { name: "TEST", subjects: ["foo.*"] });
+    const inbox = newInbox();
+    await addConsumer(nc, "TEST", {
+      "deliver_subject": inbox,
+      "durable_name": "dur",
+      "ack_policy": "explicit",
+      "deliver_policy": "new",
+      "max_deliver": 3,
+      "ack_wait": 250 * MS,
+      "filter_subject": "foo.bar",
+    });
+    await jsPublish(nc, "foo.bar", "msg");
+    let sub = new SyncSub(nc, inbox);
+    for (let i = 0; i < 3; i++) await sub.must(1_000);
+    // No more redeliveries.
+    assertEquals(await sub.next(300), null, "Expected timeout");
+    // Give things a chance to be persisted.
+    await delay(300);
+    await nc.close();
+    s = await restart(s);
+    nc = await clientFor(s);
+    sub = new SyncSub(nc, inbox);
+    assertEquals(await sub.next(300), null, "no redelivery expected after the restart");
+    await nc.close();
+  } finally {
+    await s.shutdown();
+  }
+});
+
+// Go also drops the mirror's first block's per-subject state (mb.fss = nil, an internal of its file store)
+// before the last publish; natsdeno's FileStore keeps no such per-block state, so the flow runs without it.
+Deno.test("TestJetStreamConsumerEOFBugNewFileStore: a wildcard consumer on a mirror gets messages after a lull", async () => {
+  await using s = await runServer();
+  await using nc = await clientFor(s);
+  await addStream(nc, { name: "TEST", subjects: ["foo.bar.*"] });
+  await addStream(nc, { name: "M", mirror: { name: "TEST" } });
+  const dsubj = newInbox();
+  const sub = new SyncSub(nc, dsubj);
+  await nc.flush();
+  await addConsumer(nc, "M", { "deliver_subject": dsubj, "filter_subject": "foo.>" });
+  await Promise.all(Array.from({ length: 100 }, () => jsPublish(nc, "foo.bar.baz", "OK")));
+  for (let i = 0; i < 100; i++) (await sub.must(1_000)).respond();
+  await jsPublish(nc, "foo.bar.baz", "OK");
+  await sub.must(1_000);
+});
+
+// blocked (for now): the default inactive_threshold stamped into an ephemeral's config is another engineer's
+// uncommitted change to _consumer_base.ts; the test passes with it.
+Deno.test({
+  name:
+    "TestJetStreamSubjectBasedFilteredConsumers: consumer creates allowed only with their filter in the subject",
+  ignore: true,
+  fn: testSubjectBasedFilteredConsumers,
+});
+
+async function testSubjectBasedFilteredConsumers(): Promise<void> {
+  const storeDir = await Deno.makeTempDir({ prefix: "natsdeno-jspb-" });
+  const conf = await createConfFile(`
+    listen: 127.0.0.1:-1
+    jetstream: {max_mem_store: 64GB, max_file_store: 10TB, store_dir: '${storeDir}'}
+    accounts: {
+      A: {
+        jetstream: enabled
+        users: [ {
+          user: u,
+          password: p
+          permissions {
+            publish {
+              allow: [
+                'ID.>',
+                '$JS.API.INFO',
+                '$JS.API.STREAM.>',
+                '$JS.API.CONSUMER.INFO.>',
+                '$JS.API.CONSUMER.CREATE.TEST.VIN-xxx.ID.foo.>', # Only allow ID.foo.
+              ]
+              deny: [ '$JS.API.CONSUMER.CREATE.*', '$JS.API.CONSUMER.DURABLE.CREATE.*.*']
+            }
+          }
+        } ]
+      },
+    }
+  `);
+  await using s = await runServerWithConfig(conf);
+  await using nc = await clientAs(s, "u", "p");
+  await addStream(nc, { name: "TEST", subjects: ["ID.*.*"] });
+  for (let i = 0; i < 100; i++) {
+    await jsPublish(nc, `ID.foo.${i * 3}`);
+    await jsPublish(nc, `ID.bar.${i * 3 + 1}`);
+    await jsPublish(nc, `ID.baz.${i * 3 + 2}`);
+  }
+  assertEquals((await streamInfo(nc, "TEST")).state.messages, 300);
+  /** A request that must get no answer (the publish permission drops it). */
+  const noAnswer = async (subj: string, body: unknown) => {
+    const got = await nc.request(subj, JSON.stringify(body), { timeout: 200 }).then(() => true, () => false);
+    assert(!got, `${subj} was answered`);
+  };
+  // Consumers through the unfiltered API fail (ephemeral and durable).
+  const push = { "deliver_subject": newInbox(), "ack_policy": "explicit", "filter_subject": "ID.foo.*" };
+  await noAnswer("$JS.API.CONSUMER.CREATE.TEST", { "stream_name": "TEST", config: push });
+  await noAnswer("$JS.API.CONSUMER.DURABLE.CREATE.TEST.dlc", {
+    "stream_name": "TEST",
+    config: { ...push, "durable_name": "dlc" },
+  });
+  // Filtered through the subject works.
+  const req = {
+    "stream_name": "TEST",
+    config: { "deliver_policy": "last", "filter_subject": "ID.foo.*", "ack_policy": "explicit" },
+  };
+  const m = await nc.request("$JS.API.CONSUMER.CREATE.TEST.VIN-xxx.ID.foo.*", JSON.stringify(req), {
+    timeout: 500,
+  });
+  const cc = JSON.parse(dec.decode(m.data));
+  assertEquals(cc.error, undefined, "Unexpected error");
+  // An ephemeral with the preferred name and the default inactive threshold.
+  assertEquals(cc.name, "VIN-xxx");
+  assert(cc.config.inactive_threshold > 0, "Expected default inactive threshold to be set");
+  // Another consumer name is not allowed.
+  await noAnswer("$JS.API.CONSUMER.CREATE.TEST.VIN-zzz.ID.foo.*", req);
+  // A filter that does not match the subject's is an error.
+  const req2 = {
+    "stream_name": "TEST",
+    config: { "deliver_policy": "last", "filter_subject": "ID.bar.*", "ack_policy": "explicit" },
+  };
+  const r2 = await jsApi(nc, "$JS.API.CONSUMER.CREATE.TEST.VIN-xxx.ID.foo.*", req2);
+  assertEquals(r2.error?.err_code, 10131, JSON.stringify(r2.error));
+  // And ID.bar.* is not allowed by the permissions.
+  await noAnswer("$JS.API.CONSUMER.CREATE.TEST.VIN-xxx.ID.bar.*", req2);
+}
+
+Deno.test("TestJetStreamStreamSubjectsOverlap: subjects overlapping each other are refused on create and update", async () => {
+  await using s = await runServer();
+  await using nc = await clientFor(s);
+  let r = await jsApi(nc, "$JS.API.STREAM.CREATE.TEST", {
+    name: "TEST",
+    subjects: ["foo.*", "foo.A"],
+    storage: "file",
+  });
+  assert(r.error !== undefined);
+  assertStringIncludes(r.error.description, "overlaps");
+  await addStream(nc, { name: "TEST", subjects: ["foo.*"] });
+  r = await updateStream(nc, { name: "TEST", subjects: ["foo.*", "foo.A"] });
+  assert(r.error !== undefined);
+  assertStringIncludes(r.error.description, "overlaps");
+});
+
+Deno.test("TestJetStreamAccountPurge: the system account purges an account's streams and directory", async () => {
+  const sysKp = createAccount();
+  const syspub = sysKp.getPublicKey();
+  const sysJwt = accountJwt(sysKp, {}, oKp);
+  const accKp = createAccount();
+  const accpub = accKp.getPublicKey();
+  const accJwt = accountJwt(accKp, {
+    limits: {
+      subs: -1,
+      data: -1,
+      payload: -1,
+      imports: -1,
+      exports: -1,
+      wildcards: true,
+      conn: -1,
+      leaf: -1,
+      "disk_storage": 1024 * 1024 * 5,
+      "mem_storage": 1024 * 1024 * 5,
+    },
+  }, oKp);
+  const credsOf = (kp: ReturnType<typeof createAccount>) => {
+    const ukp = createUser();
+    return credsAuthenticator(enc.encode(formatUserConfig(userJwt(ukp, kp), seedOf(ukp))));
+  };
+  const storeDir = await Deno.makeTempDir({ prefix: "natsdeno-jspb-" });
+  const conf = await createConfFile(`
+    host: 127.0.0.1
+    port: -1
+    server_name: S1
+    operator: ${OJWT}
+    system_account: ${syspub}
+    resolver: {
+      type: full
+      dir: '${storeDir}/jwt'
+    }
+    jetstream: {max_mem_store: 256MB, max_file_store: 2GB, store_dir: '${storeDir}/js'}
+  `);
+  let s = await runServerWithConfig(conf);
+  try {
+    const updateJwt = async (jwt: string) => {
+      const nc = await connect({ servers: s.clientUrl(), authenticator: credsOf(sysKp) });
+      try {
+        const m = await nc.request("$SYS.REQ.CLAIMS.UPDATE", enc.encode(jwt), { timeout: 2_000 });
+        assertEquals(JSON.parse(dec.decode(m.data)).data?.code, 200);
+      } finally {
+        await nc.close();
+      }
+    };
+    await updateJwt(sysJwt);
+    await updateJwt(accJwt);
+    const inspectDirs = async (accTotal: number) => {
+      if (accTotal === 0) {
+        const files = await Array.fromAsync(Deno.readDir(`${storeDir}/js/jetstream/${accpub}`)).catch(
+          () => [],
+        );
+        assertEquals(files.length, 0);
+      } else {
+        const files = await Array.fromAsync(Deno.readDir(`${storeDir}/js/jetstream/${accpub}/streams`));
+        assertEquals(files.length, accTotal);
+      }
+    };
+    const createTestData = async () => {
+      const nc = await connect({ servers: s.clientUrl(), authenticator: credsOf(accKp) });
+      try {
+        await addStream(nc, { name: "TEST1", subjects: ["foo"] });
+        await addConsumer(nc, "TEST1", { "durable_name": "DUR1", "ack_policy": "explicit" });
+      } finally {
+        await nc.close();
+      }
+    };
+    const purge = async () => {
+      const nc = await connect({ servers: s.clientUrl(), authenticator: credsOf(sysKp) });
+      try {
+        const m = await nc.request(`$JS.API.ACCOUNT.PURGE.${accpub}`, undefined, { timeout: 5_000 });
+        const resp = JSON.parse(dec.decode(m.data));
+        assertEquals(resp.initiated, true, JSON.stringify(resp));
+      } finally {
+        await nc.close();
+      }
+    };
+    await createTestData();
+    await inspectDirs(1);
+    await purge();
+    await inspectDirs(0);
+    await createTestData();
+    await inspectDirs(1);
+    await s.shutdown();
+    // Without the account's JWT the account is unknown after the restart; its directory is purged anyway.
+    await Deno.remove(`${storeDir}/jwt/${accpub}.jwt`);
+    s = await runServerWithConfig(conf);
+    await inspectDirs(1);
+    await purge();
+    await inspectDirs(0);
+  } finally {
+    await s.shutdown();
+  }
+});
+
+Deno.test("TestJetStreamPullConsumerLastPerSubjectRedeliveries: redeliveries of a last-per-subject consumer come first", async () => {
+  await using s = await runServer();
+  await using nc = await clientFor(s);
+  await addStream(nc, { name: "TEST", subjects: ["foo.>"] });
+  for (let i = 0; i < 20; i++) await jsPublish(nc, `foo.${i}`, "msg");
+  await addConsumer(nc, "TEST", {
+    "durable_name": "dur",
+    "ack_policy": "explicit",
+    "deliver_policy": "last_per_subject",
+    "filter_subject": ">",
+    "max_ack_pending": 10,
+    "max_batch": 10,
+    "ack_wait": 250 * MS,
+  });
+  // Fetch as many as allowed and do not ack them.
+  assertEquals((await fetch(nc, "TEST", "dur", 10, 1_000)).length, 10);
+  // Past the redelivery time.
+  await delay(500);
+  const msgs = await fetch(nc, "TEST", "dur", 10, 1_000);
+  assertEquals(msgs.length, 10);
+  for (const [i, m] of msgs.entries()) {
+    assertEquals(m.subject, `foo.${i}`);
+    m.respond();
+  }
+});
+
+Deno.test("TestJetStreamDanglingMessageAutoCleanup: an interest stream drops what its consumers have acked on restart", async () => {
+  let s = await runServer();
+  try {
+    let nc = await clientFor(s);
+    await addStream(nc, { name: "TEST", subjects: ["foo"], retention: "interest" });
+    await addConsumer(nc, "TEST", {
+      "durable_name": "dlc",
+      "ack_policy": "explicit",
+      "filter_subject": "foo",
+      "max_ack_pending": 10,
+    });
+    for (let i = 0; i < 100; i++) await jsPublish(nc, "foo", "msg");
+    const msgs = await fetch(nc, "TEST", "dlc", 10, 1_000);
+    assertEquals(msgs.length, 10);
+    for (const m of msgs) await ackSync(nc, m);
+    assertEquals((await consumerInfo(nc, "TEST", "dlc")).ack_floor.stream_seq, 10);
+    await nc.close();
+    // Move the stored ack floor by hand to 90 to make dangling messages.
+    const cstore = `${s.opts.storeDir}/jetstream/$G/streams/TEST/obs/dlc/o.dat`;
+    s = await restart(s, async () => {
+      const state = decodeConsumerState(await Deno.readFile(cstore));
+      state.delivered = { consumerSeq: 90, streamSeq: 90 };
+      state.ackFloor = { consumerSeq: 90, streamSeq: 90 };
+      await Deno.writeFile(cstore, encodeConsumerState(state));
+    });
+    nc = await clientFor(s);
+    const si = await streamInfo(nc, "TEST");
+    assertEquals(si.state.messages, 10, "Expected auto-cleanup to have worked");
+    await nc.close();
+  } finally {
+    await s.shutdown();
+  }
+});
+
+Deno.test("TestJetStreamServerCrashOnPullConsumerDeleteWithInactiveThresholdAfterAck: delete after ack", async () => {
+  await using s = await runServer();
+  await using nc = await clientFor(s);
+  await addStream(nc, { name: "TEST", subjects: ["foo"] });
+  await jsPublish(nc, "foo", "msg");
+  await addConsumer(nc, "TEST", {
+    "durable_name": "dlc",
+    "ack_policy": "explicit",
+    "filter_subject": "foo",
+    "inactive_threshold": 10 * SEC,
+  });
+  const msgs = await fetch(nc, "TEST", "dlc", 1, 1_000);
+  assertEquals(msgs.length, 1);
+  msgs[0].respond();
+  assertEquals((await jsApi(nc, "$JS.API.CONSUMER.DELETE.TEST.dlc")).success, true);
+  // If the server crashed this fails.
+  await streamInfo(nc, "TEST");
+});
+
+Deno.test("TestJetStreamStreamUpdateSubjectsOverlapOthers: an update may not take another stream's subjects", async () => {
+  await using s = await runServer();
+  await using nc = await clientFor(s);
+  await addStream(nc, { name: "TEST", subjects: ["TEST"] });
+  assertEquals((await updateStream(nc, { name: "TEST", subjects: ["TEST", "foo.a"] })).error, undefined);
+  await addStream(nc, { name: "TEST2", subjects: ["TEST2"] });
+  // foo.a fails too, but foo.* checks the wildcard overlap.
+  const r = await updateStream(nc, { name: "TEST2", subjects: ["TEST2", "foo.*"] });
+  assert(r.error !== undefined);
+  assertStringIncludes(r.error.description, "overlap");
+});
