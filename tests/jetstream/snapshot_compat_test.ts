@@ -25,8 +25,8 @@ interface Peer extends AsyncDisposable {
 }
 
 /** natsdeno with its real stores (FileStore for file streams). */
-async function natsdeno(): Promise<Peer> {
-  const storeDir = await Deno.makeTempDir({ prefix: "natsdeno-snapc-" });
+async function natsdeno(dir?: string): Promise<Peer> {
+  const storeDir = dir ?? await Deno.makeTempDir({ prefix: "natsdeno-snapc-" });
   const opts = defaultOptions({ host: "127.0.0.1", port: 0, jetStream: true, storeDir });
   const log = new Logger({ quiet: !Deno.env.get("NATSDENO_TEST_LOG"), debug: false }, true);
   const s = await startServer(opts, { log });
@@ -36,7 +36,7 @@ async function natsdeno(): Promise<Peer> {
     [Symbol.asyncDispose]: async () => {
       await nc.close();
       await (s as unknown as AsyncDisposable)[Symbol.asyncDispose]();
-      await Deno.remove(storeDir, { recursive: true }).catch(() => {});
+      if (dir === undefined) await Deno.remove(storeDir, { recursive: true }).catch(() => {});
     },
   };
 }
@@ -191,12 +191,19 @@ Deno.test({
     const want = await describe(ref.nc);
     const [r, data] = await snapshot(ref.nc, "S");
     assertEquals(r.error, undefined);
-    await using nd = await natsdeno();
-    const rr = await restore(nd.nc, "S", { config: r.config, state: r.state }, data);
-    assertEquals(rr.error, undefined);
-    assertEquals(rr.type, "io.nats.jetstream.api.v1.stream_create_response");
-    assertEquals(rr.state.messages, 36);
+    const dir = await Deno.makeTempDir({ prefix: "natsdeno-snapc-" });
+    {
+      await using nd = await natsdeno(dir);
+      const rr = await restore(nd.nc, "S", { config: r.config, state: r.state }, data);
+      assertEquals(rr.error, undefined);
+      assertEquals(rr.type, "io.nats.jetstream.api.v1.stream_create_response");
+      assertEquals(rr.state.messages, 36);
+      assertEquals(await describe(nd.nc), want);
+    }
+    // The restored stream and consumers survive a restart (FileStore).
+    await using nd = await natsdeno(dir);
     assertEquals(await describe(nd.nc), want);
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
   },
 });
 
@@ -334,6 +341,22 @@ Deno.test({
     });
     assertEquals(r.error, undefined);
     await fill(nd.nc, "MEM", 3000);
+    r = await api(nd.nc, "$JS.API.CONSUMER.DURABLE.CREATE.MEM.MC", {
+      "stream_name": "MEM",
+      config: { "durable_name": "MC", "ack_policy": "explicit" },
+    });
+    assertEquals(r.error, undefined);
+    const got: Json[] = [];
+    const sub = nd.nc.subscribe("mc.in", { callback: (_e, m) => void got.push(m) });
+    nd.nc.publish("$JS.API.CONSUMER.MSG.NEXT.MEM.MC", enc.encode(JSON.stringify({ batch: 4 })), {
+      reply: "mc.in",
+    });
+    for (let i = 0; i < 100 && got.length < 4; i++) await new Promise((r) => setTimeout(r, 20));
+    await nd.nc.request(got[0].reply, enc.encode("+ACK"), { timeout: 2_000 });
+    await nd.nc.request(got[2].reply, enc.encode("+ACK"), { timeout: 2_000 });
+    sub.unsubscribe();
+    const mc = await consumerState(nd.nc, "MEM", "MC");
+    assertEquals([mc.delivered, mc.floor, mc.pending], [[4, 4], [1, 1], [2, 2996]]);
     const [s1, d1] = await snapshot(nd.nc, "MEM", { "chunk_size": 65536 });
     assertEquals(s1.error, undefined);
     assert(d1.length > 65536 && d1.length < 3000 * 100, `${d1.length}`);
@@ -341,6 +364,7 @@ Deno.test({
     assertEquals(r.error, undefined);
     assertEquals([r.state.messages, r.state.first_seq, r.state.last_seq], [3000, 1, 3000]);
     assertEquals(await sample(ref.nc, "MEM", seqs), await sample(nd.nc, "MEM", seqs));
+    assertEquals(await consumerState(ref.nc, "MEM", "MC"), mc);
     // nats-server file stream → natsdeno memory stream.
     r = await api(ref.nc, "$JS.API.STREAM.CREATE.BIG", { name: "BIG", subjects: ["big.*"], storage: "file" });
     assertEquals(r.error, undefined);
@@ -407,4 +431,105 @@ Deno.test("Stream snapshot: archives in natsdeno's earlier NDSNAP1 format still 
   assertEquals([r.state.messages, r.state.first_seq, r.state.last_seq, r.state.num_deleted], [2, 2, 5, 2]);
   const m = await api(nd.nc, "$JS.API.STREAM.MSG.GET.OLD", { seq: 4 });
   assertEquals([atob(m.message.data), m.message.time], ["four", "2023-11-14T22:13:20.000000004Z"]);
+});
+
+/** A file stream with an ephemeral pull consumer that got 3 messages and acked the first. */
+async function withEphemeral(nc: NatsConnection): Promise<string> {
+  let r = await api(nc, "$JS.API.STREAM.CREATE.E", { name: "E", subjects: ["e.*"], storage: "file" });
+  assertEquals(r.error, undefined);
+  for (let i = 0; i < 5; i++) await nc.request(`e.${i}`, enc.encode(`e${i}`), { timeout: 2_000 });
+  r = await api(nc, "$JS.API.CONSUMER.CREATE.E", {
+    "stream_name": "E",
+    config: { "ack_policy": "explicit", "inactive_threshold": 60_000_000_000 },
+  });
+  assertEquals(r.error, undefined);
+  const name = r.name;
+  const got: Json[] = [];
+  const sub = nc.subscribe("eph.in", { callback: (_e, m) => void got.push(m) });
+  nc.publish(`$JS.API.CONSUMER.MSG.NEXT.E.${name}`, enc.encode(JSON.stringify({ batch: 3 })), {
+    reply: "eph.in",
+  });
+  for (let i = 0; i < 100 && got.length < 3; i++) await new Promise((r) => setTimeout(r, 20));
+  await nc.request(got[0].reply, enc.encode("+ACK"), { timeout: 2_000 });
+  sub.unsubscribe();
+  return name;
+}
+
+async function consumerState(nc: NatsConnection, stream: string, name: string): Promise<Json> {
+  const ci = await api(nc, `$JS.API.CONSUMER.INFO.${stream}.${name}`);
+  assertEquals(ci.error, undefined);
+  return {
+    name: ci.name,
+    durable: ci.config.durable_name,
+    delivered: [ci.delivered.consumer_seq, ci.delivered.stream_seq],
+    floor: [ci.ack_floor.consumer_seq, ci.ack_floor.stream_seq],
+    pending: [ci.num_ack_pending, ci.num_pending],
+  };
+}
+
+Deno.test({
+  name: "Stream snapshot: ephemeral consumers keep their names and state both ways",
+  ignore,
+  fn: async () => {
+    await using ref = await reference();
+    await using nd = await natsdeno();
+    for (const [from, to] of [[ref.nc, nd.nc], [nd.nc, ref.nc]]) {
+      const name = await withEphemeral(from);
+      const want = await consumerState(from, "E", name);
+      assertEquals(want.delivered, [3, 3]);
+      const [r, data] = await snapshot(from, "E");
+      assertEquals(r.error, undefined);
+      const rr = await restore(to, "E", { config: r.config }, data);
+      assertEquals(rr.error, undefined);
+      assertEquals(await consumerState(to, "E", name), want);
+      await api(from, "$JS.API.STREAM.DELETE.E");
+    }
+  },
+});
+
+Deno.test("S2 framing: round trips, and damage gives the Go s2 package's errors", () => {
+  for (const n of [0, 1, 100, 65535, 65536, 65537, 300_000]) {
+    const b = new Uint8Array(n);
+    for (let i = 0; i < n; i++) b[i] = (i % 251) ^ (i >> 10);
+    assertEquals(s2FrameDecode(s2FrameEncode(b)), b);
+  }
+  const f = s2FrameEncode(enc.encode("hello hello hello hello hello hello"));
+  // Stored (incompressible) bytes: a flipped bit shows only in the CRC.
+  const bad = s2FrameEncode(crypto.getRandomValues(new Uint8Array(100)));
+  bad[bad.length - 1] ^= 1;
+  const msg = (b: Uint8Array) => {
+    try {
+      s2FrameDecode(b);
+      return "ok";
+    } catch (e) {
+      return (e as Error).message;
+    }
+  };
+  assertEquals(msg(bad), "s2: corrupt input, crc mismatch");
+  assertEquals(msg(f.subarray(0, f.length - 3)), "s2: corrupt input");
+  assertEquals(msg(f.subarray(10)), "s2: corrupt input"); // no stream identifier
+  const reserved = new Uint8Array([...f.subarray(0, 10), 0x02, 0, 0, 0]);
+  assertEquals(msg(reserved), "s2: unsupported input");
+  const skippable = new Uint8Array([...f.subarray(0, 10), 0x99, 1, 0, 0, 7, ...f.subarray(10)]);
+  assertEquals(new TextDecoder().decode(s2FrameDecode(skippable)), "hello hello hello hello hello hello");
+});
+
+Deno.test("Snapshot tar: long names (ustar prefix) and a missing end", () => {
+  const tw = new TarWriter(undefined, 1_700_000_000);
+  const long = `obs/${"c".repeat(120)}/meta.inf`;
+  tw.add(long, enc.encode("{}"));
+  tw.add("msgs/1.blk", new Uint8Array(1000).fill(7));
+  const tar = tw.finish();
+  assertEquals(tar.length % 512, 0);
+  const es = readTar(tar);
+  assertEquals(es.map((e) => [e.name, e.type, e.data.length]), [[long, "0", 2], ["msgs/1.blk", "0", 1000]]);
+  // Without its closing blocks the archive still reads; cut inside a file it does not.
+  assertEquals(readTar(tar.subarray(0, tar.length - 1024)).length, 2);
+  let err = "";
+  try {
+    readTar(tar.subarray(0, 1024 + 600));
+  } catch (e) {
+    err = (e as Error).message;
+  }
+  assertEquals(err, "unexpected EOF");
 });
