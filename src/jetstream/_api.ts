@@ -251,8 +251,19 @@ function lookupStream(jsa: JsAccount, name: string): Stream {
   return s;
 }
 
+/** As nats-server: no payload, or a JSON object without members (`{}`, ` { } `); whitespace alone is not. */
+export function isEmptyRequest(body: string): boolean {
+  if (body === "" || body === "{}") return true;
+  try {
+    const v = JSON.parse(body);
+    return typeof v === "object" && v !== null && !Array.isArray(v) && Object.keys(v).length === 0;
+  } catch {
+    return false;
+  }
+}
+
 function requireEmpty(req: ApiRequest): void {
-  if (req.body.trim() !== "") throw newJSError("JSNotEmptyRequestErr");
+  if (!isEmptyRequest(req.body)) throw newJSError("JSNotEmptyRequestErr");
 }
 
 const PAGED: Schema = { offset: INT, subject: S };

@@ -5,7 +5,7 @@
 import { subjectIsSubsetMatch, subjectsCollide } from "../sublist/mod.ts";
 import { encoder, Nuid } from "../util/mod.ts";
 import { ApiError, newJSError } from "./api_errors.ts";
-import { type ApiDispatcher, type ApiRequest } from "./_api.ts";
+import { type ApiDispatcher, type ApiRequest, isEmptyRequest } from "./_api.ts";
 import { B, decodeStruct, INT, parseJson, S, type Schema, U64 } from "./_json.ts";
 import { nowNs, parseRfc3339, rfc3339Nano, ZERO_TIME } from "./_headers.ts";
 import {
@@ -265,7 +265,7 @@ function removeConsumer(jsa: JsAccount, stream: Stream, c: Consumer): void {
 }
 
 function consumerInfoReq(req: ApiRequest): Record<string, unknown> {
-  if (req.body.trim() !== "") throw newJSError("JSNotEmptyRequestErr");
+  if (!isEmptyRequest(req.body)) throw newJSError("JSNotEmptyRequestErr");
   return lookupConsumer(req.jsa, req.tokens[2], req.tokens[3]).info();
 }
 
@@ -304,7 +304,7 @@ function consumerList(req: ApiRequest): Record<string, unknown> {
 }
 
 function deleteConsumer(req: ApiRequest): Record<string, unknown> {
-  if (req.body.trim() !== "") throw newJSError("JSNotEmptyRequestErr");
+  if (!isEmptyRequest(req.body)) throw newJSError("JSNotEmptyRequestErr");
   const s = lookupStream(req.jsa, req.tokens[2]);
   const c = lookupConsumer(req.jsa, req.tokens[2], req.tokens[3]);
   removeConsumer(req.jsa, s, c);

@@ -1,11 +1,18 @@
 // Turning JetStream on for a running server, and the /jsz builder the monitor and $SYS services use.
 
 import type { Server } from "../server/mod.ts";
-import { JetStream, type JetStreamDeps } from "./jetstream.ts";
+import { accountLimitsFromConfig, JetStream, type JetStreamDeps } from "./jetstream.ts";
+import { fixStoreDir } from "./_store_dir_fix.ts";
 
 /** Starts JetStream on `server` (logs the banner, enables accounts) and registers its server hooks. */
 export function enableJetStream(server: Server, deps: JetStreamDeps = {}): JetStream {
+  // As nats-server, a config that gives the system account JetStream is fatal.
+  const sa = server.systemAccount;
+  if (sa?.jetstreamConfig !== undefined && accountLimitsFromConfig(sa.jetstreamConfig) !== undefined) {
+    throw new Error("Not allowed to enable JetStream on the system account");
+  }
   const js = new JetStream(server, deps);
+  fixStoreDir(js.storeDir, (name) => server.accounts.has(name));
   js.start();
   server.jetStream = {
     varz: () => js.varz(),
