@@ -23,8 +23,12 @@ export interface JetStreamDeps {
   newStreamStore?: StreamStoreFactory;
 }
 
-/** The API level natsdeno implements (ADR-44); reported only when VERSION is 2.11 or newer. */
-export const JS_API_LEVEL = 1;
+/**
+ * The API level natsdeno implements (ADR-44): level 2 brings atomic batches, counters, schedules and the
+ * prioritized policy, all served; level 3 and up need fast batches and ack flow control, which are not.
+ * Gates Nats-Required-Api-Level; reported only when VERSION is 2.11 or newer.
+ */
+export const JS_API_LEVEL = 2;
 
 /** True when the nats-server version we report knows API levels (2.11+). */
 export function reportsApiLevel(version = VERSION): boolean {

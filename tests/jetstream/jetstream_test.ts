@@ -371,3 +371,13 @@ Deno.test("TestJetStreamInterestRetentionStream: no consumers means nothing is s
   const st = (await jsm.streams.info("I")).state;
   assertEquals([st.messages, st.last_seq], [0, 1]);
 });
+
+Deno.test("Nats-Required-Api-Level: level 2 (counters, atomic batches, schedules) is served, 3 is refused", async () => {
+  await using s = await runJsServer();
+  await using nc = await clientFor(s);
+  const ok = await pubRaw(nc, "$JS.API.INFO", "", { "Nats-Required-Api-Level": "2" });
+  assertEquals(ok.error, undefined);
+  assertEquals(ok.type, "io.nats.jetstream.api.v1.account_info_response");
+  const no = await pubRaw(nc, "$JS.API.INFO", "", { "Nats-Required-Api-Level": "3" });
+  assertEquals(no.error, { code: 412, err_code: 10185, description: "JetStream minimum api level required" });
+});
