@@ -7,7 +7,7 @@
 
 import { matchLiteral, subjectHasWildcard } from "../sublist/mod.ts";
 import { MemConsumerStore } from "./_consumer_state.ts";
-import { MsgRec, RecList, type Slab, SlabPool, SubjState } from "./_index.ts";
+import { RecIndex, type SeqList, type Slab, SlabPool, SubjState } from "./_index.ts";
 import {
   type ConsumerStore,
   type ConsumerStoreConfig,
@@ -53,7 +53,7 @@ function emptyState(): SimpleState {
 export class MemStore implements StreamStore {
   protected cfg: StoreConfig;
   #maxp: number;
-  #all = new RecList();
+  #all = new RecIndex();
   #subjects = new Map<string, SubjState>();
   #slabs = new SlabPool();
   #msgs = 0;
@@ -176,8 +176,10 @@ export class MemStore implements StreamStore {
         const size = (ss?.bytes ?? utf8Length(subj)) + hl + ml + 16;
         if (this.#bytes + size >= cfg.maxBytes) {
           // At the subject limit the oldest message of the subject goes: enough room if it is as large.
-          const f = asl ? ss!.list.first() : undefined;
-          if (f === undefined || f.size < size) throw new StoreError("max_bytes", "maximum bytes exceeded");
+          const f = asl ? this.#all.find(ss!.list.first()) : -1;
+          if (f < 0 || this.#all.msgSize(f) < size) {
+            throw new StoreError("max_bytes", "maximum bytes exceeded");
+          }
         }
       }
     }
@@ -189,15 +191,15 @@ export class MemStore implements StreamStore {
       ss = new SubjState(subj);
       this.#subjects.set(subj, ss);
     }
-    const r = new MsgRec(seq, ts, ss, null, 0, hl, ml);
-    this.#slabs.place(r, hdr, msg);
+    const all = this.#all;
+    const p = all.push(seq, ts, ss, hl, ml);
+    this.#slabs.place(all, p, hdr, msg);
     if (this.#msgs === 0) {
       this.#firstSeq = seq;
       this.#firstTime = ts;
     }
-    this.#all.push(r);
-    ss.list.push(r);
-    const size = r.size;
+    ss.list.push(seq);
+    const size = all.msgSize(p);
     this.#msgs++;
     this.#bytes += size;
     this.#lastSeq = seq;
@@ -220,32 +222,36 @@ export class MemStore implements StreamStore {
   // ---- loads ----
 
   loadMsg(seq: number): StoredMsg | undefined {
-    const r = this.#all.find(seq);
-    return r === undefined ? undefined : toStored(r);
+    const p = this.#all.find(seq);
+    return p < 0 ? undefined : toStored(this.#all, p);
   }
 
   loadNextMsg(filter: string, start: number): StoredMsg | undefined {
-    const r = this.#nextRec(filter, start);
-    return r === undefined ? undefined : toStored(r);
+    const p = this.#nextRec(filter, start);
+    return p < 0 ? undefined : toStored(this.#all, p);
   }
 
   loadLastMsg(subject: string): StoredMsg | undefined {
-    let best: MsgRec | undefined;
-    if (isAll(subject)) best = this.#all.last();
-    else if (!subjectHasWildcard(subject)) best = this.#subjects.get(subject)?.list.last();
+    let best = -1;
+    if (isAll(subject)) {
+      const p = this.#all.last();
+      return p < 0 ? undefined : toStored(this.#all, p);
+    }
+    if (!subjectHasWildcard(subject)) best = this.#subjects.get(subject)?.list.last() ?? -1;
     else {
       this.#eachMatching(subject, (ss) => {
         const l = ss.list.last();
-        if (l !== undefined && (best === undefined || l.seq > best.seq)) best = l;
+        if (l > best) best = l;
       });
     }
-    return best === undefined ? undefined : toStored(best);
+    const p = best < 0 ? -1 : this.#all.find(best);
+    return p < 0 ? undefined : toStored(this.#all, p);
   }
 
   loadPrevMsg(start: number): StoredMsg | undefined {
     if (start > this.#lastSeq) start = this.#lastSeq;
-    const r = this.#all.prevFrom(start);
-    return r === undefined ? undefined : toStored(r);
+    const p = this.#all.prevFrom(start);
+    return p < 0 ? undefined : toStored(this.#all, p);
   }
 
   multiLastSeqs(filters: string[], maxSeq: number, maxAllowed: number): number[] {
@@ -255,7 +261,7 @@ export class MemStore implements StreamStore {
     for (const f of filters) {
       this.#eachMatching(f, (ss) => {
         const r = ss.list.prevFrom(maxSeq);
-        if (r !== undefined) seen.add(r.seq);
+        if (r >= 0) seen.add(r);
       });
       if (maxAllowed > 0 && seen.size > maxAllowed) {
         throw new StoreError("too_many_results", "too many results");
@@ -264,44 +270,47 @@ export class MemStore implements StreamStore {
     return [...seen].sort((a, b) => a - b);
   }
 
-  #nextRec(filter: string, start: number): MsgRec | undefined {
+  /** Position of the first message at or after `start` matching `filter`, or -1. */
+  #nextRec(filter: string, start: number): number {
     if (start < this.#firstSeq) start = this.#firstSeq;
-    if (start > this.#lastSeq || this.#msgs === 0) return undefined;
-    if (isAll(filter)) return this.#all.nextFrom(start);
-    if (!subjectHasWildcard(filter)) return this.#subjects.get(filter)?.list.nextFrom(start);
-    // Scan forward while that is cheaper than asking every subject; then ask the matching subjects.
-    const recs = this.#all.recs;
-    let i = this.#all.lowerBound(start);
-    const budget = Math.max(32, this.#subjects.size);
-    for (const end = Math.min(recs.length, i + budget); i < end; i++) {
-      const r = recs[i];
-      if (r.slab !== null && r.ss.matches(filter, matchLiteral)) return r;
+    if (start > this.#lastSeq || this.#msgs === 0) return -1;
+    const all = this.#all;
+    if (isAll(filter)) return all.nextFrom(start);
+    if (!subjectHasWildcard(filter)) {
+      const s = this.#subjects.get(filter)?.list.nextFrom(start) ?? -1;
+      return s < 0 ? -1 : all.find(s);
     }
-    if (i >= recs.length) return undefined;
-    const from = recs[i].seq;
-    let best: MsgRec | undefined;
+    // Scan forward while that is cheaper than asking every subject; then ask the matching subjects.
+    let i = all.lowerBound(start);
+    const budget = Math.max(32, this.#subjects.size);
+    for (const end = Math.min(all.len, i + budget); i < end; i++) {
+      if (all.slab[i] !== null && all.ss[i]!.matches(filter, matchLiteral)) return i;
+    }
+    if (i >= all.len) return -1;
+    const from = all.seq[i];
+    let best = -1;
     this.#eachMatching(filter, (ss) => {
       const l = ss.list.last();
-      if (l === undefined || l.seq < from || (best !== undefined && ss.list.first()!.seq > best.seq)) return;
+      if (l < 0 || l < from || (best >= 0 && ss.list.first() > best)) return;
       const r = ss.list.nextFrom(from);
-      if (r !== undefined && (best === undefined || r.seq < best.seq)) best = r;
+      if (r >= 0 && (best < 0 || r < best)) best = r;
     });
-    return best;
+    return best < 0 ? -1 : all.find(best);
   }
 
   // ---- removals ----
 
   removeMsg(seq: number): boolean {
-    const r = this.#all.find(seq);
-    if (r === undefined) return false;
-    this.#remove(r, false, true);
+    const p = this.#all.find(seq);
+    if (p < 0) return false;
+    this.#remove(p, false, true);
     return true;
   }
 
   eraseMsg(seq: number): boolean {
-    const r = this.#all.find(seq);
-    if (r === undefined) return false;
-    this.#remove(r, true, true);
+    const p = this.#all.find(seq);
+    if (p < 0) return false;
+    this.#remove(p, true, true);
     return true;
   }
 
@@ -316,10 +325,10 @@ export class MemStore implements StreamStore {
       if (keep > 0) {
         if (keep >= this.#msgs) return 0;
         // The keep-th live message from the end becomes the first.
-        const recs = this.#all.recs;
+        const all = this.#all;
         let n = 0;
-        for (let i = recs.length - 1; i >= this.#all.head; i--) {
-          if (recs[i].slab !== null && ++n === keep) return this.compact(recs[i].seq);
+        for (let i = all.len - 1; i >= all.head; i--) {
+          if (all.slab[i] !== null && ++n === keep) return this.compact(all.seq[i]);
         }
       }
       return 0;
@@ -332,25 +341,31 @@ export class MemStore implements StreamStore {
       toPurge -= keep;
     }
     const last = seq > 1 ? seq - 1 : fs.last;
-    // Collect first: removals reshape the lists being walked.
-    const victims: MsgRec[] = [];
+    // Collect sequences first: removals reshape the lists being walked and move positions.
+    const victims: number[] = [];
     if (!subjectHasWildcard(subject)) {
       const list = this.#subjects.get(subject)!.list;
-      for (let i = list.head; i < list.recs.length && victims.length < toPurge; i++) {
-        const r = list.recs[i];
-        if (r.seq > last) break;
-        if (r.slab !== null) victims.push(r);
+      for (let i = list.head; i < list.len && victims.length < toPurge; i++) {
+        const s = list.seqs[i];
+        if (s > last) break;
+        if (list.gone[i] === 0) victims.push(s);
       }
     } else {
-      const recs = this.#all.recs;
-      for (let i = this.#all.lowerBound(fs.first); i < recs.length && victims.length < toPurge; i++) {
-        const r = recs[i];
-        if (r.seq > last) break;
-        if (r.slab !== null && r.ss.matches(subject, matchLiteral)) victims.push(r);
+      const all = this.#all;
+      for (let i = all.lowerBound(fs.first); i < all.len && victims.length < toPurge; i++) {
+        const s = all.seq[i];
+        if (s > last) break;
+        if (all.slab[i] !== null && all.ss[i]!.matches(subject, matchLiteral)) victims.push(s);
       }
     }
-    for (const r of victims) this.#remove(r, false, true);
-    return victims.length;
+    let n = 0;
+    for (const s of victims) {
+      const p = this.#all.find(s);
+      if (p < 0) continue;
+      this.#remove(p, false, true);
+      n++;
+    }
+    return n;
   }
 
   compact(seq: number): number {
@@ -359,10 +374,11 @@ export class MemStore implements StreamStore {
     if (seq > this.#lastSeq) return this.#purgeTo(seq);
     let purged = 0;
     let bytes = 0;
-    for (let r = this.#all.first(); r !== undefined && r.seq < seq; r = this.#all.first()) {
+    const all = this.#all;
+    for (let p = all.first(); p >= 0 && all.seq[p] < seq; p = all.first()) {
       purged++;
-      bytes += r.size;
-      this.#remove(r, false, false);
+      bytes += all.msgSize(p);
+      this.#remove(p, false, false);
     }
     this.journalCompact(seq);
     if (purged > 0) this.#arm();
@@ -375,10 +391,11 @@ export class MemStore implements StreamStore {
     if (seq > this.#lastSeq) throw new StoreError("invalid_sequence", "invalid sequence");
     let purged = 0;
     let bytes = 0;
-    for (let r = this.#all.last(); r !== undefined && r.seq > seq; r = this.#all.last()) {
+    const all = this.#all;
+    for (let p = all.last(); p >= 0 && all.seq[p] > seq; p = all.last()) {
       purged++;
-      bytes += r.size;
-      this.#remove(r, false, false);
+      bytes += all.msgSize(p);
+      this.#remove(p, false, false);
     }
     if (seq === 0) {
       this.#firstSeq = 0;
@@ -387,8 +404,8 @@ export class MemStore implements StreamStore {
       this.#lastTime = this.#clock();
     } else {
       this.#lastSeq = seq;
-      const l = this.#all.last();
-      if (l !== undefined) this.#lastTime = l.ts;
+      const l = all.last();
+      if (l >= 0) this.#lastTime = all.ts[l];
       if (this.#msgs === 0) {
         this.#firstSeq = seq + 1;
         this.#firstTime = 0n;
@@ -422,51 +439,54 @@ export class MemStore implements StreamStore {
   }
 
   // No await between the index update and the callback: the callback sees a consistent store.
-  #remove(r: MsgRec, secure: boolean, notify: boolean): void {
-    const slab = r.slab!;
-    const n = r.hdrLen + r.msgLen;
-    const size = r.size;
+  /** Removes the live record at position `p` (positions may move afterwards). */
+  #remove(p: number, secure: boolean, notify: boolean): void {
+    const all = this.#all;
+    const slab = all.slab[p]!;
+    const seq = all.seq[p];
+    const off = all.off[p];
+    const n = all.hdrLen[p] + all.msgLen[p];
+    const size = all.msgSize(p);
+    const ss = all.ss[p]!;
     if (secure) {
-      const b = slab.bytes(r.off)?.subarray(r.off, r.off + n);
+      const b = slab.bytes(off)?.subarray(off, off + n);
       for (let o = 0; b !== undefined && o < b.length; o += 65536) {
         crypto.getRandomValues(b.subarray(o, o + 65536));
       }
     }
-    r.slab = null;
-    this.#slabs.release(slab, n);
+    all.removeAt(p);
+    this.#slabs.release(all, slab, n);
     this.#msgs--;
     this.#bytes -= size;
-    this.#all.removed();
-    const ss = r.ss;
-    ss.list.removed();
+    ss.list.remove(seq);
     if (ss.list.size === 0 && this.#subjects.get(ss.subj) === ss) this.#subjects.delete(ss.subj);
-    if (r.seq === this.#firstSeq) {
-      const f = this.#all.first();
-      if (f !== undefined) {
-        this.#firstSeq = f.seq;
-        this.#firstTime = f.ts;
+    if (seq === this.#firstSeq) {
+      const f = all.first();
+      if (f >= 0) {
+        this.#firstSeq = all.seq[f];
+        this.#firstTime = all.ts[f];
       } else {
         this.#firstSeq = this.#lastSeq + 1;
         this.#firstTime = 0n;
       }
     }
     if (notify) {
-      this.journalRemove(r.seq, secure);
-      this.#scb?.(-1, -size, r.seq, ss.subj);
+      this.journalRemove(seq, secure);
+      this.#scb?.(-1, -size, seq, ss.subj);
     }
   }
 
   #enforcePerSubject(ss: SubjState): void {
-    while (ss.list.size > this.#maxp) this.#remove(ss.list.first()!, false, true);
+    while (ss.list.size > this.#maxp) this.#remove(this.#all.find(ss.list.first()), false, true);
   }
 
   #enforceLimits(): void {
     const cfg = this.cfg;
     if (cfg.discardNew) return;
-    if (cfg.maxMsgs > 0) { while (this.#msgs > cfg.maxMsgs) this.#remove(this.#all.first()!, false, true); }
+    if (cfg.maxMsgs > 0) { while (this.#msgs > cfg.maxMsgs) this.#remove(this.#all.first(), false, true); }
     if (cfg.maxBytes > 0) {
       while (this.#bytes > cfg.maxBytes) {
-        this.#remove(this.#all.first()!, false, true);
+        this.#remove(this.#all.first(), false, true);
       }
     }
   }
@@ -475,23 +495,22 @@ export class MemStore implements StreamStore {
 
   getSeqFromTime(tsNs: bigint): number {
     if (this.#msgs === 0) return this.#lastSeq + 1;
-    const list = this.#all;
-    const recs = list.recs;
-    let lo = list.head;
-    let hi = recs.length;
+    const all = this.#all;
+    let lo = all.head;
+    let hi = all.len;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (recs[mid].ts < tsNs) lo = mid + 1;
+      if (all.ts[mid] < tsNs) lo = mid + 1;
       else hi = mid;
     }
-    for (; lo < recs.length; lo++) if (recs[lo].slab !== null) return recs[lo].seq;
+    for (; lo < all.len; lo++) if (all.slab[lo] !== null) return all.seq[lo];
     return this.#lastSeq + 1;
   }
 
   filteredState(seq: number, subject: string): SimpleState {
     if (seq < this.#firstSeq) seq = this.#firstSeq;
     if (seq > this.#lastSeq || this.#msgs === 0) return emptyState();
-    if (isAll(subject)) return listState(this.#all, seq);
+    if (isAll(subject)) return indexState(this.#all, seq);
     if (!subjectHasWildcard(subject)) {
       const ss = this.#subjects.get(subject);
       return ss === undefined ? emptyState() : listState(ss.list, seq);
@@ -510,7 +529,7 @@ export class MemStore implements StreamStore {
   subjectsState(filter: string): Map<string, SimpleState> {
     const out = new Map<string, SimpleState>();
     this.#eachMatching(filter, (ss) => {
-      out.set(ss.subj, { msgs: ss.list.size, first: ss.list.first()!.seq, last: ss.list.last()!.seq });
+      out.set(ss.subj, { msgs: ss.list.size, first: ss.list.first(), last: ss.list.last() });
     });
     return out;
   }
@@ -527,7 +546,7 @@ export class MemStore implements StreamStore {
     let total = 0;
     if (sseq <= this.#lastSeq) {
       if (isAll(filter) && sseq <= this.#firstSeq) total = this.#subjects.size;
-      else this.#eachMatching(filter, (ss) => void (ss.list.last()!.seq >= sseq && total++));
+      else this.#eachMatching(filter, (ss) => void (ss.list.last() >= sseq && total++));
     }
     return { total, validThrough: this.#lastSeq };
   }
@@ -536,13 +555,13 @@ export class MemStore implements StreamStore {
     const st = this.fastState();
     const deleted: number[] = [];
     if (st.numDeleted > 0) {
-      const recs = this.#all.recs;
+      const all = this.#all;
       let prev = this.#firstSeq - 1;
-      for (let i = this.#all.head; i < recs.length; i++) {
-        const r = recs[i];
-        if (r.slab === null) continue;
-        for (let s = prev + 1; s < r.seq; s++) deleted.push(s);
-        prev = r.seq;
+      for (let i = all.head; i < all.len; i++) {
+        if (all.slab[i] === null) continue;
+        const seq = all.seq[i];
+        for (let s = prev + 1; s < seq; s++) deleted.push(s);
+        prev = seq;
       }
       for (let s = prev + 1; s <= this.#lastSeq; s++) deleted.push(s);
     }
@@ -641,7 +660,7 @@ export class MemStore implements StreamStore {
 
   /** True when the message at `seq` is stored (without loading its bytes). */
   protected hasMsg(seq: number): boolean {
-    return this.#all.find(seq) !== undefined;
+    return this.#all.find(seq) >= 0;
   }
 
   /**
@@ -649,12 +668,13 @@ export class MemStore implements StreamStore {
    * memory); false when it is not stored.
    */
   protected repoint(seq: number, slab: Slab, off: number): boolean {
-    const r = this.#all.find(seq);
-    if (r === undefined) return false;
-    const old = r.slab!;
-    if (old !== slab) old.live -= r.hdrLen + r.msgLen;
-    r.slab = slab;
-    r.off = off;
+    const all = this.#all;
+    const p = all.find(seq);
+    if (p < 0) return false;
+    const old = all.slab[p]!;
+    if (old !== slab) old.live -= all.hdrLen[p] + all.msgLen[p];
+    all.slab[p] = slab;
+    all.off[p] = off;
     return true;
   }
 
@@ -666,11 +686,10 @@ export class MemStore implements StreamStore {
   protected forEachLive(fn: (m: StoredMsg, ttlAtNs: number) => void): void {
     const ttl = new Map<number, number>();
     for (let i = 0; i < this.#ttlSeq.length; i++) ttl.set(this.#ttlSeq[i], this.#ttlAt[i]);
-    const recs = this.#all.recs;
-    for (let i = this.#all.head; i < recs.length; i++) {
-      const r = recs[i];
-      const m = r.slab !== null ? toStored(r) : undefined;
-      if (m !== undefined) fn(m, ttl.get(r.seq) ?? 0);
+    const all = this.#all;
+    for (let i = all.head; i < all.len; i++) {
+      const m = all.slab[i] !== null ? toStored(all, i) : undefined;
+      if (m !== undefined) fn(m, ttl.get(m.seq) ?? 0);
     }
   }
 
@@ -714,16 +733,15 @@ export class MemStore implements StreamStore {
     const maxAge = this.cfg.maxAge;
     if (maxAge > 0n) {
       const min = now - maxAge;
-      for (let f = this.#all.first(); f !== undefined && f.ts <= min; f = this.#all.first()) {
-        this.#remove(f, false, true);
-      }
+      const all = this.#all;
+      for (let f = all.first(); f >= 0 && all.ts[f] <= min; f = all.first()) this.#remove(f, false, true);
     }
     const nowNum = Number(now);
     while (this.#ttlAt.length > 0 && this.#ttlAt[0] <= nowNum) {
       const seq = this.#ttlSeq[0];
       this.#ttlPop();
-      const r = this.#all.find(seq);
-      if (r !== undefined) this.#remove(r, false, true);
+      const p = this.#all.find(seq);
+      if (p >= 0) this.#remove(p, false, true);
     }
     this.#arm();
   }
@@ -733,7 +751,7 @@ export class MemStore implements StreamStore {
     let at = Infinity;
     if (this.cfg.maxAge > 0n) {
       const f = this.#all.first();
-      if (f !== undefined) at = Number(f.ts + this.cfg.maxAge);
+      if (f >= 0) at = Number(this.#all.ts[f] + this.cfg.maxAge);
     }
     if (this.#ttlAt.length > 0 && this.#ttlAt[0] < at) at = this.#ttlAt[0];
     if (at === Infinity) return this.#disarm();
@@ -807,22 +825,27 @@ export class MemStore implements StreamStore {
   }
 }
 
-function toStored(r: MsgRec): StoredMsg | undefined {
-  const hl = r.hdrLen;
-  const buf = r.slab!.read(r.off, hl + r.msgLen);
+function toStored(all: RecIndex, p: number): StoredMsg | undefined {
+  const hl = all.hdrLen[p];
+  const buf = all.slab[p]!.read(all.off[p], hl + all.msgLen[p]);
   if (buf === undefined) return undefined;
   return {
-    subject: r.ss.subj,
+    subject: all.ss[p]!.subj,
     hdr: hl > 0 ? buf.subarray(0, hl) : undefined,
     msg: buf.subarray(hl),
-    seq: r.seq,
-    ts: r.ts,
+    seq: all.seq[p],
+    ts: all.ts[p],
   };
 }
 
-function listState(list: RecList, seq: number): SimpleState {
+function listState(list: SeqList, seq: number): SimpleState {
   const l = list.last();
-  if (l === undefined || l.seq < seq) return { ...ZERO };
-  const f = list.nextFrom(seq)!;
-  return { msgs: list.countFrom(seq), first: f.seq, last: l.seq };
+  if (l < 0 || l < seq) return { ...ZERO };
+  return { msgs: list.countFrom(seq), first: list.nextFrom(seq), last: l };
+}
+
+function indexState(all: RecIndex, seq: number): SimpleState {
+  const l = all.last();
+  if (l < 0 || all.seq[l] < seq) return { ...ZERO };
+  return { msgs: all.countFrom(seq), first: all.seq[all.nextFrom(seq)], last: all.seq[l] };
 }
