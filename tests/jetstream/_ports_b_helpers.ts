@@ -398,3 +398,33 @@ export async function clientAs(
   const nc = await connect({ servers: `127.0.0.1:${s.port}`, user, pass });
   return Object.assign(nc, { [Symbol.asyncDispose]: () => nc.close() });
 }
+
+/** A ustar archive of regular files, names as given (may climb out with "../"; tests of bad archives). */
+export function tarOf(files: [string, Uint8Array][]): Uint8Array {
+  const parts: Uint8Array[] = [];
+  const octal = (h: Uint8Array, off: number, len: number, v: number) => {
+    h.set(enc.encode(v.toString(8).padStart(len - 1, "0")), off);
+  };
+  for (const [name, data] of files) {
+    const h = new Uint8Array(512);
+    h.set(enc.encode(name).subarray(0, 100), 0);
+    octal(h, 100, 8, 0o644);
+    octal(h, 108, 8, 0);
+    octal(h, 116, 8, 0);
+    octal(h, 124, 12, data.length);
+    octal(h, 136, 12, Math.floor(Date.now() / 1000));
+    h[156] = 0x30; // regular file
+    h.set(enc.encode("ustar\0"), 257);
+    h.set(enc.encode("00"), 263);
+    h.fill(0x20, 148, 156);
+    let sum = 0;
+    for (const b of h) sum += b;
+    h.set(enc.encode(sum.toString(8).padStart(6, "0") + "\0 "), 148);
+    parts.push(h, data, new Uint8Array((512 - (data.length % 512)) % 512));
+  }
+  parts.push(new Uint8Array(1024));
+  const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
+  let o = 0;
+  for (const p of parts) (out.set(p, o), o += p.length);
+  return out;
+}

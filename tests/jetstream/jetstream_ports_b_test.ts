@@ -9,7 +9,7 @@ import { decodeConsumerState } from "../../src/store/_consumer_state.ts";
 import { FileStore } from "../../src/store/mod.ts";
 import { type JetStream, unlimited } from "../../src/jetstream/jetstream.ts";
 import { defaultOptions, startServer } from "../../src/natsdeno.ts";
-import { Logger } from "../../src/util/mod.ts";
+import { Logger, s2FrameEncode } from "../../src/util/mod.ts";
 import { formatUserConfig } from "../../src/auth/jwt.ts";
 import { accountJwt, createAccount, createUser, OJWT, oKp, seedOf, userJwt } from "../_helpers/jwt.ts";
 import { checkFor, delay } from "../_helpers/server.ts";
@@ -42,6 +42,7 @@ import {
   streamInfo,
   subscribeSync,
   SyncSub,
+  tarOf,
   type TestServer,
   updateStream,
   writeStreamDir,
@@ -1187,12 +1188,75 @@ Deno.test("TestJetStreamRecoverStreamWithDeletedMessagesNonCleanShutdown: recove
   }
 });
 
-// blocked: needs the reference's test/configs/jetstream/restore_bad_stream/{backup.json,stream.tar.s2} (a
-// nats-server snapshot archive with entries outside the stream directory), which the Debian source does not ship.
-Deno.test({
-  name: "TestJetStreamRestoreBadStream: an archive with unexpected entries is refused and writes nothing",
-  ignore: true,
-  fn() {},
+// Go restores test/configs/jetstream/restore_bad_stream/{backup.json,stream.tar.s2}; the Debian source does
+// not ship them, so the archive is rebuilt to the same effect: backup.json's request and an S2-framed tar whose
+// entries climb out of the restore directory (fail1.txt, fail2.txt), sent in 1 KiB chunks.
+Deno.test("TestJetStreamRestoreBadStream: an archive with unexpected entries is refused and writes nothing", async () => {
+  await using s = await runServer();
+  await using nc = await clientFor(s);
+  const rreq = {
+    config: {
+      name: "TEST",
+      subjects: ["foo"],
+      retention: "limits",
+      "max_consumers": -1,
+      "max_msgs_per_subject": -1,
+      "max_msgs": -1,
+      "max_bytes": -1,
+      "max_age": 0,
+      "max_msg_size": -1,
+      storage: "file",
+      discard: "old",
+      "num_replicas": 1,
+      "duplicate_window": 120000000000,
+      sealed: false,
+      "deny_delete": false,
+      "deny_purge": false,
+      "allow_rollup_hdrs": false,
+    },
+    state: {
+      messages: 10,
+      bytes: 381,
+      "first_seq": 1,
+      "first_ts": "2022-03-07T23:59:01.710801Z",
+      "last_seq": 10,
+      "last_ts": "2022-03-07T23:59:01.712378Z",
+      "num_subjects": 1,
+      "consumer_count": 1,
+    },
+  };
+  const meta = enc.encode(JSON.stringify({ ...rreq.config, created: "2022-03-07T23:59:01.710801Z" }));
+  const data = s2FrameEncode(tarOf([
+    ["meta.inf", meta],
+    ["../fail1.txt", enc.encode("fail1")],
+    ["../../fail2.txt", enc.encode("fail2")],
+  ]));
+  let rresp = await jsApi(nc, `$JS.API.STREAM.RESTORE.${rreq.config.name}`, rreq);
+  assertEquals(rresp.error, undefined, "Error on restore");
+  const deliver = rresp.deliver_subject;
+  for (let o = 0; o < data.length; o += 1024) {
+    const m = await nc.request(deliver, data.subarray(o, o + 1024), { timeout: 5_000 });
+    if (m.data.length > 0) {
+      rresp = JSON.parse(dec.decode(m.data));
+      assertEquals(rresp.error, undefined, "Error on restore");
+    }
+  }
+  const m = await nc.request(deliver, new Uint8Array(0), { timeout: 5_000 });
+  rresp = JSON.parse(dec.decode(m.data));
+  assert(
+    rresp.error?.description?.includes("unexpected"),
+    `Expected error about unexpected content, got: ${dec.decode(m.data)}`,
+  );
+  // Nothing was written for the climbing entries, anywhere under the store dir.
+  const found: string[] = [];
+  const walk = async (dir: string) => {
+    for await (const e of Deno.readDir(dir)) {
+      if (e.isDirectory) await walk(`${dir}/${e.name}`);
+      else if (e.name === "fail1.txt" || e.name === "fail2.txt") found.push(`${dir}/${e.name}`);
+    }
+  };
+  await walk(s.opts.storeDir);
+  assertEquals(found, []);
 });
 
 /** Runs the ack-metric checks of the two sampling tests on consumer `dlc`. */
