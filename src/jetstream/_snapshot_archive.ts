@@ -10,7 +10,7 @@
 // compressed with the 'cmp' prefix, and archives without .idx files (state rebuilt from the records).
 
 import { posix } from "node:path";
-import { s2FrameDecode, S2FrameWriter } from "../util/mod.ts";
+import { s2FrameDecode, S2FrameReader, S2FrameWriter } from "../util/mod.ts";
 import {
   type ConsumerState,
   decodeConsumerState,
@@ -414,7 +414,12 @@ function subjectString(b: Uint8Array): string {
 }
 
 /** Reads the records of one block; a record that fails its checksum or is cut short throws. */
-function readBlock(name: string, n: number, raw: Uint8Array, idxRaw: Uint8Array | undefined): BlockIn {
+function* readBlock(
+  name: string,
+  n: number,
+  raw: Uint8Array,
+  idxRaw: Uint8Array | undefined,
+): Generator<void, BlockIn, void> {
   const b = plainBlock(raw);
   const key = sha256Key(`${name}-${n}`);
   const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
@@ -487,6 +492,7 @@ function readBlock(name: string, n: number, raw: Uint8Array, idxRaw: Uint8Array 
     }
     msgs.push({ seq, ts, subject: subjectString(data.subarray(0, slen)), hdr, msg: body });
     o += rl;
+    if (msgs.length % YIELD_EVERY === 0) yield;
   }
   const live = msgs.filter((m) => !tombs.has(m.seq) && !(idx?.deleted.has(m.seq) ?? false));
   if (idx !== undefined) {
@@ -537,9 +543,29 @@ export function readArchive(
   framed: Uint8Array,
   paths: ArchivePaths = { account: "$G", stage: ".", stream: "." },
 ): StreamArchive {
+  const steps = readArchiveSteps(framed, paths);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+/** readArchive as a generator that yields now and then, so a caller can spread the work out. */
+export function* readArchiveSteps(
+  framed: Uint8Array,
+  paths: ArchivePaths,
+): Generator<void, StreamArchive, void> {
+  const fr = new S2FrameReader(framed);
+  const plain: Uint8Array[] = [];
+  let plainLen = 0;
+  for (let d = fr.next(), k = 1; d !== undefined; d = fr.next(), k++) {
+    plain.push(d);
+    plainLen += d.length;
+    if (k % 16 === 0) yield;
+  }
   const files = new Map<string, Uint8Array>();
   const unexpected = () => new Error(`unexpected content (account=${paths.account})`);
-  for (const e of readTar(s2FrameDecode(framed))) {
+  for (const e of readTar(concat(plain, plainLen))) {
     if (e.type !== "0") throw unexpected();
     // Names are taken relative to the staging directory; one that climbs out of it is refused.
     const name = posix.normalize(`/${e.name}`).slice(1);
@@ -566,7 +592,7 @@ export function readArchive(
   let lastTs = 0n;
   const all: ArchiveMsg[] = [];
   for (const n of blockIdx) {
-    const blk = readBlock(name, n, files.get(`msgs/${n}.blk`)!, files.get(`msgs/${n}.idx`));
+    const blk = yield* readBlock(name, n, files.get(`msgs/${n}.blk`)!, files.get(`msgs/${n}.idx`));
     if (blk.first > 0 && (firstSeq === 0 || blk.first < firstSeq)) firstSeq = blk.first;
     if (blk.last > lastSeq) {
       lastSeq = blk.last;

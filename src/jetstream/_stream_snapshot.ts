@@ -28,7 +28,7 @@ import {
 import { storeConfig, Stream } from "./stream.ts";
 import { isValidSubject } from "../sublist/mod.ts";
 import { nowNs, rfc3339Nano } from "./_headers.ts";
-import { archiveChunks, type ArchiveConsumer, readArchive } from "./_snapshot_archive.ts";
+import { archiveChunks, type ArchiveConsumer, readArchiveSteps } from "./_snapshot_archive.ts";
 import { Consumer } from "./consumer.ts";
 import { addConsumer } from "./_consumer_api.ts";
 import { consumerConfigJson, decodeConsumerConfig } from "./_consumer_config.ts";
@@ -295,25 +295,26 @@ export function registerSnapshotApi(d: ApiDispatcher, deps: SnapshotApiDeps): vo
       }
       if (idle !== undefined) jsa.js.server.timers.cancel(idle);
       jsa.client.unsubscribeInternal(sub);
-      const resp = finishRestore(jsa, cfg, parts, total, deps);
-      if (reply) {
-        jsa.client.publishInternal(
-          reply,
-          undefined,
-          undefined,
-          encoder.encode(JSON.stringify({ type: T + "stream_create_response", ...resp })),
-        );
-      }
-      d.advisory(jsa, `$JS.EVENT.ADVISORY.STREAM.RESTORE_COMPLETE.${name}`, {
-        type: "io.nats.jetstream.advisory.v1.restore_complete",
-        id: nuid.next(),
-        timestamp: rfc3339Nano(nowNs()),
-        stream: name,
-        start: rfc3339Nano(start),
-        end: rfc3339Nano(nowNs()),
-        bytes: total,
-        client: client(req),
-        domain: jsa.js.domain || undefined,
+      finishRestore(jsa, cfg, parts, total, deps, (resp) => {
+        if (reply) {
+          jsa.client.publishInternal(
+            reply,
+            undefined,
+            undefined,
+            encoder.encode(JSON.stringify({ type: T + "stream_create_response", ...resp })),
+          );
+        }
+        d.advisory(jsa, `$JS.EVENT.ADVISORY.STREAM.RESTORE_COMPLETE.${name}`, {
+          type: "io.nats.jetstream.advisory.v1.restore_complete",
+          id: nuid.next(),
+          timestamp: rfc3339Nano(nowNs()),
+          stream: name,
+          start: rfc3339Nano(start),
+          end: rfc3339Nano(nowNs()),
+          bytes: total,
+          client: client(req),
+          domain: jsa.js.domain || undefined,
+        });
       });
     });
     arm();
@@ -336,49 +337,82 @@ function archiveConsumers(s: Stream): ArchiveConsumer[] {
   return out;
 }
 
+/**
+ * Reads the archive a restore received, over as many event-loop turns as it takes (~20 ms of work each),
+ * then creates the stream, its messages and consumers in one go; `done` gets the response body.
+ */
 function finishRestore(
   jsa: JsAccount,
   cfg: StreamConfig,
   parts: Uint8Array[],
   total: number,
   deps: SnapshotApiDeps,
-): Record<string, unknown> {
+  done: (resp: Record<string, unknown>) => void,
+): void {
   const buf = new Uint8Array(total);
   let o = 0;
   for (const p of parts) {
     buf.set(p, o);
     o += p.length;
   }
+  parts.length = 0;
   const fail = (err: string) => ({ error: newJSError("JSStreamRestoreErrF", { err }) });
-  let msgs: Snapshot["msgs"];
-  let firstSeq: number;
-  let lastSeq: number;
-  let lastTs = 0n;
-  let created: bigint | undefined;
-  let consumers: ArchiveConsumer[] = [];
-  try {
-    if (isNdSnap(buf)) {
-      const snap = readNdSnapshot(buf);
-      const st = (snap.meta.state ?? {}) as { "first_seq"?: number; "last_seq"?: number };
-      msgs = snap.msgs;
-      firstSeq = st.first_seq ?? 0;
-      lastSeq = st.last_seq ?? 0;
-    } else {
-      // The paths the reference would name in its file errors (it unpacks into a staging directory).
-      const acc = `${jsa.js.storeDir}/${jsa.account.name}`;
-      const stage = `${acc}/__snapshots__/snap-${Math.floor(Math.random() * 4e9)}`;
-      const a = readArchive(buf, { account: jsa.account.name, stage, stream: `${acc}/streams/${cfg.name}` });
-      if (a.name !== cfg.name) return fail("stream names do not match");
-      msgs = a.msgs;
-      firstSeq = a.firstSeq;
-      lastSeq = a.lastSeq;
-      lastTs = a.lastTs;
-      created = a.created;
-      consumers = a.consumers;
+  if (isNdSnap(buf)) {
+    let snap: Snapshot;
+    try {
+      snap = readNdSnapshot(buf);
+    } catch (e) {
+      return done(fail((e as Error).message));
     }
-  } catch (e) {
-    return fail((e as Error).message);
+    const st = (snap.meta.state ?? {}) as { "first_seq"?: number; "last_seq"?: number };
+    const a = { msgs: snap.msgs, firstSeq: st.first_seq ?? 0, lastSeq: st.last_seq ?? 0, lastTs: 0n };
+    return done(createRestored(jsa, cfg, deps, a));
   }
+  // The paths the reference would name in its file errors (it unpacks into a staging directory).
+  const acc = `${jsa.js.storeDir}/${jsa.account.name}`;
+  const stage = `${acc}/__snapshots__/snap-${Math.floor(Math.random() * 4e9)}`;
+  const steps = readArchiveSteps(buf, {
+    account: jsa.account.name,
+    stage,
+    stream: `${acc}/streams/${cfg.name}`,
+  });
+  const step = () => {
+    const t0 = performance.now();
+    try {
+      for (;;) {
+        const r = steps.next();
+        if (r.done) {
+          if (r.value.name !== cfg.name) return done(fail("stream names do not match"));
+          return done(createRestored(jsa, cfg, deps, r.value));
+        }
+        if (performance.now() - t0 > 20) break;
+      }
+    } catch (e) {
+      return done(fail((e as Error).message));
+    }
+    jsa.js.server.timers.after(0, step);
+  };
+  step();
+}
+
+/** What a restore creates the stream from. */
+interface Restored {
+  msgs: Snapshot["msgs"];
+  firstSeq: number;
+  lastSeq: number;
+  lastTs: bigint;
+  created?: bigint;
+  consumers?: ArchiveConsumer[];
+}
+
+/** Creates the restored stream with its messages and consumers; the response body. */
+function createRestored(
+  jsa: JsAccount,
+  cfg: StreamConfig,
+  deps: SnapshotApiDeps,
+  a: Restored,
+): Record<string, unknown> {
+  const fail = (err: string) => ({ error: newJSError("JSStreamRestoreErrF", { err }) });
   if (jsa.streams.has(cfg.name)) return { error: newJSError("JSStreamNameExistRestoreFailedErr") };
   let store: StreamStore | undefined;
   try {
@@ -386,16 +420,16 @@ function finishRestore(
       storeConfig(cfg),
       `${jsa.js.storeDir}/${jsa.account.name}/streams/${cfg.name}`,
     );
-    restoreInto(store, msgs, firstSeq, lastSeq, lastTs);
+    restoreInto(store, a.msgs, a.firstSeq, a.lastSeq, a.lastTs);
   } catch (e) {
     store?.delete();
     return fail((e as Error).message);
   }
-  const s = new Stream(jsa.host, cfg, store, created);
+  const s = new Stream(jsa.host, cfg, store, a.created);
   jsa.streams.set(cfg.name, s);
   s.start();
   jsa.js.api.streamAction(jsa, cfg.name, "create");
-  for (const ac of consumers) {
+  for (const ac of a.consumers ?? []) {
     try {
       const ccfg = decodeConsumerConfig(ac.config, false);
       if (!ccfg.durable_name && !ccfg.name) ccfg.name = ac.name;

@@ -126,46 +126,60 @@ export function s2FrameEncode(plain: Uint8Array): Uint8Array {
   return w.take();
 }
 
-/** Decodes a snappy- or S2-framed stream; throws Error with the Go s2 package's text on damage. */
-export function s2FrameDecode(b: Uint8Array): Uint8Array {
-  const parts: Uint8Array[] = [];
-  let total = 0;
-  let i = 0;
-  let maxBlock = 0; // 0 until the stream identifier is read
-  while (i < b.length) {
+/** Reads a snappy- or S2-framed stream one chunk at a time (so a caller can spread the work out). */
+export class S2FrameReader {
+  #b: Uint8Array;
+  #i = 0;
+  #maxBlock = 0; // 0 until the stream identifier is read
+
+  constructor(b: Uint8Array) {
+    this.#b = b;
+  }
+
+  /** The next chunk's plain bytes (possibly empty), or undefined at the end; throws the s2 package's errors. */
+  next(): Uint8Array | undefined {
+    const b = this.#b;
+    const i = this.#i;
+    if (i >= b.length) return undefined;
     if (i + 4 > b.length) throw new Error(S2_ERR_CORRUPT);
     const type = b[i];
     const len = b[i + 1] | (b[i + 2] << 8) | (b[i + 3] << 16);
-    i += 4;
-    if (i + len > b.length) throw new Error(S2_ERR_CORRUPT);
-    const body = b.subarray(i, i + len);
-    i += len;
-    if (maxBlock === 0 && type !== 0xff) throw new Error(S2_ERR_CORRUPT);
+    if (i + 4 + len > b.length) throw new Error(S2_ERR_CORRUPT);
+    const body = b.subarray(i + 4, i + 4 + len);
+    this.#i = i + 4 + len;
+    if (this.#maxBlock === 0 && type !== 0xff) throw new Error(S2_ERR_CORRUPT);
     if (type === 0xff) {
       if (len !== 6) throw new Error(S2_ERR_CORRUPT);
-      if (ID_S2.every((c, k) => body[k] === c)) maxBlock = S2_MAX_BLOCK;
-      else if (ID_SNAPPY.every((c, k) => body[k] === c)) maxBlock = SNAPPY_MAX_BLOCK;
+      if (ID_S2.every((c, k) => body[k] === c)) this.#maxBlock = S2_MAX_BLOCK;
+      else if (ID_SNAPPY.every((c, k) => body[k] === c)) this.#maxBlock = SNAPPY_MAX_BLOCK;
       else throw new Error(S2_ERR_UNSUPPORTED);
-      continue;
+      return EMPTY;
     }
-    if (type >= 0x80) continue; // padding and skippable chunks (S2 writes its index as one)
+    if (type >= 0x80) return EMPTY; // padding and skippable chunks (S2 writes its index as one)
     if (type > 0x01) throw new Error(S2_ERR_UNSUPPORTED);
     if (len < 4) throw new Error(S2_ERR_CORRUPT);
     const crc = body[0] | (body[1] << 8) | (body[2] << 16) | (body[3] * 0x1000000);
-    const data = type === 0x00 ? s2BlockDecode(body.subarray(4), maxBlock) : body.subarray(4);
-    if (data.length > maxBlock) throw new Error(S2_ERR_CORRUPT);
+    const data = type === 0x00 ? s2BlockDecode(body.subarray(4), this.#maxBlock) : body.subarray(4);
+    if (data.length > this.#maxBlock) throw new Error(S2_ERR_CORRUPT);
     if (maskedCrc32c(data) !== (crc >>> 0)) throw new Error(S2_ERR_CRC);
-    parts.push(data);
-    total += data.length;
+    return data;
+  }
+}
+
+const EMPTY = new Uint8Array(0);
+
+/** Decodes a snappy- or S2-framed stream; throws Error with the Go s2 package's text on damage. */
+export function s2FrameDecode(b: Uint8Array): Uint8Array {
+  const r = new S2FrameReader(b);
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  for (let d = r.next(); d !== undefined; d = r.next()) {
+    if (d.length === 0) continue;
+    parts.push(d);
+    total += d.length;
   }
   if (parts.length === 1) return parts[0].slice();
-  const out = new Uint8Array(total);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return concatParts(parts, total);
 }
 
 /** Decodes one S2 (or snappy) block: a uvarint plain length, then literal and copy elements. */
