@@ -18,6 +18,7 @@ export function enableJetStream(server: Server, deps: JetStreamDeps = {}): JetSt
     varz: () => js.varz(),
     jsz: (opts) => js.jsz(opts),
     shutdown: () => js.shutdown(),
+    enabled: () => js.enabled,
     impl: js,
   };
   return js;

@@ -262,16 +262,34 @@ export class JetStream {
       const l = raw === undefined ? undefined : accountLimitsFromConfig(raw);
       const jsa = this.accounts.get(acc.name);
       if (l !== undefined) this.enableAccount(acc, l);
-      else if (jsa !== undefined) {
-        // Disabled: streams stop (their data stays), the API answers "not enabled".
-        jsa.stop();
-        for (const sub of [...jsa.client.subs.values()]) jsa.client.unsubscribeInternal(sub);
-        this.accounts.delete(acc.name);
-        const client = s.createInternalClient("JetStream", acc);
-        this.#disabled.set(acc.name, { client, sub: this.api.subscribeDisabled(acc, client) });
-        s.log.debug(`Disabled JetStream for account "${acc.name}"`);
-      }
+      else if (jsa !== undefined) this.#disableAccount(jsa);
     }
+  }
+
+  /** Disabled: streams stop (their data stays), the account's API answers "not enabled". */
+  #disableAccount(jsa: JsAccount): void {
+    const s = this.server;
+    const acc = jsa.account;
+    jsa.stop();
+    for (const sub of [...jsa.client.subs.values()]) jsa.client.unsubscribeInternal(sub);
+    this.accounts.delete(acc.name);
+    const client = s.createInternalClient("JetStream", acc);
+    this.#disabled.set(acc.name, { client, sub: this.api.subscribeDisabled(acc, client) });
+    s.log.debug(`Disabled JetStream for account "${acc.name}"`);
+  }
+
+  /** False after disable(): JetStream stays configured but serves nothing (/healthz reports it). */
+  enabled = true;
+
+  /**
+   * Turns JetStream off in a running server while the options keep it on, as nats-server's DisableJetStream
+   * (which it also does when storage fails): every account's streams stop and its API answers "not enabled".
+   */
+  disable(): void {
+    if (!this.enabled) return;
+    this.enabled = false;
+    for (const jsa of [...this.accounts.values()]) this.#disableAccount(jsa);
+    this.server.log.notice("JetStream disabled");
   }
 
   /** Logs the banner and enables the accounts that have JetStream. */

@@ -109,10 +109,13 @@ export interface HealthzOptions {
   jsServerOnly?: boolean;
 }
 
-/** Builds /healthz: ok once the client listener is up. */
+/** Builds /healthz: ok once the client listener is up and, when configured, JetStream is running. */
 export function healthz(s: Server, _opts: HealthzOptions = {}): HealthStatus {
   if (!s.running) {
     return { status: "error", error: "failed to be ready for connections after 1ms" };
+  }
+  if (s.opts.jetStream && (s.jetStream === undefined || s.jetStream.enabled?.() === false)) {
+    return { status: "unavailable", error: "JetStream not enabled (10076)" };
   }
   // TODO(jetstream): with jetstream enabled, report its state as nats-server does.
   return { status: "ok" };

@@ -48,6 +48,8 @@ export interface JetStreamHooks {
   ): Record<string, unknown>;
   /** Stops streams and consumers; called at server shutdown before clients close. */
   shutdown(): void;
+  /** False once JetStream was turned off at runtime (it stays on in the options). */
+  enabled?(): boolean;
   /** The JetStream instance, for code that imports src/jetstream. */
   readonly impl: unknown;
 }

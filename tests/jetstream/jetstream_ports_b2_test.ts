@@ -7,6 +7,7 @@
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import { connect, credsAuthenticator } from "@nats-io/transport-node";
 import { healthz } from "../../src/monitor/mod.ts";
+import type { JetStream } from "../../src/jetstream/jetstream.ts";
 import { decodeConsumerState, encodeConsumerState } from "../../src/store/_consumer_state.ts";
 import { formatUserConfig } from "../../src/auth/jwt.ts";
 import { accountJwt, createAccount, createUser, OJWT, oKp, seedOf, userJwt } from "../_helpers/jwt.ts";
@@ -303,13 +304,17 @@ Deno.test("TestJetStreamWorkQueueSourceNamingRestart: a work queue recovered aft
   }
 });
 
-// blocked: Go turns JetStream off at runtime with s.DisableJetStream() (as it does on storage faults), keeping
-// it on in the options, and then /healthz?js-enabled-only=true answers "unavailable" / "JetStream not enabled
-// (10076)". natsdeno has no way to disable a running JetStream and its /healthz has no JetStream checks yet.
-Deno.test({
-  name: "TestJetStreamDisabledHealthz: healthz reports JetStream turned off at runtime",
-  ignore: true,
-  fn() {},
+// Go's s.DisableJetStream() is the JetStream instance's disable() here (what also happens when storage fails).
+Deno.test("TestJetStreamDisabledHealthz: healthz reports JetStream turned off at runtime", async () => {
+  await using s = await runServer();
+  assert(s.jetStream !== undefined, "Expected JetStream to be enabled");
+  assertEquals(healthz(s), { status: "ok" });
+  (s.jetStream.impl as JetStream).disable();
+  const hs = healthz(s, { jsEnabledOnly: true });
+  assertEquals(hs, { status: "unavailable", error: "JetStream not enabled (10076)" });
+  // And the API says so.
+  await using nc = await clientFor(s);
+  assertEquals((await jsApi(nc, "$JS.API.INFO")).error?.err_code, 10039);
 });
 
 Deno.test("TestJetStreamStreamRepublishCycle: republish destinations that feed the stream are refused", async () => {
