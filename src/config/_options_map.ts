@@ -372,4 +372,19 @@ export function validateOptions(o: Options): void {
     }
   }
   validateWebsocketOptions(o);
+  validateJetStreamDomain(o.jetStreamOpts.domain);
+}
+
+/** As nats-server: `$JS.<domain>.API.>` must be a valid subject, and the domain a name without `.`, `*`, `>`. */
+function validateJetStreamDomain(domain: string): void {
+  if (domain === "") return;
+  const subj = `$JS.${domain}.API.>`;
+  const tokens = subj.split(".");
+  const bad = /[\s]/.test(subj) ||
+    tokens.some((t, i) =>
+      t === "" || (t.length > 1 && (t.includes("*") || t.includes(">"))) ||
+      (t === ">" && i < tokens.length - 1)
+    );
+  if (bad) throw new Error(`invalid domain name: derived "${subj}" is not a valid subject`);
+  if (/[.*>]/.test(domain)) throw new Error("invalid domain name: may not contain ., * or >");
 }

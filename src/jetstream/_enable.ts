@@ -1,5 +1,6 @@
 // Turning JetStream on for a running server, and the /jsz builder the monitor and $SYS services use.
 
+import * as fs from "node:fs";
 import type { Server } from "../server/mod.ts";
 import { accountLimitsFromConfig, JetStream, type JetStreamDeps } from "./jetstream.ts";
 import { fixStoreDir } from "./_store_dir_fix.ts";
@@ -14,6 +15,17 @@ export function enableJetStream(server: Server, deps: JetStreamDeps = {}): JetSt
   const js = new JetStream(server, deps);
   fixStoreDir(js.storeDir, (name) => server.accounts.has(name));
   js.start();
+  // As nats-server: in operator mode, accounts that have JetStream data are looked up (and so enabled) at start,
+  // not when their first client comes.
+  if (server.operator !== undefined) {
+    let names: string[] = [];
+    try {
+      names = fs.readdirSync(js.storeDir);
+    } catch {
+      // No store yet.
+    }
+    for (const name of names) if (!server.accounts.has(name)) server.lookupAccount(name);
+  }
   server.jetStream = {
     varz: () => js.varz(),
     jsz: (opts) => js.jsz(opts),
