@@ -1,9 +1,9 @@
-// FileStore space reclaim, off the publish path (setImmediate): the first blocks whose messages are all gone
+// FileStore block lifecycle: rotation (sealing the active block), and space reclaim off the publish path (setImmediate): the first blocks whose messages are all gone
 // are removed; a sealed block with at least half of its messages removed is rewritten without them; with
 // compression s2 a block is compressed whole once sealed; damaged blocks are rewritten without their bad
 // records. Behaviour follows nats-server server/filestore.go (compact, removeMsgBlock, compressed blocks).
 
-import { type Block, type BlockFiles } from "./_fs_blocks.ts";
+import { type Block, type BlockFiles, readBlockFile } from "./_fs_blocks.ts";
 import type { BlockReads } from "./_fs_reads.ts";
 import type { BlockWriter } from "./_fs_writer.ts";
 import { OP_LAST, OP_TTL, RK_MSG, RK_OP, RK_TOMB, scanBlock } from "./msg_block.ts";
@@ -119,6 +119,83 @@ export class Maintenance {
       const hash = files.seal(b.idx, file);
       this.reads.detach(b, seqs, offs, hash);
     }
+  }
+
+  /**
+   * Seals the active block and starts a new one. The new block is made first: when it cannot be (disk full,
+   * read-only directory), nothing has changed and the error is thrown.
+   */
+  rotate(): void {
+    const { files, writer: w } = this;
+    w.flushWrites();
+    w.syncNow();
+    const old = w.active;
+    const nb = files.create();
+    try {
+      w.open(nb, 0);
+    } catch (err) {
+      files.blocks.pop();
+      try {
+        files.remove(nb);
+      } catch {
+        // An empty block left behind is harmless.
+      }
+      throw err;
+    }
+    try {
+      const raw = readBlockFile(files.path(old.idx));
+      let hash: string;
+      if (old.damaged) {
+        files.seal(old.idx, undefined);
+        hash = files.fileHash(raw);
+        this.toCompress.push(old);
+        this.schedule();
+      } else hash = files.seal(old.idx, raw);
+      if (this.reads.cache !== undefined) {
+        const plain = files.read(old, raw);
+        const { seqs, offs } = this.reads.msgOffsets(plain, old.idx);
+        this.reads.detach(old, seqs, offs, hash, plain);
+      }
+    } catch (err) {
+      // The block stays unsealed (recovery checks each record) and its payloads stay in memory.
+      files.onErr?.(err);
+    }
+    if (this.compress && !old.damaged) {
+      // Compressed off the publish path, in the next maintenance pass.
+      this.toCompress.push(old);
+      this.schedule();
+    }
+    syncDir(files.mdir);
+  }
+
+  /** Recounts the active block's messages from its file (after a rollback cut records from it). */
+  recountActive(): void {
+    const b = this.writer.active;
+    let first = 0;
+    let last = 0;
+    let msgs = 0;
+    let live = 0;
+    try {
+      scanBlock(
+        this.files.read(b),
+        this.files.blockKey(b.idx),
+        (r) => {
+          if (r.kind !== RK_MSG) return;
+          if (first === 0) first = r.seq;
+          last = r.seq;
+          msgs++;
+          if (this.t.hasMsg(r.seq)) live++;
+        },
+        () => {},
+        false,
+      );
+    } catch {
+      return; // Unreadable now: the counts only steer maintenance.
+    }
+    b.first = first;
+    b.last = last;
+    b.msgs = msgs;
+    b.live = live;
   }
 
   #run(): void {

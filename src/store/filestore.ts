@@ -12,7 +12,8 @@
 //
 // Modules, each importing only those below it:
 //   filestore.ts     this class: the StreamStore surface, journal hooks, block rotation, keys, stop
-//   _fs_maint.ts     space reclaim: dropping empty blocks, rewrites, compression
+//   _fs_keys.ts      stream and consumer keys of encrypted stores
+//   _fs_maint.ts     block rotation and space reclaim: dropping empty blocks, rewrites, compression
 //   _fs_recover.ts   replay of the blocks on open, torn tails, damage reports
 //   _fs_writer.ts    the write path and group commit (flushed/onFlushed)
 //   _fs_reads.ts     sealed blocks' payloads moved out of memory and loaded on demand
@@ -26,20 +27,20 @@ import {
   EMPTY,
   type FileStoreLogger,
   type FsDamage,
-  hasBlocks,
   ioError,
   readBlockFile,
 } from "./_fs_blocks.ts";
 import { BLOCK_CACHE_BYTES, BLOCK_CACHE_IDLE_MS } from "./_fs_cache.ts";
 import { FileConsumerStore, writeMetaJson } from "./_fs_consumer.ts";
-import { type FsEncryption, open, openStreamKey, seal, sha256Key, type StreamKeys } from "./_fs_crypto.ts";
+import { type FsEncryption, sha256Key, type StreamKeys } from "./_fs_crypto.ts";
+import { consumerKeys, openStoreKeys, readStoreKeys } from "./_fs_keys.ts";
 import { Maintenance } from "./_fs_maint.ts";
-import { readMetaFile, syncDir, writeFileDurable } from "./_fs_meta.ts";
+import { readMetaFile } from "./_fs_meta.ts";
 import { BlockReads } from "./_fs_reads.ts";
 import { recoverBlocks } from "./_fs_recover.ts";
 import { BlockWriter } from "./_fs_writer.ts";
 import { MemStore, type MemStoreOptions } from "./memstore.ts";
-import { OP_COMPACT, OP_SKIP, OP_TRUNCATE, OP_TTL, RK_MSG, scanBlock, subjBytes, TBIT } from "./msg_block.ts";
+import { OP_COMPACT, OP_SKIP, OP_TRUNCATE, OP_TTL, subjBytes, TBIT } from "./msg_block.ts";
 import {
   type ConsumerStore,
   type ConsumerStoreConfig,
@@ -117,7 +118,7 @@ export class FileStore extends MemStore {
     this.#blockSize = Math.max(opts.blockSize !== undefined ? 1024 : MIN_BLOCK, bs);
     const syncInterval = opts.syncAlways ? 0 : (opts.syncIntervalMs ?? 0);
     try {
-      this.#keys = this.#openKeys(opts.encryption);
+      this.#keys = openStoreKeys(this.dir, this.#mdir, cfg.name, opts.encryption);
       const files = new BlockFiles(
         this.#mdir,
         cfg.name,
@@ -185,7 +186,7 @@ export class FileStore extends MemStore {
 
   /** Reads a stream directory's meta.inf (the stream config JSON) without opening the store. */
   static readMeta(dir: string, name: string, encryption?: FsEncryption): unknown {
-    const keys = readKeys(dir, name, encryption);
+    const keys = readStoreKeys(dir, name, encryption);
     return readMetaFile(dir, keys, sha256Key(name));
   }
 
@@ -211,7 +212,11 @@ export class FileStore extends MemStore {
   /** A consumer's persisted config (meta.inf), or undefined. */
   consumerMeta(name: string): unknown {
     const dir = join(this.dir, OBS, encodeURIComponent(name));
-    return readMetaFile(dir, this.#consumerKeys(name, dir), sha256Key(`${this.#name}/${name}`));
+    return readMetaFile(
+      dir,
+      consumerKeys(this.#keys, this.#enc, this.#name, name, dir),
+      sha256Key(`${this.#name}/${name}`),
+    );
   }
 
   /** The decoded-block cache: bytes and blocks held, loads and misses (undefined when disabled). */
@@ -285,7 +290,7 @@ export class FileStore extends MemStore {
     const cs: FileConsumerStore = new FileConsumerStore(
       dir,
       cfg,
-      this.#consumerKeys(name, dir),
+      consumerKeys(this.#keys, this.#enc, this.#name, name, dir),
       sha256Key(`${this.#name}/${name}`),
       () => {
         this.#consumers.delete(cs);
@@ -416,49 +421,7 @@ export class FileStore extends MemStore {
 
   /** Seals the active block and starts a new one when the buffered records fill it. */
   #maybeRotate(): void {
-    const w = this.#writer;
-    if (!w.full(this.#blockSize)) return;
-    const files = this.#files;
-    w.flushWrites();
-    w.syncNow();
-    const old = w.active;
-    // The new block first: when it cannot be made (disk full, read-only directory), nothing has changed.
-    const nb = files.create();
-    try {
-      w.open(nb, 0);
-    } catch (err) {
-      files.blocks.pop();
-      try {
-        files.remove(nb);
-      } catch {
-        // An empty block left behind is harmless.
-      }
-      throw err;
-    }
-    try {
-      const raw = readBlockFile(files.path(old.idx));
-      let hash: string;
-      if (old.damaged) {
-        files.seal(old.idx, undefined);
-        hash = files.fileHash(raw);
-        this.#maint.toCompress.push(old);
-        this.#maint.schedule();
-      } else hash = files.seal(old.idx, raw);
-      if (this.#reads.cache !== undefined) {
-        const plain = files.read(old, raw);
-        const { seqs, offs } = this.#reads.msgOffsets(plain, old.idx);
-        this.#reads.detach(old, seqs, offs, hash, plain);
-      }
-    } catch (err) {
-      // The block stays unsealed (recovery checks each record) and its payloads stay in memory.
-      files.onErr?.(err);
-    }
-    if (this.#maint.compress && !old.damaged) {
-      // Compressed off the publish path, in the next maintenance pass.
-      this.#maint.toCompress.push(old);
-      this.#maint.schedule();
-    }
-    syncDir(this.#mdir);
+    if (this.#writer.full(this.#blockSize)) this.#maint.rotate();
   }
 
   /** Rotation from a journal hook, inside a MemStore change: a failure is retried by the next store. */
@@ -504,110 +467,8 @@ export class FileStore extends MemStore {
         this.#rollingBack = false;
       }
     }
-    this.#recountActive();
+    this.#maint.recountActive();
   }
-
-  /** Recounts the active block's messages from its file (after a rollback cut records from it). */
-  #recountActive(): void {
-    const b = this.#writer.active;
-    let first = 0;
-    let last = 0;
-    let msgs = 0;
-    let live = 0;
-    try {
-      scanBlock(
-        this.#files.read(b),
-        this.#files.blockKey(b.idx),
-        (r) => {
-          if (r.kind !== RK_MSG) return;
-          if (first === 0) first = r.seq;
-          last = r.seq;
-          msgs++;
-          if (this.hasMsg(r.seq)) live++;
-        },
-        () => {},
-        false,
-      );
-    } catch {
-      return; // Unreadable now: the counts only steer maintenance.
-    }
-    b.first = first;
-    b.last = last;
-    b.msgs = msgs;
-    b.live = live;
-  }
-
-  // ---- keys ----
-
-  /**
-   * An encrypted stream's consumer has its own AEK in obs/<name>/meta.key, sealed under the KEK of
-   * "<stream>.<consumer>" (the reference's layout). A consumer directory written before it had one (sealed
-   * with the stream's key, or plain) is re-sealed under a new key.
-   */
-  #consumerKeys(name: string, dir: string): StreamKeys | undefined {
-    if (this.#keys === undefined || this.#enc === undefined) return undefined;
-    const keyPath = join(dir, "meta.key");
-    const hasKey = fs.existsSync(keyPath);
-    const r = openStreamKey(
-      this.#enc,
-      `${this.#name}.${name}`,
-      hasKey ? fs.readFileSync(keyPath) : undefined,
-      keyPath,
-    );
-    if (!r.rewrite) return r.keys;
-    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    if (!hasKey) {
-      const hkey = sha256Key(`${this.#name}/${name}`);
-      const meta = fs.existsSync(join(dir, "meta.inf")) ? readMetaFile(dir, this.#keys, hkey) : undefined;
-      const statePath = join(dir, "o.dat");
-      let state: Uint8Array | undefined;
-      if (fs.existsSync(statePath)) {
-        const raw: Uint8Array = fs.readFileSync(statePath);
-        state = open(this.#keys.cipher, this.#keys.aek, raw) ?? raw;
-      }
-      writeFileDurable(keyPath, r.sealed);
-      if (meta !== undefined) writeMetaJson(dir, meta, r.keys, hkey);
-      if (state !== undefined) writeFileDurable(statePath, seal(r.keys.cipher, r.keys.aek, state));
-      return r.keys;
-    }
-    writeFileDurable(keyPath, r.sealed);
-    return r.keys;
-  }
-
-  #openKeys(enc: FsEncryption | undefined): StreamKeys | undefined {
-    const keyPath = join(this.dir, "meta.key");
-    const hasKey = fs.existsSync(keyPath);
-    if (enc === undefined) {
-      if (hasKey) {
-        throw new StoreError(
-          "bad_key",
-          `stream '${this.#name}' is encrypted and no encryption key is configured`,
-        );
-      }
-      return undefined;
-    }
-    if (!hasKey && hasBlocks(this.#mdir)) {
-      throw new StoreError(
-        "bad_key",
-        `stream '${this.#name}' is not encrypted but an encryption key is configured`,
-      );
-    }
-    const r = openStreamKey(enc, this.#name, hasKey ? fs.readFileSync(keyPath) : undefined, keyPath);
-    if (r.rewrite) {
-      fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-      writeFileDurable(keyPath, r.sealed);
-    }
-    return r.keys;
-  }
-}
-
-function readKeys(dir: string, name: string, enc: FsEncryption | undefined): StreamKeys | undefined {
-  const keyPath = join(dir, "meta.key");
-  if (!fs.existsSync(keyPath)) return undefined;
-  if (enc === undefined) {
-    throw new StoreError("bad_key", `stream '${name}' is encrypted and no key is configured`);
-  }
-  return openStreamKey(enc, name, fs.readFileSync(keyPath), keyPath).keys;
 }
 
 /** The config blocks are replayed under: no limits (the blocks hold every removal); TTLs as configured. */
