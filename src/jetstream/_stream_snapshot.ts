@@ -87,21 +87,26 @@ function restoreInto(
   lastSeq: number,
   lastTs = 0n,
 ): void {
+  const lastLive = msgs.length > 0 ? msgs[msgs.length - 1].seq : 0;
+  const standIn = lastTs > 0n && lastSeq > lastLive;
+  let head = firstSeq - 1;
+  if (standIn && head >= lastSeq) head = lastSeq - 1;
   let next = 1;
-  if (firstSeq > 1) {
-    store.skipMsgs(1, firstSeq - 1);
-    next = firstSeq;
+  if (head >= 1) {
+    store.skipMsgs(1, head);
+    next = head + 1;
   }
   for (const m of msgs) {
     if (m.seq > next) store.skipMsgs(next, m.seq - next);
     store.storeRawMsg(m.subject, m.hdr, m.msg, m.seq, m.ts);
     next = m.seq + 1;
   }
-  if (lastSeq >= next && lastTs > 0n) {
+  if (lastSeq < next) return;
+  if (standIn) {
     if (lastSeq > next) store.skipMsgs(next, lastSeq - next);
     store.storeRawMsg("_restore_", undefined, new Uint8Array(0), lastSeq, lastTs);
     store.removeMsg(lastSeq);
-  } else if (lastSeq >= next) store.skipMsgs(next, lastSeq - next + 1);
+  } else store.skipMsgs(next, lastSeq - next + 1);
 }
 
 // ---- API handlers ------------------------------------------------------------------------------------------
