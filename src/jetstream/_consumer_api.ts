@@ -175,6 +175,8 @@ export function addConsumer(
       }
     }
   }
+  // A durable's name is its durable name, also when the request left it out.
+  if (isDurable(cfg) && !cfg.name) cfg.name = cfg.durable_name;
   const cname = cfg.durable_name || cfg.name || "";
   if (cname !== "") {
     const eo = stream.consumers.get(cname);
@@ -346,9 +348,22 @@ function unpinConsumer(req: ApiRequest): Record<string, unknown> {
 function resetConsumer(req: ApiRequest): Record<string, unknown> {
   const r = decodeBody(req, "JSApiConsumerResetRequest", RESET_REQ);
   const c = lookupConsumer(req.jsa, req.tokens[2], req.tokens[3]);
-  const seq = (r.seq as number | undefined) ?? 0;
+  // No sequence (or 0): back to just above the ack floor.
+  const seq = ((r.seq as number | undefined) ?? 0) || c.snapshot().asflr + 1;
   const st = c.stream.store.fastState();
   if (seq > st.lastSeq + 1) throw newJSError("JSConsumerInvalidResetErr", { err: "sequence out of range" });
+  // Not below the configured start.
+  const cc = c.config;
+  if (cc.deliver_policy === "by_start_sequence" && seq < (cc.opt_start_seq ?? 0)) {
+    throw newJSError("JSConsumerInvalidResetErr", { err: "below start seq" });
+  }
+  if (cc.deliver_policy === "by_start_time") {
+    const m = c.stream.store.loadNextMsg(">", seq);
+    const t = parseRfc3339(cc.opt_start_time ?? "");
+    if (m !== undefined && t !== undefined && m.ts < t) {
+      throw newJSError("JSConsumerInvalidResetErr", { err: "below start time" });
+    }
+  }
   c.reset(seq);
   return { ...c.info(), "reset_seq": seq };
 }

@@ -15,7 +15,7 @@ import type { ConsumerState, ConsumerStore, ConsumerStoreConfig, StoredMsg } fro
 import { subjectIsSubsetMatch, subjectsCollide } from "../sublist/mod.ts";
 import { encoder, Nuid, type TimerEntry, type Timers } from "../util/mod.ts";
 import { getHeader, nowNs, parseRfc3339, rfc3339Nano } from "./_headers.ts";
-import { type ConsumerConfig, filtersOf, isDurable } from "./_consumer_config.ts";
+import { type ConsumerConfig, filtersOf, isDurable, JS_DELETE_WAIT_DEFAULT } from "./_consumer_config.ts";
 import { WaitQueue } from "./_consumer_wait.ts";
 import { statusHdr } from "./_consumer_util.ts";
 import type { Stream, StreamConsumer } from "./stream.ts";
@@ -68,6 +68,11 @@ export abstract class ConsumerBase implements StreamConsumer {
   /** Last-per-subject start: sequences still to deliver before resuming at _lssResume. */
   protected _lss: number[] | undefined;
   protected _lssResume = 0;
+  /**
+   * The delivered stream sequence as info reports it (the reference reads its consumer store): the last
+   * message actually delivered, not where the next search starts (_sseq skips ahead past non-matching ends).
+   */
+  protected _dss = 0;
   protected _pending = new Map<number, Pending>();
   protected _rdq: number[] = [];
   protected _rdqSet = new Set<number>();
@@ -77,6 +82,7 @@ export abstract class ConsumerBase implements StreamConsumer {
   protected _held: { m: StoredMsg; dc: number } | undefined;
   readonly waiting: WaitQueue | undefined;
   protected _ackSub;
+  protected _ackSubV2;
   protected _fcSub;
   // Push state.
   protected _active = false;
@@ -116,6 +122,10 @@ export abstract class ConsumerBase implements StreamConsumer {
   constructor(o: ConsumerOpts) {
     this.jsa = o.jsa;
     this.stream = o.stream;
+    // Ephemerals always have an inactive threshold: the default is stamped into their config.
+    if (!isDurable(o.config) && !((o.config.inactive_threshold ?? 0) > 0)) {
+      o.config.inactive_threshold = JS_DELETE_WAIT_DEFAULT;
+    }
     this.config = o.config;
     this.name = o.name;
     this.created = nowNs();
@@ -131,6 +141,11 @@ export abstract class ConsumerBase implements StreamConsumer {
     this._ackSub = client.subscribeInternal(
       `$JS.ACK.${this.stream.name}.${this.name}.>`,
       (_s, _c, subject, reply, _h, payload) => this._processAck(subject, reply, payload),
+    );
+    // Acks in the v2 form ($JS.ACK.<domain>.<account hash>.<stream>.<consumer>.…) are taken as well.
+    this._ackSubV2 = client.subscribeInternal(
+      `$JS.ACK.*.*.${this.stream.name}.${this.name}.>`,
+      (_s, _c, subject, reply, _h, payload) => this._processAck(subject, reply, payload, true),
     );
     if (c.deliver_subject && c.flow_control) {
       this._fcSub = client.subscribeInternal(
@@ -199,9 +214,7 @@ export abstract class ConsumerBase implements StreamConsumer {
         seqs.sort((a, b) => a - b);
         if (seqs.length > 0) {
           this._lss = seqs;
-          // Every later match would itself be a last-per-subject message: resuming right after the last
-          // one delivers the same messages and reports it as the delivered stream sequence, as nats-server.
-          this._lssResume = seqs[seqs.length - 1] + 1;
+          this._lssResume = last + 1;
           this._sseq = seqs[0];
         } else this._sseq = last + 1;
         break;
@@ -227,19 +240,22 @@ export abstract class ConsumerBase implements StreamConsumer {
     }
     if (c.deliver_policy !== "last_per_subject") {
       if (this._sseq < first) this._sseq = first;
-      else if (this._sseq > last + 1) this._sseq = last + 1;
+      // A start in the future is clamped, unless it was asked for explicitly (opt_start_seq).
+      else if (this._sseq > last + 1 && (c.direct || !c.opt_start_seq)) this._sseq = last + 1;
     }
     if (this._sseq < 1) this._sseq = 1;
     if (c.replay_policy === "original") this._replayEnd = last;
     this._dseq = 1;
     this._adflr = 0;
     this._asflr = this._sseq - 1;
+    this._dss = this._sseq - 1;
     this.store.setStarting(this._sseq - 1);
   }
 
   protected _readStoredState(): void {
     const st = this.store.state();
     this._sseq = st.delivered.streamSeq + 1;
+    this._dss = st.delivered.streamSeq;
     this._dseq = st.delivered.consumerSeq + 1;
     this._adflr = st.ackFloor.consumerSeq;
     this._asflr = st.ackFloor.streamSeq;
@@ -252,6 +268,39 @@ export abstract class ConsumerBase implements StreamConsumer {
     }
     for (const [k, v] of st.redelivered) this._rdc.set(k, v + 1);
     this._dueRescan = true;
+    const last = this.stream.store.fastState().lastSeq;
+    if (this._sseq - 1 > last) this.#reconcileWithStream(last);
+  }
+
+  /**
+   * The stored state is ahead of the stream (it lost data, e.g. a crash before a flush): floors come down to
+   * the stream's last sequence and delivery resumes right after what is still pending, keeping the consumer
+   * sequence moving forward.
+   */
+  #reconcileWithStream(last: number): void {
+    if (this._asflr > last) {
+      this._asflr = last;
+      this._adflr = Math.max(0, this._dseq - 1);
+      this._pending.clear();
+      this._rdc.clear();
+    }
+    for (const seq of [...this._pending.keys()]) if (seq > last) this._pending.delete(seq);
+    for (const seq of [...this._rdc.keys()]) if (seq > last) this._rdc.delete(seq);
+    if (this._pending.size === 0) {
+      this._sseq = this._asflr + 1;
+      this._dseq = this._adflr + 1;
+      this._dss = this._asflr;
+    } else {
+      let ms = 0;
+      let md = 0;
+      for (const [seq, p] of this._pending) {
+        ms = Math.max(ms, seq);
+        md = Math.max(md, p.dseq);
+      }
+      this._sseq = ms + 1;
+      this._dseq = md + 1;
+      this._dss = ms;
+    }
   }
 
   /** Takes over a state restored from a stream snapshot, as if the store had held it at create. */
@@ -327,6 +376,7 @@ export abstract class ConsumerBase implements StreamConsumer {
       }
     }
     if (this._pending.size === 0) this._adflr = this._dseq - 1;
+    if (this._sseq - 1 > this._dss) this._dss = this._sseq - 1;
     this._recalcPending();
   }
 
@@ -362,9 +412,9 @@ export abstract class ConsumerBase implements StreamConsumer {
     for (const seq of this._rdc.keys()) if (this._pending.has(seq)) redelivered++;
     return {
       dseq: this._dseq - 1,
-      sseq: this._sseq - 1,
+      sseq: this._dss,
       adflr: this._adflr,
-      asflr: this._asflr,
+      asflr: Math.min(this._asflr, this._dss),
       pending: this._pending.size,
       redelivered,
       waiting: this.waiting?.length ?? 0,
@@ -388,6 +438,7 @@ export abstract class ConsumerBase implements StreamConsumer {
     this._closed = true;
     const client = this.jsa.client;
     client.unsubscribeInternal(this._ackSub);
+    client.unsubscribeInternal(this._ackSubV2);
     if (this._fcSub) client.unsubscribeInternal(this._fcSub);
     if (this._notify) {
       const sl = this.jsa.account.sl;
@@ -438,7 +489,12 @@ export abstract class ConsumerBase implements StreamConsumer {
 
   // ---- Implemented by the layers above ------------------------------------------------------------------
 
-  protected abstract _processAck(subject: string, reply: string | undefined, payload: Uint8Array): void;
+  protected abstract _processAck(
+    subject: string,
+    reply: string | undefined,
+    payload: Uint8Array,
+    v2?: boolean,
+  ): void;
   protected abstract _processFlowControl(subject: string): void;
   protected abstract _watchInterest(ds: string): void;
   protected abstract _armInactive(): void;

@@ -402,6 +402,7 @@ export function checkConsumerUpdate(
 ): string | ApiError | undefined {
   if (sameConfig(cur, next)) return undefined;
   if (cur.deliver_policy !== next.deliver_policy) return "deliver policy can not be updated";
+  if ((next.mem_storage ?? false) !== (cur.mem_storage ?? false)) return "storage type can not be updated";
   if ((cur.opt_start_seq ?? 0) !== (next.opt_start_seq ?? 0)) return "start sequence can not be updated";
   if ((cur.opt_start_time ?? "") !== (next.opt_start_time ?? "")) return "start time can not be updated";
   if (cur.ack_policy !== next.ack_policy) return "ack policy can not be updated";
@@ -419,7 +420,6 @@ export function checkConsumerUpdate(
   if ((cur.priority_policy ?? "none") !== (next.priority_policy ?? "none")) {
     return "priority policy can not be updated";
   }
-  if ((next.mem_storage ?? false) !== (cur.mem_storage ?? false)) return "can not update storage type";
   const lbo = next.backoff?.length ?? 0;
   if (lbo > 0 && next.max_deliver !== -1 && (next.max_deliver ?? -1) < lbo) {
     return newJSError("JSConsumerMaxDeliverBackoffErr");

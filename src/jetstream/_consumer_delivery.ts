@@ -8,6 +8,7 @@ import { encoder } from "../util/mod.ts";
 import { statusHdr } from "./_consumer_util.ts";
 import { appendHdr, EMPTY, nuid } from "./_consumer_base.ts";
 import { ConsumerPull } from "./_consumer_pull.ts";
+import type { WaitingRequest } from "./_consumer_wait.ts";
 
 /** Messages or bytes one delivery pass may send before it yields to I/O. */
 const PASS_MSGS = 512;
@@ -104,7 +105,7 @@ export abstract class ConsumerDelivery extends ConsumerPull {
         if (dc === maxdc + 1) this._notifyDeliveryExceeded(seq, dc - 1);
         this._pending.delete(seq);
         this._storeCall(() => this.store.updateDelivered(p.dseq, seq, dc, nowNs()));
-        if (this._pending.size === 0) this._adflr = this._dseq - 1;
+        this._floorAfterDrop();
         continue;
       }
       const m = store.loadMsg(seq);
@@ -130,13 +131,30 @@ export abstract class ConsumerDelivery extends ConsumerPull {
     }
     const m = this._loadNext(this._sseq);
     if (m === undefined) {
-      // One filter (or none) skips to the end; several filters stay put, as nats-server's multi-filter load.
       const last = store.fastState().lastSeq;
-      if (this._sseq <= last && this._filters.length <= 1) this._sseq = last + 1;
+      if (this._sseq <= last) this._sseq = last + 1;
       return undefined;
     }
     this._sseq = m.seq + 1;
     return { m, dc: 1 };
+  }
+
+  /**
+   * A pending message left without an ack (max deliveries): the ack floors move up to just below the lowest
+   * message still pending, or to the delivered sequences when none is left.
+   */
+  protected _floorAfterDrop(): void {
+    if (this._pending.size === 0) {
+      this._adflr = this._dseq - 1;
+      this._asflr = this._sseq - 1;
+      return;
+    }
+    // The lowest pending is first in the Map: keys arrive in increasing order.
+    const low = this._pending.keys().next().value as number;
+    if (low - 1 > this._asflr) {
+      this._asflr = low - 1;
+      this._adflr = Math.max(this._adflr, this._pending.get(low)!.dseq - 1);
+    }
   }
 
   protected _endLss(): void {
@@ -226,6 +244,8 @@ export abstract class ConsumerDelivery extends ConsumerPull {
     const sz = m.subject.length + ack.chars + (hdr?.length ?? 0) + payload.length;
     let target: string;
     let pinId = "";
+    // A pull request whose batch ended with max_bytes left: told so after this message.
+    let batchDone: WaitingRequest | undefined;
     if (c.deliver_subject) target = c.deliver_subject;
     else {
       const wr = this._nextWaiting(sz, npcBefore);
@@ -252,10 +272,18 @@ export abstract class ConsumerDelivery extends ConsumerPull {
       this.waiting!.pop(wr);
       this.waiting!.last = now;
       if (wr.n > 0 && wr.hb) wr.hbt = now + wr.hb;
+      if (wr.n <= 0 && wr.hasMaxBytes && wr.b > 0) batchDone = wr;
     }
     if (pinId !== "") hdr = appendHdr(hdr, `Nats-Pin-Id: ${pinId}\r\n`);
     this._dseq++;
+    if (seq > this._dss) this._dss = seq;
     this.jsa.client.deliverHead(target, m.subject, ack.head, ack.subjEnd, hdr, payload);
+    if (batchDone !== undefined) {
+      this._status(target, "409 Batch Completed", [
+        ["Nats-Pending-Messages", String(batchDone.n)],
+        ["Nats-Pending-Bytes", String(batchDone.b)],
+      ]);
+    }
     this._lastDelivery = now;
     if (this.#passTs === 0n) this.#passTs = nowNs();
     this._lastDeliveryTs = this.#passTs;

@@ -72,7 +72,12 @@ export abstract class ConsumerPull extends ConsumerPush {
         return this._status(reply, "404 No Messages");
       }
     }
-    if (!w.add(wr)) return this._status(reply, "409 Exceeded MaxWaiting");
+    if (!w.add(wr)) {
+      // A request with idle heartbeats gets no 409: its client notices the missing heartbeats and retries
+      // later, rather than re-requesting in a tight loop.
+      if (!wr.hb) this._status(reply, "409 Exceeded MaxWaiting");
+      return;
+    }
     if (wr.expires || wr.hbt) this._armWaiting(Math.min(wr.expires || Infinity, wr.hbt || Infinity));
     this._signal();
   }
@@ -84,14 +89,18 @@ export abstract class ConsumerPull extends ConsumerPush {
     const now = performance.now();
     let next = Infinity;
     w.removeIf((wr) => {
-      // An expired request gets 408. At the end of the stream a no_wait request ends: 404 when nothing was
-      // delivered and it has no expiry (one with an expiry waits for at least one message), else 408.
+      // An expired request gets 408. At the end of the stream a no_wait request ends with 404 No Messages
+      // once it got messages or when it has no expiry (one with an expiry waits for at least one message).
       const expired = wr.expires !== 0 && now >= wr.expires;
-      if (expired || (eos && wr.noWait && (wr.d > 0 || !wr.expires))) {
-        this._status(wr.reply, !expired && wr.d === 0 ? "404 No Messages" : "408 Request Timeout", [
+      if (expired) {
+        this._status(wr.reply, "408 Request Timeout", [
           ["Nats-Pending-Messages", String(wr.n)],
           ["Nats-Pending-Bytes", String(wr.b)],
         ]);
+        return true;
+      }
+      if (eos && wr.noWait && (wr.d > 0 || !wr.expires)) {
+        this._status(wr.reply, "404 No Messages");
         return true;
       }
       if (!this._hasInterest(wr)) return true;

@@ -81,7 +81,10 @@ export abstract class ConsumerPush extends ConsumerBase {
     }
   }
 
-  /** Restarts delivery at stream sequence `seq` (RESET API; 0 = the configured start). */
+  /**
+   * Restarts delivery at stream sequence `seq` (RESET API): everything below it counts as acked, pending acks
+   * and delivery counts are dropped and the consumer sequences start over.
+   */
   reset(seq: number): void {
     this._pending.clear();
     this._rdq = [];
@@ -89,36 +92,37 @@ export abstract class ConsumerPush extends ConsumerBase {
     this._rdc.clear();
     this._held = undefined;
     this._lss = undefined;
-    if (seq > 0) {
-      this._sseq = seq;
-      this._asflr = seq - 1;
-    } else {
-      this._selectStartingSeqNo();
-    }
-    this._adflr = this._dseq - 1;
+    const oldFloor = this._asflr;
+    this._sseq = seq;
+    this._asflr = seq - 1;
+    this._dss = seq - 1;
+    this._dseq = 1;
+    this._adflr = 0;
+    this._lastDeliveryTs = 0n;
+    this._lastAckTs = 0n;
     this._recalcPending();
+    // Messages skipped over may have lost their last interest (bounded walk, as the reference's cleanup).
+    if (this.stream.config.retention !== "limits") {
+      const first = Math.max(oldFloor + 1, this.stream.store.fastState().firstSeq);
+      for (let s = first, n = 0; s < seq && n < 100_000; s++, n++) this.stream.ackMsg(s);
+    }
     this._signal();
   }
 
   // ---- Push interest, heartbeats, inactivity --------------------------------------------------------------
 
+  // As nats-server, only subscriptions on exactly the deliver subject (and group) bind a push consumer: a
+  // wildcard subscriber that happens to match gets neither messages nor heartbeats.
   protected _watchInterest(ds: string): void {
     const sl = this.jsa.account.sl;
-    const r = sl.match(ds);
     const c = this.config;
     this._notify = (has) => this._setActive(has);
     if (c.deliver_group) sl.registerQueueNotification(ds, c.deliver_group, this._notify);
     else sl.registerNotification(ds, this._notify);
-    // Wildcard subscribers are not reported by notifications; count them at start.
-    if (r.psubs.length + r.qsubs.length > 0) this._setActive(true);
   }
 
   protected _setActive(has: boolean): void {
     if (this._closed) return;
-    if (!has) {
-      const r = this.jsa.account.sl.match(this.config.deliver_subject!);
-      has = r.psubs.length + r.qsubs.length > 0;
-    }
     this._active = has;
     if (has) {
       this._timers.cancel(this._dtmr);
@@ -144,27 +148,54 @@ export abstract class ConsumerPush extends ConsumerBase {
     const ms = this._dthresh();
     if (ms <= 0 || this._closed) return;
     if (this.config.deliver_subject && this._active) return;
-    this._dtmr = this._timers.after(ms, () => {
+    this._armDeleteIn(ms);
+  }
+
+  /** When the inactivity check is due (performance.now() ms). */
+  #dtmrAt = 0;
+  /** Last ack activity (performance.now() ms): acks count as activity. */
+  #lastAckAt = 0;
+
+  protected _armDeleteIn(ms: number): void {
+    this._timers.cancel(this._dtmr);
+    this.#dtmrAt = performance.now() + ms;
+    this._dtmr = this._timers.after(Math.max(1, ms), () => {
       this._dtmr = undefined;
       this._deleteNotActive();
     });
   }
 
+  /**
+   * An ack arrived: the inactivity countdown starts again from now. The timer is only moved when it was set
+   * further out (pending acks held it), so the common case costs no timer work.
+   */
+  protected _ackActivity(): void {
+    if (this._dtmr === undefined) return;
+    const now = performance.now();
+    this.#lastAckAt = now;
+    const ms = this._dthresh();
+    if (this.#dtmrAt > now + ms) this._armDeleteIn(ms);
+  }
+
   protected _deleteNotActive(): void {
     if (this._closed) return;
     const ms = this._dthresh();
+    const now = performance.now();
+    // Deliveries still waiting for their ack keep the consumer until their ack wait ran out.
+    if (this._pending.size > 0) {
+      let due = 0;
+      for (const [seq, p] of this._pending) {
+        due = Math.max(due, p.at + this._ackWaitMs(this._rdc.get(seq) ?? 1));
+      }
+      if (now < due + ms) return this._armDeleteIn(due + ms - now);
+    }
+    if (now - this.#lastAckAt < ms) return this._armDeleteIn(ms - (now - this.#lastAckAt));
     if (this.config.deliver_subject) {
       if (this._active) return;
     } else {
       const w = this.waiting!;
-      const idle = performance.now() - w.last;
-      if (w.length > 0 || idle < ms) {
-        this._dtmr = this._timers.after(Math.max(1, w.length > 0 ? ms : ms - idle), () => {
-          this._dtmr = undefined;
-          this._deleteNotActive();
-        });
-        return;
-      }
+      const idle = now - w.last;
+      if (w.length > 0 || idle < ms) return this._armDeleteIn(w.length > 0 ? ms : ms - idle);
     }
     this.onInactive?.(this as unknown as Consumer);
   }

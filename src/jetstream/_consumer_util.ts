@@ -17,26 +17,34 @@ export function statusHdr(status: string, pairs: [string, string][]): Uint8Array
  * Parses `$JS.ACK.<stream>.<consumer>.<dc>.<sseq>.<dseq>.<ts>.<pending>`; undefined when malformed. The
  * stream and consumer tokens are the subscription's, so only the numbers are read.
  */
-export function parseAckSubject(subject: string): { dc: number; sseq: number; dseq: number } | undefined {
-  // Token boundaries by one scan (no split): "$JS.ACK.<stream>.<consumer>.<dc>.<sseq>.<dseq>.<ts>.<pending>".
+export function parseAckSubject(
+  subject: string,
+  v2 = false,
+): { dc: number; sseq: number; dseq: number } | undefined {
+  // Token boundaries by one scan (no split): "$JS.ACK.<stream>.<consumer>.<dc>.<sseq>.<dseq>.<ts>.<pending>";
+  // the v2 form puts "<domain>.<account hash>." before the stream and may carry more tokens after.
   if (!subject.startsWith("$JS.ACK.")) return undefined;
   const dots = ACK_DOTS;
+  const o = v2 ? 2 : 0;
   let nd = 1; // the dot after "$JS" is dots[0]
   dots[0] = 3;
   for (let i = 7; i < subject.length; i++) {
     if (subject.charCodeAt(i) !== 0x2e) continue;
-    if (nd === 8) return undefined; // more than 9 tokens
+    if (nd === 8 + o) {
+      if (!v2) return undefined; // more than 9 tokens
+      break; // v2: the tokens after the 11th are not read
+    }
     dots[nd++] = i;
   }
-  if (nd !== 8) return undefined;
-  const dc = num(subject, dots[3] + 1, dots[4]);
-  const sseq = num(subject, dots[4] + 1, dots[5]);
-  const dseq = num(subject, dots[5] + 1, dots[6]);
+  if (nd !== 8 + o) return undefined;
+  const dc = num(subject, dots[3 + o] + 1, dots[4 + o]);
+  const sseq = num(subject, dots[4 + o] + 1, dots[5 + o]);
+  const dseq = num(subject, dots[5 + o] + 1, dots[6 + o]);
   if (dc < 0 || sseq < 0 || dseq < 0) return undefined;
   return { dc, sseq, dseq };
 }
 
-const ACK_DOTS = new Int32Array(8);
+const ACK_DOTS = new Int32Array(11);
 
 /** The decimal number in s[start..end), or -1 when empty, longer than 16 digits or not all digits. */
 function num(s: string, start: number, end: number): number {

@@ -26,10 +26,11 @@ export class Consumer extends ConsumerDelivery {
 
   // ---- Acks and redelivery ------------------------------------------------------------------------------
 
-  protected _processAck(subject: string, reply: string | undefined, payload: Uint8Array): void {
+  protected _processAck(subject: string, reply: string | undefined, payload: Uint8Array, v2 = false): void {
     if (this._closed) return;
-    const a = parseAckSubject(subject);
+    const a = parseAckSubject(subject, v2);
     if (a === undefined) return;
+    this._ackActivity();
     const { sseq, dseq, dc } = a;
     // The common acks, empty and "+ACK", without decoding the payload.
     if (
@@ -275,11 +276,25 @@ export class Consumer extends ConsumerDelivery {
     next = dues.peekDue();
     if (expired.length > 0) {
       expired.sort((a, b) => a - b);
+      const maxdc = this.config.max_deliver ?? -1;
+      let dropped = false;
       for (const seq of expired) {
         if (this._rdqSet.has(seq)) continue; // two heap entries of one message
+        const dc = this._rdc.get(seq) ?? 1;
+        if (maxdc > 0 && dc >= maxdc) {
+          // Out of deliveries (also after max_deliver was lowered): report it and stop tracking it.
+          const p = this._pending.get(seq);
+          if (p === undefined) continue;
+          this._notifyDeliveryExceeded(seq, dc);
+          this._pending.delete(seq);
+          this._storeCall(() => this.store.updateDelivered(p.dseq, seq, dc + 1, nowNs()));
+          dropped = true;
+          continue;
+        }
         this._rdq.push(seq);
         this._rdqSet.add(seq);
       }
+      if (dropped) this._floorAfterDrop();
       this._signal();
     }
     if (next < Infinity) this._armPending(Math.max(1, next - now), true);

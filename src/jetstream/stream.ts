@@ -237,6 +237,7 @@ export class Stream {
   /** Applies an already-checked config update: subjects, transforms, limits. */
   update(cfg: StreamConfig): void {
     const wasMirrorDirect = this.config.mirror_direct;
+    const wasInterest = this.config.retention === "interest";
     const old = new Set(this.config.subjects ?? []);
     const next = new Set(cfg.subjects ?? []);
     for (const sub of [...this.#subs]) {
@@ -257,6 +258,8 @@ export class Stream {
     this.#startLinks();
     if (!cfg.allow_msg_schedules) this.#scheduler?.stop();
     else this.#recoverSchedules();
+    // Now interest based: messages every consumer is done with go.
+    if (cfg.retention === "interest" && !wasInterest) this.#releaseUnneeded();
   }
 
   /** Unsubscribes, stops consumers and the store (data kept). */
