@@ -353,6 +353,8 @@ interface BlockIn {
   last: number;
   lastTs: bigint;
   msgs: ArchiveMsg[];
+  /** Sequences removed by tombstone records (they may name messages of earlier blocks). */
+  tombs: Set<number>;
 }
 
 interface IndexIn {
@@ -393,6 +395,107 @@ function decodeIndex(b: Uint8Array): IndexIn | undefined {
   return { msgs, first, firstTs, last, lastTs, deleted, lchk };
 }
 
+/** index.db of servers from 2.10 on: the stream's state and each block's first/last and deleted set. */
+interface FullState {
+  lastSeq: number;
+  lastTs: bigint;
+  blocks: Map<number, IndexIn>;
+}
+
+/**
+ * Decodes index.db (magic 11, versions 1 and 2) when its trailing HighwayHash (keyed by the stream name)
+ * holds; undefined otherwise, and the blocks' records alone are used, as the reference falls back to.
+ */
+function decodeFullState(b: Uint8Array, key: Uint8Array): FullState | undefined {
+  if (b.length < 2 + CHECKSUM || b[0] !== 11 || (b[1] !== 1 && b[1] !== 2)) return undefined;
+  const body = b.subarray(0, b.length - CHECKSUM);
+  const sum = hh64(key, body);
+  if (!sum.every((x, i) => x === b[body.length + i])) return undefined;
+  const version = b[1];
+  const r = new VarReader(body, 2);
+  const bad = () => undefined;
+  r.seq(); // msgs
+  r.seq(); // bytes
+  r.seq(); // first seq
+  const baseTs = r.ts();
+  const lastSeq = r.seq();
+  const lastTs = r.ts();
+  const nsubj = r.seq();
+  if (baseTs === undefined || lastSeq === undefined || lastTs === undefined || nsubj === undefined) {
+    return bad();
+  }
+  for (let k = 0; k < nsubj; k++) {
+    const l = r.seq();
+    if (l === undefined) return bad();
+    r.i += l;
+    const total = r.seq();
+    r.seq(); // first block
+    if (total === undefined) return bad();
+    if (total > 1) r.seq(); // last block
+  }
+  const nb = r.seq();
+  if (nb === undefined) return bad();
+  const blocks = new Map<number, IndexIn>();
+  for (let k = 0; k < nb; k++) {
+    const index = r.seq();
+    r.seq(); // bytes
+    const first = r.seq();
+    const fts = r.ts();
+    const last = r.seq();
+    const lts = r.ts();
+    const ndel = r.seq();
+    if (version >= 2) r.seq(); // messages with TTLs
+    if (
+      index === undefined || first === undefined || fts === undefined || last === undefined ||
+      lts === undefined || ndel === undefined || r.i > body.length
+    ) {
+      return bad();
+    }
+    const deleted = new Set<number>();
+    if (ndel > 0) {
+      const used = decodeSeqSet(body.subarray(r.i), deleted);
+      if (used < 0) return bad();
+      r.i += used;
+    }
+    const msgs = last >= first ? last - first + 1 - deleted.size : 0;
+    blocks.set(index, {
+      msgs,
+      first,
+      firstTs: fts + baseTs,
+      last,
+      lastTs: lts + baseTs,
+      deleted,
+      lchk: new Uint8Array(CHECKSUM),
+    });
+  }
+  return { lastSeq, lastTs, blocks };
+}
+
+/** Decodes an AVL sequence set (magic 22; v1 with 64 buckets a node, v2 with 32); bytes used, or -1. */
+function decodeSeqSet(b: Uint8Array, into: Set<number>): number {
+  if (b.length < 10 || b[0] !== MAGIC || (b[1] !== 1 && b[1] !== 2)) return -1;
+  const buckets = b[1] === 1 ? 64 : 32;
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const nodes = dv.getUint32(2, true);
+  let i = 10;
+  if (nodes > (b.length - 10) / ((buckets + 1) * 8 + 2)) return -1;
+  for (let k = 0; k < nodes; k++) {
+    const base = Number(dv.getBigUint64(i, true));
+    i += 8;
+    for (let nb = 0; nb < buckets; nb++) {
+      const lo = dv.getUint32(i, true);
+      const hi = dv.getUint32(i + 4, true);
+      i += 8;
+      for (let bit = 0; bit < 32; bit++) {
+        if (lo & (1 << bit)) into.add(base + nb * 64 + bit);
+        if (hi & (1 << bit)) into.add(base + nb * 64 + 32 + bit);
+      }
+    }
+    i += 2; // height
+  }
+  return i;
+}
+
 /** Undoes a block's 'cmp' compression prefix (servers from 2.10 on); other bytes are returned as they are. */
 function plainBlock(b: Uint8Array): Uint8Array {
   if (b.length < 4 || b[0] !== 0x63 || b[1] !== 0x6d || b[2] !== 0x70) return b;
@@ -419,11 +522,17 @@ function* readBlock(
   n: number,
   raw: Uint8Array,
   idxRaw: Uint8Array | undefined,
+  full: IndexIn | undefined,
 ): Generator<void, BlockIn, void> {
   const b = plainBlock(raw);
   const key = sha256Key(`${name}-${n}`);
   const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
   let idx = idxRaw !== undefined ? decodeIndex(idxRaw) : undefined;
+  // Later servers keep the per-block state in index.db instead (checked as a whole).
+  if (idx === undefined && full !== undefined) {
+    const tail = b.length >= CHECKSUM ? b.subarray(b.length - CHECKSUM) : new Uint8Array(CHECKSUM);
+    idx = { ...full, lchk: tail };
+  }
   // An index left stale by an in-place erase still knows the time of the last sequence (erased records lose it).
   const staleIdx = idx;
   // The index is trusted only when its last checksum matches the block's, as the reference checks.
@@ -497,11 +606,11 @@ function* readBlock(
   const live = msgs.filter((m) => !tombs.has(m.seq) && !(idx?.deleted.has(m.seq) ?? false));
   if (idx !== undefined) {
     const msgs = live.filter((m) => m.seq >= idx!.first);
-    return { first: idx.first, last: idx.last, lastTs: idx.lastTs, msgs };
+    return { first: idx.first, last: idx.last, lastTs: idx.lastTs, msgs, tombs };
   }
   const first = live.length > 0 ? live[0].seq : last + 1;
   if (lastTs === 0n && staleIdx !== undefined && staleIdx.last === last) lastTs = staleIdx.lastTs;
-  return { first, last, lastTs, msgs: live };
+  return { first, last, lastTs, msgs: live, tombs };
 }
 
 /** The value of a JSON object key, matched without case as Go's decoder does. */
@@ -591,8 +700,13 @@ export function* readArchiveSteps(
   let lastSeq = 0;
   let lastTs = 0n;
   const all: ArchiveMsg[] = [];
+  const tombs = new Set<number>();
+  const fullRaw = files.get("msgs/index.db");
+  const full = fullRaw !== undefined ? decodeFullState(fullRaw, sha256Key(name)) : undefined;
   for (const n of blockIdx) {
-    const blk = yield* readBlock(name, n, files.get(`msgs/${n}.blk`)!, files.get(`msgs/${n}.idx`));
+    const raw = files.get(`msgs/${n}.blk`)!;
+    const blk = yield* readBlock(name, n, raw, files.get(`msgs/${n}.idx`), full?.blocks.get(n));
+    for (const t of blk.tombs) tombs.add(t);
     if (blk.first > 0 && (firstSeq === 0 || blk.first < firstSeq)) firstSeq = blk.first;
     if (blk.last > lastSeq) {
       lastSeq = blk.last;
@@ -601,7 +715,12 @@ export function* readArchiveSteps(
     for (const m of blk.msgs) all.push(m);
   }
   all.sort((a, b) => a.seq - b.seq);
-  const msgs = all.filter((m, i) => i === 0 || all[i - 1].seq !== m.seq);
+  const msgs = all.filter((m, i) => (i === 0 || all[i - 1].seq !== m.seq) && !tombs.has(m.seq));
+  // The stream's own state, when index.db has it, knows a last sequence past the blocks (after a purge).
+  if (full !== undefined && full.lastSeq > lastSeq) {
+    lastSeq = full.lastSeq;
+    lastTs = full.lastTs;
+  }
   if (msgs.length > 0 && msgs[0].seq < firstSeq) firstSeq = msgs[0].seq;
   if (msgs.length === 0 && firstSeq === 0) firstSeq = lastSeq + 1;
 

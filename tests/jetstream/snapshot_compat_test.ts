@@ -10,6 +10,8 @@ import { Logger } from "../../src/util/mod.ts";
 import { natsServerPath, runRefServer } from "../_helpers/ref_server.ts";
 import { s2FrameDecode, s2FrameEncode } from "../../src/util/mod.ts";
 import { readTar, TarWriter } from "../../src/jetstream/_tar.ts";
+import { readArchive, writeArchive } from "../../src/jetstream/_snapshot_archive.ts";
+import { hh64, MemStore, sha256Key } from "../../src/store/mod.ts";
 
 // deno-lint-ignore no-explicit-any
 type Json = any;
@@ -563,4 +565,72 @@ Deno.test({
       await api(to, "$JS.API.STREAM.DELETE.PU");
     }
   },
+});
+
+Deno.test("Snapshot archives of later servers: index.db deleted sets and tombstones are honoured", () => {
+  const store = new MemStore({
+    name: "N",
+    storage: "memory",
+    subjects: ["n.*"],
+    maxMsgs: -1,
+    maxBytes: -1,
+    maxAge: 0n,
+    maxMsgsPerSubject: -1,
+    maxMsgSize: -1,
+    discardNew: false,
+    discardNewPerSubject: false,
+    allowMsgTtl: false,
+    compression: "none",
+  });
+  for (let i = 1; i <= 5; i++) store.storeMsg(`n.${i}`, undefined, enc.encode(`m${i}`));
+  const data = writeArchive({ name: "N", created: 1n, config: { name: "N" }, store, consumers: [] });
+  // index.db (version 2): 5 messages, block 1 spans 1..5 with sequence 3 deleted (its record left in place),
+  // then a tombstone for sequence 5 in block 2.
+  const u = (out: number[], n: number) => {
+    for (; n >= 0x80; n = Math.floor(n / 0x80)) out.push((n % 0x80) | 0x80);
+    out.push(n);
+  };
+  const v = (out: number[], n: number) => u(out, n < 0 ? -2 * n - 1 : 2 * n);
+  const idx: number[] = [11, 2];
+  for (const x of [4, 100, 1]) u(idx, x);
+  v(idx, 0);
+  u(idx, 9);
+  v(idx, 0);
+  u(idx, 0); // no subjects
+  u(idx, 1); // one block
+  for (const x of [1, 100, 1]) u(idx, x);
+  v(idx, 0);
+  u(idx, 5);
+  v(idx, 0);
+  u(idx, 1); // one deleted
+  u(idx, 0); // ttls
+  const ss = new Uint8Array(10 + 32 * 8 + 8 + 2);
+  const sdv = new DataView(ss.buffer);
+  ss[0] = 22;
+  ss[1] = 2;
+  sdv.setUint32(2, 1, true);
+  sdv.setUint32(6, 1, true);
+  sdv.setBigUint64(10, 0n, true);
+  sdv.setUint32(18, 1 << 3, true); // bucket 0, bit 3
+  idx.push(...ss);
+  u(idx, 1);
+  idx.push(0, 0, 0, 0, 0, 0, 0, 0);
+  const body = new Uint8Array(idx);
+  const indexDb = new Uint8Array([...body, ...hh64(sha256Key("N"), body)]);
+  const tomb = new Uint8Array(30);
+  const tdv = new DataView(tomb.buffer);
+  tdv.setUint32(0, 30, true);
+  tdv.setUint32(4, 5, true);
+  tdv.setUint32(8, 0x40000000, true);
+  const later = rework(data, (n, b) => n.endsWith(".idx") ? undefined : b);
+  const tw = new TarWriter();
+  for (const e of readTar(s2FrameDecode(later))) tw.add(e.name, e.data);
+  tw.add("msgs/index.db", indexDb);
+  tw.add("msgs/2.blk", tomb);
+  const a = readArchive(s2FrameEncode(tw.finish()));
+  assertEquals(a.msgs.map((m) => m.seq), [1, 2, 4]);
+  assertEquals([a.firstSeq, a.lastSeq], [1, 9]);
+  // Without index.db (and the tombstone) the records alone count: sequence 3 is back.
+  const plain = readArchive(rework(later, (_n, b) => b));
+  assertEquals(plain.msgs.map((m) => m.seq), [1, 2, 3, 4, 5]);
 });
