@@ -7,6 +7,9 @@ import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import { connect, credsAuthenticator, type Msg } from "@nats-io/transport-node";
 import { decodeConsumerState } from "../../src/store/_consumer_state.ts";
 import { FileStore } from "../../src/store/mod.ts";
+import { open as openSealed, openStreamKey, seal, sha256Key } from "../../src/store/_fs_crypto.ts";
+import { readMetaFile } from "../../src/store/_fs_meta.ts";
+import { writeMetaJson } from "../../src/store/_fs_consumer.ts";
 import { type JetStream, unlimited } from "../../src/jetstream/jetstream.ts";
 import { defaultOptions, startServer } from "../../src/natsdeno.ts";
 import { Logger, s2FrameEncode } from "../../src/util/mod.ts";
@@ -1351,4 +1354,46 @@ Deno.test("TestJetStreamAddStreamWithFilestoreFailure: a failing file store fail
   assertStringIncludes(r.error.description, "filestore max block size is 8.00 MB");
   // Still serving.
   assertEquals((await jsApi(nc, "$JS.API.INFO")).streams, 0);
+});
+
+// Not a Go test: natsdeno sealed an encrypted stream's consumer files with the stream's key before consumers
+// had their own obs/<name>/meta.key (the reference's layout); such a directory is re-sealed on recovery.
+Deno.test("FileStore re-seals an encrypted consumer directory written with the stream's key under its own key", async () => {
+  const storeDir = await Deno.makeTempDir({ prefix: "natsdeno-jspb-" });
+  const conf = await createConfFile(`
+    listen: 127.0.0.1:-1
+    jetstream: {key: "s3cr3t!!", store_dir: '${storeDir}', cipher: chacha}
+  `);
+  let s = await runServerWithConfig(conf);
+  try {
+    let nc = await clientFor(s);
+    await addStream(nc, { name: "TEST", subjects: ["foo"] });
+    for (let i = 0; i < 10; i++) await jsPublish(nc, "foo", "SECRET");
+    await addConsumer(nc, "TEST", { "durable_name": "dlc", "ack_policy": "explicit" });
+    for (const m of await fetch(nc, "TEST", "dlc", 4, 1_000)) await ackSync(nc, m);
+    const before = await consumerInfo(nc, "TEST", "dlc");
+    await nc.close();
+    const sdir = `${storeDir}/jetstream/$G/streams/TEST`;
+    const odir = `${sdir}/obs/dlc`;
+    s = await restart(s, async () => {
+      // Rewrite obs/dlc the older way: meta.inf and o.dat sealed with the stream's key, no meta.key.
+      const enc0 = { key: "s3cr3t!!", cipher: "chachapoly" as const, account: "$G" };
+      const skeys = openStreamKey(enc0, "TEST", await Deno.readFile(`${sdir}/meta.key`), "meta.key").keys;
+      const ckeys = openStreamKey(enc0, "TEST.dlc", await Deno.readFile(`${odir}/meta.key`), "meta.key").keys;
+      const hkey = sha256Key("TEST/dlc");
+      const meta = readMetaFile(odir, ckeys, hkey);
+      const state = openSealed(ckeys.cipher, ckeys.aek, await Deno.readFile(`${odir}/o.dat`))!;
+      writeMetaJson(odir, meta, skeys, hkey);
+      await Deno.writeFile(`${odir}/o.dat`, seal(skeys.cipher, skeys.aek, state));
+      await Deno.remove(`${odir}/meta.key`);
+    });
+    nc = await clientFor(s);
+    const after = await consumerInfo(nc, "TEST", "dlc");
+    assertEquals(after.ack_floor.stream_seq, before.ack_floor.stream_seq);
+    assertEquals(after.num_pending, before.num_pending);
+    assert((await Deno.stat(`${odir}/meta.key`)).isFile, "a consumer key was made");
+    await nc.close();
+  } finally {
+    await s.shutdown();
+  }
 });
