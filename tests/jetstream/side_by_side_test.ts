@@ -43,6 +43,26 @@ const NEWER_FIELDS = new Set<string>([
   "consumers[].config.name",
 ]);
 
+/**
+ * Steps whose last status message changed in newer nats-server versions, allowed on natsdeno's side only:
+ * step → [the reference's status, natsdeno's]. A no_wait pull that got some messages and hit the end of the
+ * stream ends with 404 No Messages since 2.11 (nats-server issue 5373); 2.9 sent 408 Request Timeout.
+ */
+const NEWER_STATUSES: Record<string, [number, number]> = {
+  "next no_wait": [408, 404],
+};
+
+/** natsdeno's records with a NEWER_STATUSES last status replaced by the reference's. */
+function dropNewerStatus(step: string, ours: Json, ref: Json): Json {
+  const n = NEWER_STATUSES[step];
+  if (n === undefined || !Array.isArray(ours) || !Array.isArray(ref) || ours.length !== ref.length) {
+    return ours;
+  }
+  const i = ours.length - 1;
+  if (i < 0 || ours[i]?.status !== n[1] || ref[i]?.status !== n[0]) return ours;
+  return [...ours.slice(0, i), ref[i]];
+}
+
 /** A comparable form: volatile values become their type, objects keep their keys. */
 function shape(v: Json, key = "", parent = ""): Json {
   if (Array.isArray(v)) return v.map((x) => shape(x, key, parent));
@@ -265,7 +285,7 @@ Deno.test("JetStream API side by side with nats-server: same replies, same statu
         // deno-lint-ignore no-console
         console.log(k, "\n  ours:", JSON.stringify(a), "\n  ref: ", JSON.stringify(b));
       }
-      assertEquals(dropNewer(a, b), b);
+      assertEquals(dropNewer(dropNewerStatus(k, a, b), b), b);
     });
   }
   await Deno.remove(dir, { recursive: true }).catch(() => {});
