@@ -221,10 +221,7 @@ export function registerSnapshotApi(d: ApiDispatcher, deps: SnapshotApiDeps): vo
       if (done) return;
       timers.cancel(timer);
       timer = undefined;
-      if (timedOut && out > WINDOW) {
-        const m = jsa.account.sl.match(deliver);
-        if (m.psubs.length + m.qsubs.length === 0) return finish();
-      }
+      if (timedOut && out > WINDOW && !interested()) return finish();
       const t0 = performance.now();
       let force = timedOut;
       for (;;) {
@@ -257,7 +254,17 @@ export function registerSnapshotApi(d: ApiDispatcher, deps: SnapshotApiDeps): vo
       timer = timers.after(10, () => pump(true));
     };
     // The response goes first; the chunks follow once the dispatcher has sent it.
-    queueMicrotask(() => pump(false));
+    // Like the reference, wait up to 2 s for someone to listen on the deliver subject before sending.
+    const interested = () => {
+      const m = jsa.account.sl.match(deliver);
+      return m.psubs.length + m.qsubs.length > 0;
+    };
+    const waitUntil = performance.now() + 2_000;
+    const begin = () => {
+      if (interested() || performance.now() >= waitUntil) return pump(false);
+      timer = timers.after(20, begin);
+    };
+    queueMicrotask(begin);
     return { config: info.config, state: info.state };
   });
 

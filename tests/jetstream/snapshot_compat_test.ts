@@ -634,3 +634,45 @@ Deno.test("Snapshot archives of later servers: index.db deleted sets and tombsto
   const plain = readArchive(rework(later, (_n, b) => b));
   assertEquals(plain.msgs.map((m) => m.seq), [1, 2, 3, 4, 5]);
 });
+
+Deno.test({
+  name: "Stream snapshot: a snapshot waits a moment for a listener; a second one may run meanwhile",
+  ignore,
+  fn: async () => {
+    await using ref = await reference();
+    await using nd = await natsdeno();
+    const answers: Json[] = [];
+    for (const nc of [ref.nc, nd.nc]) {
+      const r = await api(nc, "$JS.API.STREAM.CREATE.ONE", {
+        name: "ONE",
+        subjects: ["one"],
+        storage: "file",
+      });
+      assertEquals(r.error, undefined);
+      await nc.request("one", enc.encode("x"), { timeout: 2_000 });
+      // Nobody listens on "nobody.home" yet: the snapshot waits (up to 2 s) for interest.
+      const first = await api(nc, "$JS.API.STREAM.SNAPSHOT.ONE", { "deliver_subject": "nobody.home" });
+      assertEquals(first.error, undefined);
+      const second = await api(nc, "$JS.API.STREAM.SNAPSHOT.ONE", { "deliver_subject": "nobody.else" });
+      answers.push(second.error);
+      // A listener arriving within the wait gets the whole archive.
+      const got: Uint8Array[] = [];
+      const done = Promise.withResolvers<void>();
+      const sub = nc.subscribe("nobody.home", {
+        callback: (_e, m) => {
+          if (m.data.length === 0) return done.resolve();
+          got.push(m.data.slice());
+          if (m.reply) nc.publish(m.reply);
+        },
+      });
+      await done.promise;
+      sub.unsubscribe();
+      const n = got.reduce((a, b) => a + b.length, 0);
+      const all = new Uint8Array(n);
+      let o = 0;
+      for (const g of got) (all.set(g, o), o += g.length);
+      assert(readTar(s2FrameDecode(all)).some((e) => e.name === "msgs/1.blk"));
+    }
+    assertEquals(answers, [undefined, undefined]);
+  },
+});
