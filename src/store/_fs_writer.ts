@@ -25,6 +25,11 @@ function settle(err: unknown, res: () => void, rej: (e: unknown) => void): void 
  */
 export type WriteFailure = (err: StoreError, keepSeq: number) => void;
 
+function isTooLarge(err: unknown): boolean {
+  const e = err as { code?: string; message?: string } | undefined;
+  return e?.code === "EFBIG" || /file too large/i.test(e?.message ?? "");
+}
+
 /** Appends records to the active block and tracks what is written and what is durable. */
 export class BlockWriter {
   active!: Block;
@@ -40,6 +45,8 @@ export class BlockWriter {
   closed = false;
   /** A write failed and its rollback has not run yet: new messages are refused until it has. */
   failed: StoreError | undefined;
+  /** A write hit the file size limit (EFBIG): the next message starts a new block. */
+  forceRotate = false;
   /** Set by the store: rolls the index back after a failed write or fdatasync. */
   onFailure: WriteFailure | undefined;
   #hkey: Uint8Array = EMPTY;
@@ -84,6 +91,7 @@ export class BlockWriter {
     this.closeFd(this.fd);
     this.fd = fd;
     this.active = b;
+    this.forceRotate = false;
     this.#hkey = this.files.blockKey(b.idx);
     this.pos = pos;
     this.#syncedPos = pos;
@@ -118,7 +126,7 @@ export class BlockWriter {
 
   /** True when the buffered records would take the active block past `blockSize`. */
   full(blockSize: number): boolean {
-    return this.pos + this.wb.len >= blockSize;
+    return this.forceRotate || this.pos + this.wb.len >= blockSize;
   }
 
   /**
@@ -213,6 +221,8 @@ export class BlockWriter {
         // Reported below; recovery cuts a torn tail.
       }
       this.wb.reset();
+      // A file size limit (ulimit -f, a filesystem's maximum): later messages go to a new block.
+      if (isTooLarge(err)) this.forceRotate = true;
       throw this.#failed(this.#ioError("writing a message block", err, "write"), this.writtenSeq);
     }
     this.pos += len;

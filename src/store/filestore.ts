@@ -10,8 +10,14 @@
 // messages, tombstones for removals, and op records (compact, truncate, skip, TTL, last sequence). The
 // payloads of sealed blocks are not kept in memory: they are read back through a bounded block cache.
 //
+// Write errors (ENOSPC, EIO, EFBIG, EACCES on a new block): no message is acknowledged before its write (and,
+// without sync_interval, its fdatasync) succeeded. A full active block is rotated before the index changes,
+// so a failure there refuses the message itself; a failed write or fdatasync cuts the block back to its last
+// good record, removes the messages it held from the index (their sequences are used again, as after a
+// failed store in the reference) and fails their acks; reads go on, and the next message tries again.
+//
 // Modules, each importing only those below it:
-//   filestore.ts     this class: the StreamStore surface, journal hooks, block rotation, keys, stop
+//   filestore.ts     this class: the StreamStore surface, journal hooks, write-error rollback, stop
 //   _fs_keys.ts      stream and consumer keys of encrypted stores
 //   _fs_maint.ts     block rotation and space reclaim: dropping empty blocks, rewrites, compression
 //   _fs_recover.ts   replay of the blocks on open, torn tails, damage reports

@@ -3,6 +3,7 @@
 // when it is root (setpriv), since root otherwise reads and writes through any mode bits.
 //   unreadable <dirA> <dirB>   open two stores, A with a block file at mode 000
 //   readonly <dir>             a store whose msgs directory turns 0555: new blocks fail, then it turns back
+//   efbig <dir>                run under `ulimit -f`: a block reaches the file size limit (EFBIG)
 
 import { FileStore } from "../../src/store/filestore.ts";
 import { type StoreConfig, StoreError } from "../../src/store/store.ts";
@@ -115,9 +116,55 @@ async function readonly(dir: string): Promise<unknown> {
   return out;
 }
 
+async function efbig(dir: string): Promise<unknown> {
+  const limit = /Max file size\s+(\d+)/.exec(Deno.readTextFileSync("/proc/self/limits"))?.[1];
+  const st = new FileStore(cfg("fb"), { dir });
+  const acked = new Map<number, number>();
+  let refused: string | undefined;
+  let i = 0;
+  for (; i < 100_000 && refused === undefined; i++) {
+    const r = await storeAcked(st, i);
+    if ("seq" in r) acked.set(r.seq, i);
+    else refused = r.err;
+  }
+  const lastAtLimit = st.fastState().lastSeq;
+  const maxAckedAtLimit = Math.max(...acked.keys());
+  let after = 0;
+  for (let n = 0; n < 50; n++, i++) {
+    const r = await storeAcked(st, i);
+    if ("seq" in r) {
+      acked.set(r.seq, i);
+      after++;
+    }
+  }
+  st.stop();
+  const blocks = [...Deno.readDirSync(`${dir}/msgs`)].filter((e) => e.name.endsWith(".blk")).length;
+  const re = new FileStore(cfg("fb"), { dir });
+  let recovered = 0;
+  for (const [s, k] of acked) if (same(re.loadMsg(s)?.msg, payload(k))) recovered++;
+  const out = {
+    limit: Number(limit),
+    refused,
+    lastAtLimit,
+    maxAckedAtLimit,
+    after,
+    blocks,
+    acked: acked.size,
+    recovered,
+    lastSeq: re.fastState().lastSeq,
+    maxAcked: Math.max(...acked.keys()),
+  };
+  re.stop();
+  return out;
+}
+
 if (import.meta.main) {
   const [mode, x, y] = Deno.args;
-  const out = mode === "unreadable" ? await unreadable(x, y) : await readonly(x);
+  const out = mode === "unreadable"
+    ? await unreadable(x, y)
+    : mode === "efbig"
+    ? await efbig(x)
+    : await readonly(x);
   // deno-lint-ignore no-console
   console.log(JSON.stringify(out));
 }

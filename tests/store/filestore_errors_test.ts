@@ -207,6 +207,34 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name: "FileStore at the file size limit (EFBIG under ulimit -f): no ack, then the next block takes writes",
+  ignore: Deno.build.os !== "linux",
+  async fn() {
+    const dir = Deno.makeTempDirSync({ prefix: "natsdeno-fse-" });
+    try {
+      const script = new URL("./_fs_errors_child.ts", import.meta.url).pathname;
+      // SIGXFSZ ignored, so that the write fails with EFBIG instead of killing the process. 512 blocks of
+      // 512 bytes (dash; bash counts KiB): far below the 8 MiB block size.
+      const sh = `trap '' XFSZ; ulimit -f 512; exec "$0" run -A --no-check "$1" efbig "$2"`;
+      const r = await run("sh", ["-c", sh, Deno.execPath(), script, dir]);
+      assert(r.ok, `child failed: ${r.err}`);
+      const o = JSON.parse(r.out.trim().split("\n").pop()!);
+      assert(o.limit > 0 && o.limit <= 1024 * 1024, `limit ${o.limit}`);
+      assert(typeof o.refused === "string", JSON.stringify(o));
+      assertStringIncludes(o.refused, "file too large");
+      assertStringIncludes(o.refused, `write ${dir}/msgs/1.blk`);
+      assertEquals(o.lastAtLimit, o.maxAckedAtLimit, "nothing unacknowledged stays");
+      assertEquals(o.after, 50, "writes go on in a new block");
+      assert(o.blocks >= 2, `${o.blocks} blocks`);
+      assertEquals(o.recovered, o.acked, "every acknowledged message survives a restart");
+      assertEquals(o.lastSeq, o.maxAcked);
+    } finally {
+      Deno.removeSync(dir, { recursive: true });
+    }
+  },
+});
+
 Deno.test("FileStore creates a missing store directory, parents included", () => {
   const base = Deno.makeTempDirSync({ prefix: "natsdeno-fse-" });
   const dir = `${base}/a/b/c`;
