@@ -1166,11 +1166,7 @@ Deno.test("TestJetStreamPushConsumerIdleHeartbeatsWithFilterSubject: heartbeats 
   }
 });
 
-// blocked: natsdeno counts a wildcard subscription ("d.>") as interest in a push consumer's deliver subject and
-// sends it heartbeats and messages; nats-server binds a push consumer only to subscriptions on the exact subject
-// (sublist registerNotification), so it sends nothing here. Changing that touches every push consumer test.
 Deno.test({
-  ignore: true,
   name:
     "TestJetStreamPushConsumerIdleHeartbeatsWithNoInterest: no heartbeats without interest on the deliver subject",
   fn: async () => {
