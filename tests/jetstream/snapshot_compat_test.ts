@@ -27,9 +27,10 @@ interface Peer extends AsyncDisposable {
 }
 
 /** natsdeno with its real stores (FileStore for file streams). */
-async function natsdeno(dir?: string): Promise<Peer> {
+async function natsdeno(dir?: string, key?: string): Promise<Peer> {
   const storeDir = dir ?? await Deno.makeTempDir({ prefix: "natsdeno-snapc-" });
   const opts = defaultOptions({ host: "127.0.0.1", port: 0, jetStream: true, storeDir });
+  if (key !== undefined) opts.jetStreamOpts.key = key;
   const log = new Logger({ quiet: !Deno.env.get("NATSDENO_TEST_LOG"), debug: false }, true);
   const s = await startServer(opts, { log });
   const nc = await connect({ servers: `127.0.0.1:${s.port}` });
@@ -674,5 +675,54 @@ Deno.test({
       assert(readTar(s2FrameDecode(all)).some((e) => e.name === "msgs/1.blk"));
     }
     assertEquals(answers, [undefined, undefined]);
+  },
+});
+
+Deno.test({
+  name: "Stream snapshot: an encrypted natsdeno writes plain archives and encrypts what it restores",
+  ignore,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "natsdeno-snapc-enc-" });
+    let want: Json;
+    let data: Uint8Array;
+    let cfg: Json;
+    {
+      await using nd = await natsdeno(dir, "s3cr3t");
+      await populate(nd.nc);
+      want = await describe(nd.nc);
+      const [r, d] = await snapshot(nd.nc, "S");
+      assertEquals(r.error, undefined);
+      [data, cfg] = [d, r.config];
+      // Plain blocks in the archive: the payloads are readable.
+      const blk = readTar(s2FrameDecode(data)).find((e) => e.name === "msgs/1.blk")!;
+      assert(new TextDecoder().decode(blk.data).includes("msg 5 xxx"));
+    }
+    await using ref = await reference();
+    const rr = await restore(ref.nc, "S", { config: cfg }, data);
+    assertEquals(rr.error, undefined);
+    assertEquals(await describe(ref.nc), want);
+    // Back into the encrypted natsdeno: nothing readable on disk, and it survives a restart.
+    {
+      await using nd = await natsdeno(dir, "s3cr3t");
+      await api(nd.nc, "$JS.API.STREAM.DELETE.S");
+      const back = await restore(nd.nc, "S", { config: cfg }, data);
+      assertEquals(back.error, undefined);
+    }
+    const plain: string[] = [];
+    const walk = async (d: string) => {
+      for await (const e of Deno.readDir(d)) {
+        if (e.isDirectory) await walk(`${d}/${e.name}`);
+        else if (new TextDecoder().decode(await Deno.readFile(`${d}/${e.name}`)).includes("msg 5 xxx")) {
+          plain.push(e.name);
+        }
+      }
+    };
+    await walk(dir);
+    assertEquals(plain, []);
+    {
+      await using nd = await natsdeno(dir, "s3cr3t");
+      assertEquals(await describe(nd.nc), want);
+    }
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
   },
 });
