@@ -13,6 +13,7 @@ export function enableJetStream(server: Server, deps: JetStreamDeps = {}): JetSt
     throw new Error("Not allowed to enable JetStream on the system account");
   }
   const js = new JetStream(server, deps);
+  checkAccountReservations(server, js);
   fixStoreDir(js.storeDir, (name) => server.accounts.has(name));
   js.start();
   // As nats-server: in operator mode, accounts that have JetStream data are looked up (and so enabled) at start,
@@ -34,6 +35,30 @@ export function enableJetStream(server: Server, deps: JetStreamDeps = {}): JetSt
     impl: js,
   };
   return js;
+}
+
+/**
+ * As nats-server on a single server: the memory and storage limits of the configured accounts together may not
+ * exceed the server's, or JetStream does not start.
+ */
+function checkAccountReservations(server: Server, js: JetStream): void {
+  let mem = 0;
+  let store = 0;
+  for (const acc of server.accounts.values()) {
+    if (acc === server.systemAccount || acc.jetstreamConfig === undefined) continue;
+    const l = accountLimitsFromConfig(acc.jetstreamConfig);
+    if (l === undefined) continue;
+    if (l.maxMemory > 0) mem += l.maxMemory;
+    if (l.maxStore > 0) store += l.maxStore;
+    const which = mem > js.maxMemory ? "memory" : store > js.maxStore ? "storage" : "";
+    if (which !== "") {
+      throw new Error(
+        `Error enabling jetstream on configured accounts: insufficient ${which} resources available (${
+          which === "memory" ? 10028 : 10047
+        })`,
+      );
+    }
+  }
 }
 
 /**

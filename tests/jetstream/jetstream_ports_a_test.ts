@@ -5,7 +5,7 @@
 // Requests whose answer is a stream message use noMux: the reply comes with the stream's subject, which nats.js's
 // shared request inbox cannot route (nats.go falls back to its single pending request there).
 
-import { assert, assertEquals, assertNotEquals } from "@std/assert";
+import { assert, assertEquals, assertNotEquals, assertStringIncludes } from "@std/assert";
 import type { Msg, NatsConnection } from "@nats-io/transport-node";
 import { jsz } from "../../src/monitor/mod.ts";
 import { parseNextRequest } from "../../src/jetstream/_consumer_wait.ts";
@@ -33,6 +33,17 @@ import {
   streamInfo,
   SyncSub,
 } from "./_ports_helpers.ts";
+
+/** Awaits a promise that must reject with an error whose message includes `text`. */
+async function assertRejectsText(p: Promise<unknown>, text: string): Promise<void> {
+  try {
+    await p;
+  } catch (e) {
+    assertStringIncludes(String((e as Error).message), text);
+    return;
+  }
+  throw new Error(`expected a rejection with ${JSON.stringify(text)}`);
+}
 
 function statusOf(m: Msg): string {
   return m.headers?.code ? `${m.headers.code}` : "";
@@ -1014,13 +1025,67 @@ Deno.test("TestJetStreamConsumerReplayQuit: deleting an original-replay consumer
   }
 });
 
-// blocked: natsdeno does not check account reservations against the server's max_mem/max_file when enabling
-// accounts (nats-server refuses to start with "insufficient memory resources available (10028)"), and account
-// limits cannot be updated in code; the max streams/consumers parts are covered by account_limits_test.ts.
-Deno.test({
-  name: "TestJetStreamSystemLimits: account reservations within server limits, max streams and consumers",
-  ignore: true,
-  fn() {},
+Deno.test("TestJetStreamSystemLimits: account reservations within server limits, max streams and consumers", async () => {
+  // Go enables, disables and updates accounts in code; here the same goes through configs and reloads.
+  const server = "jetstream: {max_mem: 1024, max_file: 8192}";
+  const users = (a: string) => `users: [{user: ${a}, password: p}]`;
+  const acc = (a: string, js?: string) =>
+    `${a}: { ${js ? `jetstream: ${js}, ` : ""}${users(a.toLowerCase())} }`;
+  const conf = (foo?: string, bar?: string, baz?: string) =>
+    `${server}\naccounts: { ${acc("FOO", foo)}, ${acc("BAR", bar)}, ${acc("BAZ", baz)} }`;
+  // Memory, then storage exhausted by the third account.
+  await assertRejectsText(
+    runConf(
+      conf("{max_mem: 24, max_file: 192}", "{max_mem: 1000, max_file: 0}", "{max_mem: 1000, max_file: 0}"),
+    ),
+    "insufficient memory resources available",
+  );
+  await assertRejectsText(
+    runConf(
+      conf("{max_mem: 24, max_file: 192}", "{max_mem: 1000, max_file: 0}", "{max_mem: 0, max_file: 10000}"),
+    ),
+    "insufficient storage resources available",
+  );
+  const storeDir = await Deno.makeTempDir({ prefix: "natsdeno-jspa-" });
+  await using s = await runConf(
+    conf("{max_mem: 24, max_file: 192}", "{max_mem: 1000, max_file: 0}"),
+    storeDir,
+  );
+  assertEquals(jsz(s).accounts, 2);
+  s.reload({ ...confOptions(conf(), storeDir), port: s.port });
+  const z = jsz(s);
+  assertEquals([z.accounts, z.reserved_memory, z.reserved_storage], [0, 0, 0], "reservations released");
+  const lim = (consumers: number) =>
+    `{max_mem: 1024, max_file: 8192, max_streams: 10, max_consumers: ${consumers}}`;
+  s.reload({ ...confOptions(conf(lim(10)), storeDir), port: s.port });
+  await using nc = await conn(s, { user: "foo", pass: "p" });
+  for (let i = 0; i < 10; i++) {
+    await addStream(nc, { name: `${i}`, storage: "memory", subjects: [`foo.${i}`] });
+  }
+  for (let i = 0; i < 10; i++) assertEquals((await api(nc, `$JS.API.STREAM.DELETE.${i}`)).success, true);
+  let r = await api(nc, "$JS.API.STREAM.CREATE.22", { name: "22", storage: "memory", "max_bytes": 8192 * 2 });
+  assert(r.error !== undefined, "Expected error adding stream over limit");
+  r = await api(nc, "$JS.API.STREAM.CREATE.22", { name: "22", storage: "memory", "num_replicas": 10 });
+  assert(r.error !== undefined, "Expected error adding stream over limit");
+  const consumersUpTo = async (n: number) => {
+    for (let i = 0; i < n; i++) {
+      await addConsumer(nc, "22", { "durable_name": `O${i}`, "ack_policy": "explicit" });
+    }
+    const r = await createConsumer(nc, "22", { "durable_name": "O22", "ack_policy": "explicit" });
+    assert(r.error !== undefined, "Expected error adding consumer over the limit");
+  };
+  // The account's limit when the stream sets none.
+  await addStream(nc, { name: "22", storage: "memory", subjects: ["foo.22"] });
+  await consumersUpTo(10);
+  // The stream's limit.
+  assertEquals((await api(nc, "$JS.API.STREAM.DELETE.22")).success, true);
+  await addStream(nc, { name: "22", storage: "memory", subjects: ["foo.22"], "max_consumers": 5 });
+  await consumersUpTo(5);
+  // The account's limit smaller than the stream's.
+  assertEquals((await api(nc, "$JS.API.STREAM.DELETE.22")).success, true);
+  await addStream(nc, { name: "22", storage: "memory", subjects: ["foo.22"], "max_consumers": 10 });
+  s.reload({ ...confOptions(conf(lim(5)), storeDir), port: s.port });
+  await consumersUpTo(5);
 });
 
 // blocked: needs a 3-server cluster with server tags and placement.
