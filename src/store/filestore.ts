@@ -13,8 +13,8 @@
 // Write errors (ENOSPC, EIO, EFBIG, EACCES on a new block): no message is acknowledged before its write (and,
 // without sync_interval, its fdatasync) succeeded. A full active block is rotated before the index changes,
 // so a failure there refuses the message itself; a failed write or fdatasync cuts the block back to its last
-// good record, removes the messages it held from the index (their sequences are used again, as after a
-// failed store in the reference) and fails their acks; reads go on, and the next message tries again.
+// good record, removes the messages it held from the index (their sequences stay used) and fails their acks;
+// reads go on, and the next message tries again.
 //
 // Modules, each importing only those below it:
 //   filestore.ts     this class: the StreamStore surface, journal hooks, write-error rollback, stop
@@ -46,7 +46,7 @@ import { BlockReads } from "./_fs_reads.ts";
 import { recoverBlocks } from "./_fs_recover.ts";
 import { BlockWriter } from "./_fs_writer.ts";
 import { MemStore, type MemStoreOptions } from "./memstore.ts";
-import { OP_COMPACT, OP_SKIP, OP_TRUNCATE, OP_TTL, subjBytes, TBIT } from "./msg_block.ts";
+import { OP_COMPACT, OP_LAST, OP_SKIP, OP_TRUNCATE, OP_TTL, subjBytes, TBIT } from "./msg_block.ts";
 import {
   type ConsumerStore,
   type ConsumerStoreConfig,
@@ -105,6 +105,8 @@ export class FileStore extends MemStore {
   #replaying = true;
   /** A rollback after a failed write is truncating the index: nothing is journaled. */
   #rollingBack = false;
+  /** The last sequence and time before a rollback, journaled with the next message (see #rollback). */
+  #hole: { seq: number; ts: bigint } | undefined;
   #consumers = new Set<FileConsumerStore>();
   #subjCache = new Map<string, Uint8Array>();
 
@@ -373,7 +375,7 @@ export class FileStore extends MemStore {
   }
 
   protected override journalRemove(seq: number, erase: boolean): void {
-    if (this.#replaying) return;
+    if (this.#replaying || this.#rollingBack) return;
     this.#rotateQuiet();
     const w = this.#writer;
     w.append(seq, TBIT, this.fastState().lastTime, EMPTY, undefined, EMPTY);
@@ -452,27 +454,39 @@ export class FileStore extends MemStore {
     } catch (err) {
       throw err instanceof StoreError ? err : ioError("starting a new message block", err);
     }
+    const h = this.#hole;
+    if (h !== undefined) {
+      // The sequences of messages dropped after a failed write stay used: recorded before the next message.
+      this.#hole = undefined;
+      w.op(OP_LAST, h.seq, h.ts);
+      if (h.seq > w.lastAppended) w.lastAppended = h.seq;
+    }
   }
 
   /**
-   * A write or fdatasync failed: messages above `keep` are not on disk, so they leave the index (their
-   * sequences are used again, as after a failed store in the reference) and their publishers get `err`.
+   * A write or fdatasync failed: messages above `keep` are not on disk, so they leave the index and their
+   * publishers get `err`. Their sequences stay used (a hole, recorded with the next message): consumers may
+   * have delivered them already, and a consumer past a sequence must not miss a new message that reuses it.
    */
   #rollback(err: StoreError, keep: number): void {
     const st = this.fastState();
-    const lost = st.lastSeq > keep ? st.lastSeq - keep : 0;
-    const msg = `filestore '${this.#name}': ${err.message}; ${lost} unacknowledged sequences dropped`;
-    const log = this.#files.log;
-    if (log !== undefined) log.error(msg);
-    else this.#files.onErr?.(new StoreError("io", msg, { cause: err }));
-    if (lost > 0 && !this.isClosed) {
+    let dropped = 0;
+    if (st.lastSeq > keep && !this.isClosed) {
       this.#rollingBack = true;
       try {
-        this.truncate(keep);
+        for (let m = this.loadNextMsg("", keep + 1); m !== undefined; m = this.loadNextMsg("", m.seq + 1)) {
+          if (this.removeMsg(m.seq)) dropped++;
+        }
       } finally {
         this.#rollingBack = false;
       }
+      this.#hole = { seq: st.lastSeq, ts: st.lastTime };
     }
+    const msg = `filestore '${this.#name}': ${err.message}; ${dropped} unacknowledged messages dropped` +
+      (st.lastSeq > keep ? ` (sequences ${keep + 1}-${st.lastSeq} stay used)` : "");
+    const log = this.#files.log;
+    if (log !== undefined) log.error(msg);
+    else this.#files.onErr?.(new StoreError("io", msg, { cause: err }));
     this.#maint.recountActive();
   }
 }

@@ -127,8 +127,8 @@ async function efbig(dir: string): Promise<unknown> {
     if ("seq" in r) acked.set(r.seq, i);
     else refused = r.err;
   }
-  const lastAtLimit = st.fastState().lastSeq;
-  const maxAckedAtLimit = Math.max(...acked.keys());
+  const msgsAtLimit = st.fastState().msgs;
+  const ackedAtLimit = acked.size;
   let after = 0;
   for (let n = 0; n < 50; n++, i++) {
     const r = await storeAcked(st, i);
@@ -145,13 +145,14 @@ async function efbig(dir: string): Promise<unknown> {
   const out = {
     limit: Number(limit),
     refused,
-    lastAtLimit,
-    maxAckedAtLimit,
+    msgsAtLimit,
+    ackedAtLimit,
     after,
     blocks,
     acked: acked.size,
     recovered,
     lastSeq: re.fastState().lastSeq,
+    msgs: re.fastState().msgs,
     maxAcked: Math.max(...acked.keys()),
   };
   re.stop();
