@@ -139,7 +139,7 @@ Deno.test("TestJetStreamRequestAPI: account info, stream and consumer CRUD, name
     assertEquals(info.streams, 0);
   });
   // blocked: natsdeno does not serve $JS.API.STREAM.TEMPLATE.* (stream templates were removed from current
-  // nats-server); requests there get no responders.
+  // nats-server); requests there get no reply.
   await t.step({ name: "templates (create, names, delete, info)", ignore: true, fn() {} });
   await t.step("requests without arguments accept nothing or empty JSON", async () => {
     for (const arg of ["", "{}", " {} ", " { } "]) {
@@ -339,18 +339,19 @@ Deno.test("TestJetStreamMsgHeaders: headers are stored as sent and delivered to 
 });
 
 // blocked: natsdeno does not serve $JS.API.STREAM.TEMPLATE.* (stream templates were removed from current
-// nats-server); requests there get no responders.
+// nats-server); requests there get no reply.
 Deno.test({ name: "TestJetStreamTemplateBasics: templates create streams on demand", ignore: true, fn() {} });
 
 // blocked: natsdeno does not serve $JS.API.STREAM.TEMPLATE.* (stream templates were removed from current
-// nats-server); requests there get no responders.
+// nats-server); requests there get no reply.
 Deno.test({
   name: "TestJetStreamTemplateFileStoreRecovery: templates and their streams survive a restart",
   ignore: true,
   fn() {},
 });
 
-// blocked: needs leaf nodes (a leaf server reaching a remote JetStream server's API through its hub).
+// blocked: needs leaf nodes (a leaf server reaching a remote JetStream server's API through its hub); natsdeno
+// has no leaf nodes.
 Deno.test({
   name: "TestJetStreamSingleInstanceRemoteAccess: a leaf node uses a remote single JetStream server",
   ignore: true,
@@ -594,14 +595,14 @@ Deno.test("TestJetStreamConfigReloadWithGlobalAccount: the global account keeps 
   assertEquals((await api(nc, "$JS.API.INFO")).error, undefined);
 });
 
-// blocked: needs a 3-server JetStream cluster (R2 streams).
+// blocked: needs a 3-server JetStream cluster (R2 streams); natsdeno has no clustering.
 Deno.test({
   name: "TestJetStreamGetLastMsgBySubject: last message by subject on a replicated stream",
   ignore: true,
   fn() {},
 });
 
-// blocked: needs a 3-server JetStream cluster (R2 streams).
+// blocked: needs a 3-server JetStream cluster (R2 streams); natsdeno has no clustering.
 Deno.test({
   name: "TestJetStreamGetLastMsgBySubjectAfterUpdate: last message by subject after a subjects update (R2)",
   ignore: true,

@@ -1088,7 +1088,7 @@ Deno.test("TestJetStreamSystemLimits: account reservations within server limits,
   await consumersUpTo(5);
 });
 
-// blocked: needs a 3-server cluster with server tags and placement.
+// blocked: needs a 3-server JetStream cluster with server tags and placement; natsdeno has no clustering.
 Deno.test({
   name: "TestJetStreamSystemLimitsPlacement: placement honours each server's limits",
   ignore: true,
@@ -1148,7 +1148,9 @@ Deno.test("TestJetStreamStreamFileTrackingAndLimits: account storage usage track
   assert(u.storage <= 9600 + 100, `storage ${u.storage} well past the limit of 9600`);
 });
 
-// blocked: natsdeno has no tiered account limits (tiered_limits / R1 tiers); only the default tier exists.
+// blocked: natsdeno has no tiered account limits: account JWTs' tiered_limits are not read and stream creation
+// knows no per-replica tier (JSNoLimitsErr 10120 is never given); Go sets the tiers in code (UpdateJetStreamLimits),
+// which a 2.9.10 config file cannot express.
 Deno.test({
   name: "TestJetStreamTieredLimits: a stream needs a default or applicable tiered limit",
   ignore: true,
