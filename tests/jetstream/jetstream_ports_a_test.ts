@@ -65,6 +65,8 @@ async function subPending(sub: SyncSub, n: number, ms = 500): Promise<void> {
 
 Deno.test("TestJetStreamEnableAndDisableAccount: accounts gain and lose JetStream, and release their reservations", async () => {
   // Go enables/disables accounts in code; here the same happens through the config and a reload, and /jsz counts.
+  // Go's last two checks (disabling an account that never had JetStream, enabling an unregistered account) are
+  // calls with no config or API equivalent; the nearest public one, the API of an account without JetStream, is below.
   const storeDir = await Deno.makeTempDir({ prefix: "natsdeno-jspa-" });
   {
     await using s = await runJs({ storeDir });
