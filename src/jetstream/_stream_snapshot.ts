@@ -295,38 +295,44 @@ export function registerSnapshotApi(d: ApiDispatcher, deps: SnapshotApiDeps): vo
     let idle: ReturnType<typeof jsa.js.server.timers.after> | undefined;
     const arm = () => {
       if (idle !== undefined) jsa.js.server.timers.cancel(idle);
-      idle = jsa.js.server.timers.after(10_000, () => jsa.client.unsubscribeInternal(sub));
+      // A restore that goes 5 s without a chunk is stalled: dropped without an answer, as the reference does.
+      idle = jsa.js.server.timers.after(5_000, () => jsa.client.unsubscribeInternal(sub));
     };
+    const complete = () =>
+      d.advisory(jsa, `$JS.EVENT.ADVISORY.STREAM.RESTORE_COMPLETE.${name}`, {
+        type: "io.nats.jetstream.advisory.v1.restore_complete",
+        id: nuid.next(),
+        timestamp: rfc3339Nano(nowNs()),
+        stream: name,
+        start: rfc3339Nano(start),
+        end: rfc3339Nano(nowNs()),
+        bytes: total,
+        client: client(req),
+        domain: jsa.js.domain || undefined,
+      });
     const sub = jsa.client.subscribeInternal(deliver, (_s, _c, _subj, reply, _h, payload) => {
       arm();
+      if (!reply) {
+        // Every chunk needs a reply subject (acks, the final answer): without one the restore is cancelled.
+        if (idle !== undefined) jsa.js.server.timers.cancel(idle);
+        jsa.client.unsubscribeInternal(sub);
+        jsa.js.server.log.warn(
+          `restore for stream '${jsa.account.name} > ${name}' requires reply subject for each chunk`,
+        );
+        return complete();
+      }
       if (payload.length > 0) {
         parts.push(payload.slice());
         total += payload.length;
-        if (reply) jsa.client.publishInternal(reply, undefined, undefined, new Uint8Array(0));
+        jsa.client.publishInternal(reply, undefined, undefined, new Uint8Array(0));
         return;
       }
       if (idle !== undefined) jsa.js.server.timers.cancel(idle);
       jsa.client.unsubscribeInternal(sub);
       finishRestore(jsa, cfg, parts, total, deps, (resp) => {
-        if (reply) {
-          jsa.client.publishInternal(
-            reply,
-            undefined,
-            undefined,
-            encoder.encode(JSON.stringify({ type: T + "stream_create_response", ...resp })),
-          );
-        }
-        d.advisory(jsa, `$JS.EVENT.ADVISORY.STREAM.RESTORE_COMPLETE.${name}`, {
-          type: "io.nats.jetstream.advisory.v1.restore_complete",
-          id: nuid.next(),
-          timestamp: rfc3339Nano(nowNs()),
-          stream: name,
-          start: rfc3339Nano(start),
-          end: rfc3339Nano(nowNs()),
-          bytes: total,
-          client: client(req),
-          domain: jsa.js.domain || undefined,
-        });
+        const body = encoder.encode(JSON.stringify({ type: T + "stream_create_response", ...resp }));
+        jsa.client.publishInternal(reply, undefined, undefined, body);
+        complete();
       });
     });
     arm();

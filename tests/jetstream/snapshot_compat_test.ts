@@ -726,3 +726,26 @@ Deno.test({
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   },
 });
+
+Deno.test({
+  name: "Stream restore: a chunk without a reply subject cancels the restore",
+  ignore,
+  fn: async () => {
+    await using ref = await reference();
+    await using nd = await natsdeno();
+    for (const nc of [ref.nc, nd.nc]) {
+      const r = await api(nc, "$JS.API.STREAM.RESTORE.NR", { config: { name: "NR", storage: "file" } });
+      assertEquals(r.error, undefined);
+      nc.publish(r.deliver_subject, enc.encode("chunk"));
+      await nc.flush();
+      let err = "";
+      try {
+        await nc.request(r.deliver_subject, new Uint8Array(0), { timeout: 1_000 });
+      } catch (e) {
+        err = (e as Error).message;
+      }
+      assert(err !== "", "the restore subject still answers");
+      assertEquals((await api(nc, "$JS.API.STREAM.INFO.NR")).error?.err_code, 10059);
+    }
+  },
+});
