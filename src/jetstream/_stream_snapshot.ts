@@ -27,7 +27,8 @@ import {
 } from "./_stream_config.ts";
 import { storeConfig, Stream } from "./stream.ts";
 import { isValidSubject } from "../sublist/mod.ts";
-import { nowNs, rfc3339Nano } from "./_headers.ts";
+import { getHeader, JS_MSG_TTL, nowNs, rfc3339Nano } from "./_headers.ts";
+import { parseTtl } from "./_ttl.ts";
 import { archiveChunks, type ArchiveConsumer, readArchiveSteps } from "./_snapshot_archive.ts";
 import { Consumer } from "./consumer.ts";
 import { addConsumer } from "./_consumer_api.ts";
@@ -85,10 +86,12 @@ function restoreInto(
   msgs: Snapshot["msgs"],
   firstSeq: number,
   lastSeq: number,
-  lastTs = 0n,
+  lastTs: bigint,
+  opts: { msgTtls: boolean; limited: boolean },
 ): void {
   const lastLive = msgs.length > 0 ? msgs[msgs.length - 1].seq : 0;
-  const standIn = lastTs > 0n && lastSeq > lastLive;
+  // (Not under message or byte limits: storing the stand-in could push a restored message out.)
+  const standIn = lastTs > 0n && lastSeq > lastLive && !opts.limited;
   let head = firstSeq - 1;
   if (standIn && head >= lastSeq) head = lastSeq - 1;
   let next = 1;
@@ -98,7 +101,13 @@ function restoreInto(
   }
   for (const m of msgs) {
     if (m.seq > next) store.skipMsgs(next, m.seq - next);
-    store.storeRawMsg(m.subject, m.hdr, m.msg, m.seq, m.ts);
+    // Per-message TTLs come back from their headers.
+    let ttl = 0n;
+    if (opts.msgTtls && m.hdr !== undefined) {
+      const v = getHeader(JS_MSG_TTL, m.hdr);
+      if (v !== undefined && v !== "") ttl = parseTtl(v) ?? 0n;
+    }
+    store.storeRawMsg(m.subject, m.hdr, m.msg, m.seq, m.ts, ttl);
     next = m.seq + 1;
   }
   if (lastSeq < next) return;
@@ -434,11 +443,17 @@ function createRestored(
   if (jsa.streams.has(cfg.name)) return { error: newJSError("JSStreamNameExistRestoreFailedErr") };
   let store: StreamStore | undefined;
   try {
-    store = jsa.js.newStreamStore(
-      storeConfig(cfg),
-      `${jsa.js.storeDir}/${jsa.account.name}/streams/${cfg.name}`,
-    );
-    restoreInto(store, a.msgs, a.firstSeq, a.lastSeq, a.lastTs);
+    // Limits apply to restored messages as on recovery: the oldest go, whatever the discard policy says.
+    const loading = storeConfig(cfg);
+    const discardNew = loading.discardNew || loading.discardNewPerSubject;
+    loading.discardNew = false;
+    loading.discardNewPerSubject = false;
+    store = jsa.js.newStreamStore(loading, `${jsa.js.storeDir}/${jsa.account.name}/streams/${cfg.name}`);
+    restoreInto(store, a.msgs, a.firstSeq, a.lastSeq, a.lastTs, {
+      msgTtls: cfg.allow_msg_ttl === true,
+      limited: cfg.max_msgs > 0 || cfg.max_bytes > 0,
+    });
+    if (discardNew) store.updateConfig(storeConfig(cfg));
   } catch (e) {
     store?.delete();
     return fail((e as Error).message);

@@ -749,3 +749,48 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "Stream restore: the request's limits apply to what is restored, as on recovery",
+  ignore,
+  fn: async () => {
+    await using ref = await reference();
+    await using nd = await natsdeno();
+    const r = await api(nd.nc, "$JS.API.STREAM.CREATE.LIM", {
+      name: "LIM",
+      subjects: ["lim"],
+      storage: "file",
+    });
+    assertEquals(r.error, undefined);
+    for (let i = 1; i <= 6; i++) await nd.nc.request("lim", enc.encode(`l${i}`), { timeout: 2_000 });
+    const [s, data] = await snapshot(nd.nc, "LIM");
+    assertEquals(s.error, undefined);
+    await api(nd.nc, "$JS.API.STREAM.DELETE.LIM");
+    const cfg = { ...s.config, "max_msgs": 3, discard: "new" };
+    const states: Json[] = [];
+    for (const nc of [ref.nc, nd.nc]) {
+      const rr = await restore(nc, "LIM", { config: cfg }, data);
+      assertEquals(rr.error, undefined);
+      const st = (await api(nc, "$JS.API.STREAM.INFO.LIM")).state;
+      states.push([st.messages, st.first_seq, st.last_seq]);
+    }
+    assertEquals(states, [[3, 4, 6], [3, 4, 6]]);
+  },
+});
+
+Deno.test("Stream restore: per-message TTLs come back from the Nats-TTL headers", async () => {
+  await using nd = await natsdeno();
+  const cfg = { name: "TTL", subjects: ["ttl.*"], storage: "memory", "allow_msg_ttl": true };
+  assertEquals((await api(nd.nc, "$JS.API.STREAM.CREATE.TTL", cfg)).error, undefined);
+  const h = headers();
+  h.set("Nats-TTL", "1s");
+  await nd.nc.request("ttl.a", enc.encode("short"), { headers: h, timeout: 2_000 });
+  await nd.nc.request("ttl.b", enc.encode("stays"), { timeout: 2_000 });
+  const [s, data] = await snapshot(nd.nc, "TTL");
+  await api(nd.nc, "$JS.API.STREAM.DELETE.TTL");
+  const r = await restore(nd.nc, "TTL", { config: s.config }, data);
+  assertEquals(r.state.messages, 2);
+  await new Promise((res) => setTimeout(res, 1_600));
+  const st = (await api(nd.nc, "$JS.API.STREAM.INFO.TTL")).state;
+  assertEquals([st.messages, st.first_seq], [1, 2]);
+});
