@@ -141,6 +141,14 @@ async function populate(nc: NatsConnection): Promise<void> {
   for (let i = 0; i < 100 && got.length < 6; i++) await new Promise((r) => setTimeout(r, 20));
   assertEquals(got.length, 6);
   for (const i of [0, 1, 4]) await nc.request(got[i].reply, enc.encode("+ACK"), { timeout: 2_000 });
+  // Nak the third and take it again: one message redelivered.
+  nc.publish(got[2].reply, enc.encode("-NAK"));
+  await nc.flush();
+  await new Promise((r) => setTimeout(r, 50));
+  nc.publish("$JS.API.CONSUMER.MSG.NEXT.S.D", enc.encode(JSON.stringify({ batch: 1 })), { reply: inbox });
+  for (let i = 0; i < 100 && got.length < 7; i++) await new Promise((r) => setTimeout(r, 20));
+  assertEquals(got.length, 7);
+  assertEquals(got[6].subject, got[2].subject);
   sub.unsubscribe();
 }
 
@@ -162,6 +170,7 @@ async function describe(nc: NatsConnection): Promise<Json> {
       "ack_floor": { "consumer_seq": ci.ack_floor.consumer_seq, "stream_seq": ci.ack_floor.stream_seq },
       "num_ack_pending": ci.num_ack_pending,
       "num_pending": ci.num_pending,
+      "num_redelivered": ci.num_redelivered,
       "filter_subject": ci.config.filter_subject,
       "deliver_subject": ci.config.deliver_subject,
     };
@@ -192,6 +201,7 @@ Deno.test({
     await using ref = await reference();
     await populate(ref.nc);
     const want = await describe(ref.nc);
+    assertEquals([want.cons.D.num_ack_pending, want.cons.D.num_redelivered], [3, 1]);
     const [r, data] = await snapshot(ref.nc, "S");
     assertEquals(r.error, undefined);
     const dir = await Deno.makeTempDir({ prefix: "natsdeno-snapc-" });
