@@ -326,9 +326,11 @@ export function* archiveChunks(src: ArchiveSource): Generator<Uint8Array, void, 
   // Trailing deleted sequences stay in the last block, so the last sequence survives the restore.
   if (cur.msgs > 0) {
     if (st.lastSeq > cur.last) cur.erased(st.lastSeq, st.lastTime);
-  } else {
-    cur.last = st.lastSeq;
-    cur.lastTs = st.lastTime;
+  } else if (st.lastSeq > 0) {
+    // No messages left: one erased record carries the last sequence and its time, for servers that
+    // rebuild a block from its records (2.10 on ignore .idx files); the index says the block is empty.
+    cur.add(st.lastSeq, st.lastTime, EMPTY, undefined, EMPTY, true);
+    cur.first = st.lastSeq + 1;
   }
   emit(cur, index);
   yield fw.take();

@@ -572,6 +572,8 @@ Deno.test({
       // The next message continues the sequence.
       const a = await to.request("pu", enc.encode("next"), { timeout: 2_000 });
       assertEquals(a.json<Json>().seq, 8);
+      const m = await api(to, "$JS.API.STREAM.MSG.GET.PU", { seq: 8 });
+      assertEquals(atob(m.message.data), "next");
       await api(from, "$JS.API.STREAM.DELETE.PU");
       await api(to, "$JS.API.STREAM.DELETE.PU");
     }
@@ -803,4 +805,39 @@ Deno.test("Stream restore: per-message TTLs come back from the Nats-TTL headers"
   await new Promise((res) => setTimeout(res, 1_600));
   const st = (await api(nd.nc, "$JS.API.STREAM.INFO.TTL")).state;
   assertEquals([st.messages, st.first_seq], [1, 2]);
+});
+
+Deno.test({
+  name: "Stream snapshot: nats-server keeps natsdeno's blocks as its own across a restart",
+  ignore,
+  fn: async () => {
+    await using nd = await natsdeno();
+    await populate(nd.nc);
+    await api(nd.nc, "$JS.API.STREAM.CREATE.PU", { name: "PU", subjects: ["pu"], storage: "file" });
+    for (let i = 0; i < 3; i++) await nd.nc.request("pu", enc.encode(`p${i}`), { timeout: 2_000 });
+    await api(nd.nc, "$JS.API.STREAM.PURGE.PU");
+    const want = await describe(nd.nc);
+    const wantPu = (await api(nd.nc, "$JS.API.STREAM.INFO.PU")).state;
+    const [s1, d1] = await snapshot(nd.nc, "S");
+    const [s2, d2] = await snapshot(nd.nc, "PU");
+    const storeDir = await Deno.makeTempDir({ prefix: "natsdeno-snapc-ref-" });
+    const conf = `jetstream { store_dir: "${storeDir}" }`;
+    {
+      await using ref = await runRefServer(exe!, conf);
+      await using nc = await connect({ servers: `127.0.0.1:${ref.port}` });
+      assertEquals((await restore(nc, "S", { config: s1.config }, d1)).error, undefined);
+      assertEquals((await restore(nc, "PU", { config: s2.config }, d2)).error, undefined);
+    }
+    await using ref = await runRefServer(exe!, conf);
+    await using nc = await connect({ servers: `127.0.0.1:${ref.port}` });
+    assertEquals(await describe(nc), want);
+    const pu = (await api(nc, "$JS.API.STREAM.INFO.PU")).state;
+    assertEquals([pu.messages, pu.first_seq, pu.last_seq], [
+      wantPu.messages,
+      wantPu.first_seq,
+      wantPu.last_seq,
+    ]);
+    assertEquals((await nc.request("pu", enc.encode("more"), { timeout: 2_000 })).json<Json>().seq, 4);
+    await Deno.remove(storeDir, { recursive: true }).catch(() => {});
+  },
 });
