@@ -2,8 +2,8 @@
 // Memory of a FileStore read from start to end: RSS while a reader walks a large file stream (default
 // 1,000,000 messages of 1,000 bytes, about 1 GB), and the index cost per message. Two phases, each its own
 // process (each well under a minute of CPU on this machine):
-//   deno run -A --v8-flags=--expose-gc scripts/fs_read_rss.ts write <dir> [msgs] [size]
-//   deno run -A --v8-flags=--expose-gc scripts/fs_read_rss.ts read <dir> [cacheMiB]
+//   deno run -A --v8-flags=--expose-gc scripts/fs_read_rss.ts write <dir> [msgs] [size] [plain|s2|aes|aes-s2]
+//   deno run -A --v8-flags=--expose-gc scripts/fs_read_rss.ts read <dir> [cacheMiB] [plain|s2|aes|aes-s2]
 // `read` opens the store (recovery), reports RSS and heap before and after the open (the index), then reads
 // every message in order with loadNextMsg, copying each payload as a consumer delivery does, and samples RSS
 // every 10,000 messages. The bound to expect: RSS after open + block cache limit + a small constant.
@@ -11,7 +11,9 @@
 import { FileStore } from "../src/store/filestore.ts";
 import type { StoreConfig } from "../src/store/store.ts";
 
-const [mode, dir, a1, a2] = Deno.args;
+const [mode, dir, a1, a2, a3] = Deno.args;
+const variant = (mode === "write" ? a3 : a2) ?? "plain";
+const encryption = variant.startsWith("aes") ? { key: "rss-key", cipher: "aes" as const, account: "$G" } : undefined;
 if ((mode !== "write" && mode !== "read") || dir === undefined) {
   console.error("usage: fs_read_rss.ts write <dir> [msgs] [size] | read <dir> [cacheMiB]");
   Deno.exit(2);
@@ -29,7 +31,7 @@ const cfg: StoreConfig = {
   discardNew: false,
   discardNewPerSubject: false,
   allowMsgTtl: false,
-  compression: "none",
+  compression: variant.endsWith("s2") ? "s2" : "none",
 };
 
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -48,7 +50,7 @@ function fmt(n: number): string {
 if (mode === "write") {
   const n = Number(a1 ?? 1_000_000);
   const size = Number(a2 ?? 1000);
-  const st = new FileStore(cfg, { dir });
+  const st = new FileStore(cfg, { dir, encryption });
   const body = new Uint8Array(size);
   const t0 = performance.now();
   for (let i = 1; i <= n; i++) {
@@ -64,7 +66,7 @@ if (mode === "write") {
   const cacheMiB = Number(a1 ?? 32);
   const m0 = mem();
   const t0 = performance.now();
-  const st = new FileStore(cfg, { dir, blockCacheBytes: cacheMiB * MiB });
+  const st = new FileStore(cfg, { dir, encryption, blockCacheBytes: cacheMiB * MiB });
   const tOpen = performance.now() - t0;
   const m1 = mem();
   const msgs = st.fastState().msgs;

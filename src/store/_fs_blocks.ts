@@ -67,16 +67,16 @@ export function newBlockMeta(idx: number): Block {
 }
 
 /**
- * Reads a whole block file into `spare` when it is large enough, else into a buffer V8 allocates itself. Not readFileSync: its buffers are allocated
- * outside V8's external-memory accounting, so a reader walking a large stream (a new block buffer every few
- * thousand messages, each dropped by the cache soon after) grew RSS by hundreds of MiB before a GC came;
- * V8 counts its own array buffers and collects them in step with the cache's evictions.
+ * Reads a whole block file into a buffer from `take` (a spare of at least the file's size) or one V8
+ * allocates itself. Not readFileSync: its buffers are allocated outside V8's external-memory accounting, so
+ * a reader walking a large stream (a new block buffer every few thousand messages, each dropped by the
+ * cache soon after) grew RSS by hundreds of MiB before a GC came.
  */
-export function readBlockFile(path: string, spare?: Uint8Array): Uint8Array {
+export function readBlockFile(path: string, take?: (n: number) => Uint8Array | undefined): Uint8Array {
   const fd = fs.openSync(path, "r");
   try {
     const size = fs.fstatSync(fd).size;
-    const buf = spare !== undefined && spare.length >= size ? spare.subarray(0, size) : new Uint8Array(size);
+    const buf = take?.(size)?.subarray(0, size) ?? new Uint8Array(size);
     let off = 0;
     while (off < size) {
       const n = fs.readSync(fd, buf, off, size - off, off);
@@ -148,8 +148,16 @@ export class BlockFiles {
     return undefined;
   }
 
-  /** Reads a block's plain record bytes (decrypted, decompressed). */
-  read(b: Block, raw?: Uint8Array): Uint8Array {
+  /**
+   * Reads a block's plain record bytes (decrypted, decompressed). With `inPlace`, `raw` is decrypted where
+   * it is (the caller is done with the file's bytes) and a decompressed block goes into a buffer from `take`.
+   */
+  read(
+    b: Block,
+    raw?: Uint8Array,
+    inPlace = false,
+    take?: (n: number) => Uint8Array | undefined,
+  ): Uint8Array {
     let data: Uint8Array = raw ?? readBlockFile(this.path(b.idx));
     // A plain Uint8Array (not a Buffer, whose slice() is a view): the bytes may be handed out as payloads.
     data = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
@@ -157,12 +165,12 @@ export class BlockFiles {
       const nl = blockNonceLen(this.keys.cipher);
       if (data.length < nl) return EMPTY;
       const nonce = data.slice(0, nl);
-      data = data.slice(nl);
+      data = inPlace ? data.subarray(nl) : data.slice(nl);
       xorAt(this.keys.cipher, b.seed!, nonce, 0, data);
     }
     if (isCompressed(data)) {
       b.compressed = true;
-      data = decompressBlock(data);
+      data = decompressBlock(data, take);
     }
     return data;
   }

@@ -3,7 +3,7 @@
 // loaded on first use and kept in a least-recently-used cache bounded in bytes. A block unused for about
 // `idleMs` is dropped even when the cache is not full (nats-server expires its block caches after 10 s of
 // disuse). No view into a cached buffer leaves the cache (BlockSlab.read copies each message out), so the
-// buffer of an evicted block becomes the spare the next load reads into: a reader walking a large stream
+// buffers of evicted blocks become spares the next loads read and decode into: a reader walking a large stream
 // allocates no new block buffers, and RSS stays at the bound instead of growing until a GC frees the old
 // ones (measured: +420 MiB over a 32 MiB bound while reading 1 GB, before this).
 
@@ -12,6 +12,16 @@ import { Slab } from "./_index.ts";
 const EMPTY = new Uint8Array(0);
 /** Evicted buffers smaller than this are left to the GC. */
 const SPARE_MIN = 64 * 1024;
+/** Spares kept: a load needs two at most (the file's bytes and the decompressed block). */
+const SPARES = 2;
+
+/** Buffers a block load may read or decode into instead of allocating. */
+export interface BufferPool {
+  /** A buffer of at least `n` bytes (taken out of the pool), or undefined. */
+  take(n: number): Uint8Array | undefined;
+  /** Returns a buffer nothing else references. */
+  give(b: Uint8Array): void;
+}
 
 /** Default bound of the decoded-block cache, per store. */
 export const BLOCK_CACHE_BYTES = 32 * 1024 * 1024;
@@ -62,16 +72,26 @@ export class BlockCache {
   #mruEntry: Entry | undefined;
   #epoch = 0;
   #timer: ReturnType<typeof setInterval> | undefined;
-  /** An evicted block's buffer, for the next load to read into. */
-  #spare: Uint8Array | undefined;
+  /** Evicted blocks' buffers (whole), for the next loads to read and decode into. */
+  #spares: Uint8Array[] = [];
+  readonly #pool: BufferPool = {
+    take: (n) => {
+      const sp = this.#spares;
+      for (let i = 0; i < sp.length; i++) {
+        if (sp[i].length >= n) return sp.splice(i, 1)[0];
+      }
+      return undefined;
+    },
+    give: (b) => this.#recycle(b),
+  };
   /** Loads (hits + misses) and misses, for tests and figures. */
   loads = 0;
   misses = 0;
 
   constructor(
     readonly maxBytes: number,
-    /** Reads a block; may read into `spare` (then the returned bytes share its buffer). */
-    readonly load: (s: BlockSlab, spare: Uint8Array | undefined) => Uint8Array,
+    /** Reads a block, taking buffers from `pool` and giving back those the result does not use. */
+    readonly load: (s: BlockSlab, pool: BufferPool) => Uint8Array,
     readonly idleMs = BLOCK_CACHE_IDLE_MS,
   ) {}
 
@@ -98,11 +118,7 @@ export class BlockCache {
       e.epoch = this.#epoch;
     } else {
       this.misses++;
-      const spare = this.#spare;
-      this.#spare = undefined;
-      const data = this.load(s, spare);
-      if (spare !== undefined && data.buffer !== spare.buffer) this.#spare = spare;
-      e = this.#insert(s, data);
+      e = this.#insert(s, this.load(s, this.#pool));
     }
     this.#mru = s;
     this.#mruEntry = e;
@@ -128,7 +144,7 @@ export class BlockCache {
 
   clear(): void {
     this.#map.clear();
-    this.#spare = undefined;
+    this.#spares = [];
     this.#bytes = 0;
     this.#mru = this.#mruEntry = undefined;
     if (this.#timer !== undefined) clearInterval(this.#timer);
@@ -150,11 +166,18 @@ export class BlockCache {
     return e;
   }
 
-  /** Keeps an evicted block's buffer as the spare (the larger one wins). Nothing else references it. */
+  /** Keeps a buffer nothing else references as a spare (the larger ones win). */
   #recycle(d: Uint8Array): void {
     const buf = d.buffer as ArrayBuffer;
     if (buf.byteLength < SPARE_MIN) return;
-    if (this.#spare === undefined || this.#spare.length < buf.byteLength) this.#spare = new Uint8Array(buf);
+    const sp = this.#spares;
+    if (sp.length < SPARES) {
+      sp.push(new Uint8Array(buf));
+      return;
+    }
+    let min = 0;
+    for (let i = 1; i < sp.length; i++) if (sp[i].length < sp[min].length) min = i;
+    if (sp[min].length < buf.byteLength) sp[min] = new Uint8Array(buf);
   }
 
   #arm(): void {
@@ -174,7 +197,7 @@ export class BlockCache {
       }
     }
     if (this.#map.size === 0 && this.#timer !== undefined) {
-      this.#spare = undefined;
+      this.#spares = [];
       clearInterval(this.#timer);
       this.#timer = undefined;
     }

@@ -3,7 +3,7 @@
 // that the file is still the one written (its hash) and serves only records whose checksums hold when not.
 
 import { type Block, type BlockFiles, EMPTY, readBlockFile } from "./_fs_blocks.ts";
-import { BlockCache, BlockSlab } from "./_fs_cache.ts";
+import { BlockCache, BlockSlab, type BufferPool } from "./_fs_cache.ts";
 import type { Slab } from "./_index.ts";
 import { RK_MSG, scanBlock } from "./msg_block.ts";
 
@@ -21,7 +21,7 @@ export class BlockReads {
     readonly repoint: Repoint,
   ) {
     if (cacheBytes > 0) {
-      this.cache = new BlockCache(cacheBytes, (s, spare) => this.#loadSlab(s, spare), idleMs);
+      this.cache = new BlockCache(cacheBytes, (s, pool) => this.#loadSlab(s, pool), idleMs);
     }
   }
 
@@ -63,7 +63,7 @@ export class BlockReads {
    * marks the slab failed, and a block changed on disk since it was written serves only the records whose
    * checksums hold; both are reported once per load.
    */
-  #loadSlab(s: BlockSlab, spare: Uint8Array | undefined): Uint8Array {
+  #loadSlab(s: BlockSlab, pool: BufferPool): Uint8Array {
     const files = this.files;
     let b: Block | undefined;
     for (const x of files.blocks) {
@@ -75,9 +75,12 @@ export class BlockReads {
     const file = files.path(s.idx);
     try {
       if (b === undefined || b.slab !== s) throw new Error("the block is gone");
-      const raw = readBlockFile(file, spare);
+      const take = (n: number) => pool.take(n);
+      const raw = readBlockFile(file, take);
       const changed = b.fileHash !== undefined && files.fileHash(raw) !== b.fileHash;
-      const data = files.read(b, raw);
+      const data = files.read(b, raw, true, take);
+      // Decompressed into another buffer: the file's bytes are done with.
+      if (data.buffer !== raw.buffer) pool.give(raw);
       if (changed) {
         const good = new Set<number>();
         let nbad = 0;

@@ -72,7 +72,7 @@ export function recoverBlocks(files: BlockFiles, reads: BlockReads, t: ReplayTar
     let raw: Uint8Array;
     let trusted = false;
     try {
-      raw = readBlockFile(file, spare);
+      raw = readBlockFile(file, (n) => spare !== undefined && spare.length >= n ? spare : undefined);
     } catch (err) {
       files.damaged(file, 0, `unreadable block: ${(err as Error).message}`);
       continue;

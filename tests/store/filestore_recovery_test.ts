@@ -5,7 +5,8 @@ import { xchacha20 } from "@noble/ciphers/chacha.js";
 import { FileStore, type FsDamage, type FsEncryption } from "../../src/store/filestore.ts";
 import { StoreError } from "../../src/store/store.ts";
 import { open, randomBytes, seal, xorAt } from "../../src/store/_fs_crypto.ts";
-import { compressBlock, decompressBlock } from "../../src/store/msg_block.ts";
+import { compressBlock, decompressBlock, snappyDecodeInto } from "../../src/store/msg_block.ts";
+import SnappyJS from "snappyjs";
 import { b, s, storeConfig } from "./store_suite.ts";
 import { defaultOptions, startServer } from "../../src/natsdeno.ts";
 import { Logger } from "../../src/util/mod.ts";
@@ -531,4 +532,27 @@ Deno.test("FileStore: after damage in the last block, new messages go to a new b
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }
+});
+
+Deno.test("snappyDecodeInto() decodes what SnappyJS compresses, in place, and refuses cut or bad input", () => {
+  const inputs: Uint8Array[] = [new Uint8Array(0), new Uint8Array(70_000).fill(7)];
+  const rnd = new Uint8Array(50_000);
+  crypto.getRandomValues(rnd);
+  inputs.push(rnd);
+  const mixed = new Uint8Array(65_536);
+  for (let i = 0; i < mixed.length; i++) mixed[i] = i % 3 === 0 ? rnd[i % 997] : (i >> 4) & 0xff;
+  inputs.push(mixed);
+  for (const a of inputs) {
+    const c = SnappyJS.compress(a) as Uint8Array;
+    const out = new Uint8Array(a.length + 9).fill(0xee);
+    assertEquals(snappyDecodeInto(c, out, 5), a.length);
+    assertEquals(out.subarray(5, 5 + a.length), a);
+    assertEquals(out[4], 0xee, "nothing written before");
+    if (c.length > 8) assertThrows(() => snappyDecodeInto(c.subarray(0, c.length - 3), out, 0));
+    if (a.length > 0) assertThrows(() => snappyDecodeInto(c, new Uint8Array(a.length - 1), 0));
+  }
+  // A copy reaching before the start of the output.
+  assertThrows(() => snappyDecodeInto(new Uint8Array([4, 0x01, 0x05]), new Uint8Array(8), 0));
+  // A block compressed as a whole still reads back through decompressBlock.
+  assertEquals(decompressBlock(compressBlock(mixed)), mixed);
 });
