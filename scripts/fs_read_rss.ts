@@ -13,7 +13,9 @@ import type { StoreConfig } from "../src/store/store.ts";
 
 const [mode, dir, a1, a2, a3] = Deno.args;
 const variant = (mode === "write" ? a3 : a2) ?? "plain";
-const encryption = variant.startsWith("aes") ? { key: "rss-key", cipher: "aes" as const, account: "$G" } : undefined;
+const encryption = variant.startsWith("aes")
+  ? { key: "rss-key", cipher: "aes" as const, account: "$G" }
+  : undefined;
 if ((mode !== "write" && mode !== "read") || dir === undefined) {
   console.error("usage: fs_read_rss.ts write <dir> [msgs] [size] | read <dir> [cacheMiB]");
   Deno.exit(2);
