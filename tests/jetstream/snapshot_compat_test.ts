@@ -910,3 +910,50 @@ Deno.test({
     assertEquals(await sample(nd.nc, "MB", seqs), await sample(ref.nc, "MB", seqs));
   },
 });
+
+Deno.test({
+  name: "Stream snapshot: interest and work-queue streams keep unacked messages and their consumers",
+  ignore,
+  fn: async () => {
+    await using ref = await reference();
+    await using nd = await natsdeno();
+    for (const retention of ["interest", "workqueue"]) {
+      for (const [from, to] of [[ref.nc, nd.nc], [nd.nc, ref.nc]]) {
+        const name = `R${retention.length}`;
+        let r = await api(from, `$JS.API.STREAM.CREATE.${name}`, {
+          name,
+          subjects: [`${name}.*`],
+          storage: "file",
+          retention,
+        });
+        assertEquals(r.error, undefined);
+        r = await api(from, `$JS.API.CONSUMER.DURABLE.CREATE.${name}.C`, {
+          "stream_name": name,
+          config: { "durable_name": "C", "ack_policy": "explicit" },
+        });
+        assertEquals(r.error, undefined);
+        for (let i = 0; i < 10; i++) await from.request(`${name}.x`, enc.encode(`${i}`), { timeout: 2_000 });
+        const got: Json[] = [];
+        const sub = from.subscribe(`in.${name}`, { callback: (_e, m) => void got.push(m) });
+        from.publish(`$JS.API.CONSUMER.MSG.NEXT.${name}.C`, enc.encode(JSON.stringify({ batch: 4 })), {
+          reply: `in.${name}`,
+        });
+        for (let i = 0; i < 100 && got.length < 4; i++) await new Promise((r) => setTimeout(r, 20));
+        for (const i of [0, 1, 2]) await from.request(got[i].reply, enc.encode("+ACK"), { timeout: 2_000 });
+        sub.unsubscribe();
+        const want = (await api(from, `$JS.API.STREAM.INFO.${name}`)).state;
+        assertEquals([want.messages, want.first_seq], [7, 4]);
+        const wantC = await consumerState(from, name, "C");
+        const [s, data] = await snapshot(from, name);
+        assertEquals(s.error, undefined);
+        const rr = await restore(to, name, { config: s.config }, data);
+        assertEquals(rr.error, undefined, retention);
+        const st = (await api(to, `$JS.API.STREAM.INFO.${name}`)).state;
+        assertEquals([st.messages, st.first_seq, st.last_seq], [7, 4, 10], retention);
+        assertEquals(await consumerState(to, name, "C"), wantC);
+        await api(from, `$JS.API.STREAM.DELETE.${name}`);
+        await api(to, `$JS.API.STREAM.DELETE.${name}`);
+      }
+    }
+  },
+});
