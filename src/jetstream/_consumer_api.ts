@@ -2,6 +2,7 @@
 // and MSG.NEXT routing. Behaviour follows nats-server server/jetstream_api.go (jsConsumer*Request) and
 // server/consumer.go (addConsumerWithAssignment).
 
+import { consumerMetaJson } from "./_fs_meta_json.ts";
 import { subjectIsSubsetMatch, subjectsCollide } from "../sublist/mod.ts";
 import { encoder, Nuid } from "../util/mod.ts";
 import { ApiError, newJSError } from "./api_errors.ts";
@@ -205,7 +206,7 @@ export function addConsumer(
       eo.applyUpdate(cfg);
       // An update sends no create advisory, where configs are saved (see _fs_recover.ts): save it here.
       const store = eo.store as { setMeta?: (m: unknown) => void };
-      store.setMeta?.({ created: String(eo.created), config: eo.config });
+      store.setMeta?.(consumerMetaJson(eo.name, eo.config, eo.created));
       return eo;
     }
     if (action === "update") throw newJSError("JSConsumerDoesNotExist");

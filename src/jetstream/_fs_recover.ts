@@ -16,6 +16,7 @@ import { checkStreamCfg, type StreamConfig } from "./_stream_config.ts";
 import { ApiError } from "./api_errors.ts";
 import { isValidSubject } from "../sublist/mod.ts";
 import type { ConsumerConfig } from "./_consumer_config.ts";
+import { consumerMetaJson, parseMetaJson, streamMetaJson } from "./_fs_meta_json.ts";
 
 /** The encryption settings of the jetstream config for `account`, or undefined. */
 export function fsEncryption(js: JetStream, account: string): FsEncryption | undefined {
@@ -55,12 +56,17 @@ export function persistOnAdvisory(jsa: JsAccount, body: Record<string, unknown>)
   if (s === undefined || !(s.store instanceof FileStore)) return;
   try {
     if (type.endsWith("stream_action")) {
-      s.store.setMeta({ created: String(s.created), config: s.config });
+      s.store.setMeta(streamMetaJson(s.config, s.created));
     } else {
       const c = s.consumers.get(String(body.consumer)) as
-        | { config: unknown; created?: bigint; store?: { setMeta?: (m: unknown) => void } }
+        | {
+          name: string;
+          config: ConsumerConfig;
+          created?: bigint;
+          store?: { setMeta?: (m: unknown) => void };
+        }
         | undefined;
-      c?.store?.setMeta?.({ created: String(c.created ?? 0n), config: c.config });
+      c?.store?.setMeta?.(consumerMetaJson(c.name, c.config, c.created ?? 0n));
     }
   } catch (err) {
     jsa.js.server.log.error(`JetStream: saving config of '${body.stream}': ${(err as Error).message}`);
@@ -82,10 +88,10 @@ export function recoverAccount(jsa: JsAccount): void {
     if (jsa.streams.has(name)) continue;
     const dir = join(root, name);
     try {
-      const meta = FileStore.readMeta(dir, name, fsEncryption(js, jsa.account.name)) as
-        | { created?: string; config?: StreamConfig }
-        | undefined;
-      if (meta?.config === undefined) {
+      const meta = parseMetaJson<StreamConfig>(
+        FileStore.readMeta(dir, name, fsEncryption(js, jsa.account.name)),
+      );
+      if (meta.config === undefined) {
         log.warn(`JetStream: no stream config in ${dir}; skipped`);
         continue;
       }
@@ -93,8 +99,7 @@ export function recoverAccount(jsa: JsAccount): void {
       if (cfg === undefined) continue;
       const t0 = performance.now();
       const store = js.newStreamStore(storeConfig(cfg), dir);
-      const created = meta.created !== undefined ? BigInt(meta.created) : undefined;
-      const s = new Stream(jsa.host, cfg, store, created);
+      const s = new Stream(jsa.host, cfg, store, meta.created);
       jsa.streams.set(cfg.name, s);
       const st = store.fastState();
       jsa.host.updateUsage("file", st.bytes);
@@ -109,8 +114,8 @@ export function recoverAccount(jsa: JsAccount): void {
         let ackFloor = 0;
         for (const cname of store.consumerNames()) {
           try {
-            const cm = store.consumerMeta(cname) as { config?: ConsumerConfig } | undefined;
-            if (cm?.config === undefined) continue;
+            const cm = parseMetaJson<ConsumerConfig>(store.consumerMeta(cname));
+            if (cm.config === undefined) continue;
             const c = addConsumer(jsa, s, cm.config);
             const floor = c.snapshot().asflr;
             if (ackFloor === 0 || floor < ackFloor) ackFloor = floor;

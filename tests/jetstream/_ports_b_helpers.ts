@@ -382,10 +382,8 @@ export function writeStreamDir(storeDir: string, cfg: Record<string, unknown>): 
     maxMsgSize: 0,
     discardNew: false,
   };
-  const fs = new FileStore(scfg as never, {
-    dir,
-    meta: { created: String(BigInt(Date.now()) * 1_000_000n), config: cfg },
-  });
+  // meta.inf as nats-server writes it: FileStreamInfo, the config's fields plus "created".
+  const fs = new FileStore(scfg as never, { dir, meta: { created: new Date().toISOString(), ...cfg } });
   fs.stop();
 }
 
