@@ -6,8 +6,12 @@
 //   obs/<c>/meta.inf, meta.sum, o.dat   each consumer's FileConsumerInfo JSON, its hash and its state
 // Hashes are HighwayHash-64: meta.sum keyed by sha256(<stream>), a consumer's by sha256(<stream>/<consumer>),
 // each record's by sha256(<stream>-<block index>). Blocks are written plain (the reference writes decrypted
-// blocks into snapshots too). The reader also takes what later servers write: tombstone records, blocks
-// compressed with the 'cmp' prefix, and archives without .idx files (state rebuilt from the records).
+// blocks into snapshots too), one record per sequence from a block's first to its last: readers index records
+// by position, so deleted sequences inside a block are erased records (and listed in the .idx). Blocks end
+// at ~4 MiB or before a gap of more than 4,096 sequences; an empty stream's block holds one erased record for
+// its last sequence. The reader also takes what later servers write: msgs/index.db (per-block state and
+// deleted sets), tombstone records, blocks with the 'cmp' compression prefix, and archives with no index at
+// all (state rebuilt from the records, as the reference does).
 
 import { posix } from "node:path";
 import { s2FrameDecode, S2FrameReader, S2FrameWriter } from "../util/mod.ts";

@@ -10,7 +10,10 @@
 // {config, state}, then one record per message (u64 seq, u64 ts ns, u16 subject length, u32 header length,
 // u32 body length, u32 zero, subject, header, body), little-endian.
 //
-// A restore builds everything before the stream becomes visible; a failure (archive, stream or consumer)
+// A snapshot is made piece by piece as chunks go out (~20 ms of work per event-loop turn), after waiting up to
+// 2 s for a listener; past the 8 MiB window one chunk goes per 10 ms without acks, and a deliver subject with
+// no interest left ends it. A restore reads the archive over several turns, then creates the stream, its
+// messages (limits applied as on recovery) and consumers in one go; a failure (archive, stream or consumer)
 // removes what was made and answers "restore failed: <reason>" (10062) as the reference does.
 
 import type { StreamStore } from "../store/mod.ts";
