@@ -462,6 +462,8 @@ function createRestored(
     return fail((e as Error).message);
   }
   const s = new Stream(jsa.host, cfg, store, a.created);
+  // The stream counts what it was created with against the account, as a recovered one does.
+  jsa.host.updateUsage(cfg.storage, store.fastState().bytes);
   jsa.streams.set(cfg.name, s);
   s.start();
   jsa.js.api.streamAction(jsa, cfg.name, "create");

@@ -957,3 +957,19 @@ Deno.test({
     }
   },
 });
+
+Deno.test("Stream restore: restored bytes count against the account until the stream is deleted", async () => {
+  await using nd = await natsdeno();
+  const cfg = { name: "U", subjects: ["u"], storage: "file" };
+  assertEquals((await api(nd.nc, "$JS.API.STREAM.CREATE.U", cfg)).error, undefined);
+  for (let i = 0; i < 20; i++) await nd.nc.request("u", enc.encode("x".repeat(100)), { timeout: 2_000 });
+  const [s, data] = await snapshot(nd.nc, "U");
+  await api(nd.nc, "$JS.API.STREAM.DELETE.U");
+  assertEquals((await api(nd.nc, "$JS.API.INFO")).storage, 0);
+  const r = await restore(nd.nc, "U", { config: s.config }, data);
+  assertEquals(r.error, undefined);
+  assert(r.state.bytes > 2000);
+  assertEquals((await api(nd.nc, "$JS.API.INFO")).storage, r.state.bytes);
+  await api(nd.nc, "$JS.API.STREAM.DELETE.U");
+  assertEquals((await api(nd.nc, "$JS.API.INFO")).storage, 0);
+});
