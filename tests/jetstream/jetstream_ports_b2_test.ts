@@ -596,14 +596,10 @@ Deno.test("TestJetStreamConsumerEOFBugNewFileStore: a wildcard consumer on a mir
   await sub.must(1_000);
 });
 
-// blocked (for now): the default inactive_threshold stamped into an ephemeral's config is another engineer's
-// uncommitted change to _consumer_base.ts; the test passes with it.
-Deno.test({
-  name:
-    "TestJetStreamSubjectBasedFilteredConsumers: consumer creates allowed only with their filter in the subject",
-  ignore: true,
-  fn: testSubjectBasedFilteredConsumers,
-});
+Deno.test(
+  "TestJetStreamSubjectBasedFilteredConsumers: consumer creates allowed only with their filter in the subject",
+  testSubjectBasedFilteredConsumers,
+);
 
 async function testSubjectBasedFilteredConsumers(): Promise<void> {
   const storeDir = await Deno.makeTempDir({ prefix: "natsdeno-jspb-" });
