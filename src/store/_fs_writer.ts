@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import { type Block, type BlockFiles, EMPTY, ioError } from "./_fs_blocks.ts";
 import { blockNonceLen, xorAt } from "./_fs_crypto.ts";
 import { EBIT, RecBuf, TBIT } from "./msg_block.ts";
-import type { StoreError } from "./store.ts";
+import { StoreError } from "./store.ts";
 
 /** Buffered bytes past which appends are written at once instead of at the end of the macrotask. */
 const FLUSH_AT = 1 << 20;
@@ -247,12 +247,16 @@ export class BlockWriter {
     else fs.closeSync(fd);
   }
 
-  /** After stop's final write and sync: everything is durable; waiters are released; nothing is written. */
-  close(): void {
+  /**
+   * After stop's final write and fdatasync: waiters for what is durable are released, the others (when
+   * `err`, the final write or fdatasync failed) get `err`; nothing is written any more.
+   */
+  close(err?: unknown): void {
     if (this.#syncTimer !== undefined) clearInterval(this.#syncTimer);
-    this.syncedSeq = this.writtenSeq;
+    if (err === undefined) this.syncedSeq = this.writtenSeq;
     this.closed = true;
-    this.#release(Infinity, undefined);
+    this.#release(this.syncedSeq, undefined);
+    this.#failAbove(this.syncedSeq, err ?? new StoreError("closed", "store is closed"));
     this.closeFd(this.fd);
     this.fd = -1;
   }
@@ -262,6 +266,7 @@ export class BlockWriter {
     if (this.failed !== undefined) return err;
     this.failed = err;
     queueMicrotask(() => {
+      if (this.closed) return; // stop() settled the waiters
       this.writtenSeq = Math.min(this.writtenSeq, keepSeq);
       this.lastAppended = this.writtenSeq;
       this.syncedSeq = Math.min(this.syncedSeq, keepSeq);

@@ -198,6 +198,11 @@ export class FileStore extends MemStore {
     return readMetaFile(dir, keys, sha256Key(name));
   }
 
+  /** The maximum size of a block in bytes. */
+  get blockSize(): number {
+    return this.#blockSize;
+  }
+
   /** What recovery and later block loads found wrong (also logged). */
   get damage(): FsDamage[] {
     return this.#files?.damage ?? [];
@@ -269,17 +274,19 @@ export class FileStore extends MemStore {
         onErr?.(err);
       }
     }
+    let failed: unknown;
     try {
       w.flushWrites();
-      fs.fdatasyncSync(w.fd);
+      w.syncNow();
       // A clean stop: the active block's hash lets the next open skip per-record checks.
       const files = this.#files;
       if (!w.active.damaged) files.seal(w.active.idx, readBlockFile(files.path(w.active.idx)), true);
       else if (files.sealed.has(w.active.idx)) files.seal(w.active.idx, undefined);
     } catch (err) {
+      if (w.syncedSeq < w.lastAppended) failed = err;
       onErr?.(err);
     }
-    w.close();
+    w.close(failed);
     this.#reads.cache?.clear();
     super.stop();
   }

@@ -159,6 +159,41 @@ Deno.test({
 });
 
 Deno.test({
+  name: "FileStore stop() on a full disk fails the acks it could not write instead of releasing them",
+  ignore: !CAN_MOUNT,
+  async fn() {
+    const mnt = (await mountTmpfs("1m"))!;
+    try {
+      const opts = { dir: `${mnt}/s`, onError: () => {} };
+      let st = new FileStore(cfg("stop"), opts);
+      const first = await storeAcked(st, 1);
+      assertEquals(first, 1);
+      const filler = fill(mnt, 0);
+      const results: unknown[] = [];
+      const big = new Uint8Array(64 * 1024).fill(1);
+      for (let k = 0; k < 4; k++) {
+        const { seq } = st.storeMsg("p.x", undefined, big);
+        assert(st.onFlushed(seq, (err) => results.push(err ?? "acked"), 0, 0));
+      }
+      // Stopped before the write of this task: stop() writes, fails, and must not ack.
+      st.stop();
+      assertEquals(results.length, 4);
+      for (const r of results) assert(r instanceof StoreError, `not acknowledged: ${r}`);
+      Deno.removeSync(filler);
+      st = new FileStore(cfg("stop"), opts);
+      try {
+        assertEquals(st.fastState().msgs, 1);
+        assert(same(st.loadMsg(1)?.msg, payload(1)));
+      } finally {
+        st.stop();
+      }
+    } finally {
+      await unmount(mnt);
+    }
+  },
+});
+
+Deno.test({
   name:
     "JetStream publish on a full disk gets JSStreamStoreFailedF (10077) with the OS error, as nats-server",
   ignore: !CAN_MOUNT,
