@@ -13,6 +13,7 @@ import { storeConfig, Stream } from "./stream.ts";
 import { addConsumer } from "./_consumer_api.ts";
 import { cfgContext, subscribeDirect } from "./_api.ts";
 import { checkStreamCfg, type StreamConfig } from "./_stream_config.ts";
+import { autoTuneBlockSize } from "./_fs_block_size.ts";
 import { ApiError } from "./api_errors.ts";
 import { isValidSubject } from "../sublist/mod.ts";
 import type { ConsumerConfig } from "./_consumer_config.ts";
@@ -31,11 +32,16 @@ export function defaultStoreFor(js: JetStream): (cfg: StoreConfig, dir: string) 
     if (cfg.storage === "memory") return new MemStore(cfg);
     const o = js.server.opts.jetStreamOpts;
     const log = js.server.log;
+    const encryption = fsEncryption(js, basename(dirname(dirname(dir))));
+    // Tuned to the stream's limits; encrypted blocks stay within the store's encrypted maximum.
+    let blockSize = autoTuneBlockSize(cfg, js.server.maxPayload);
+    if (blockSize !== undefined && encryption !== undefined) blockSize = Math.min(blockSize, 2 * 1024 * 1024);
     return new FileStore(cfg, {
       dir,
+      blockSize,
       syncIntervalMs: o.syncIntervalMs > 0 ? o.syncIntervalMs : undefined,
       syncAlways: o.syncAlways,
-      encryption: fsEncryption(js, basename(dirname(dirname(dir)))),
+      encryption,
       logger: { warn: (m) => log.warn(m), error: (m) => log.error(m) },
       onError: (e) => log.error(`filestore: ${(e as Error)?.message ?? e}`),
     });

@@ -9,6 +9,8 @@ import { assert, assertEquals, assertNotEquals, assertStringIncludes } from "@st
 import type { Msg, NatsConnection } from "@nats-io/transport-node";
 import { jsz } from "../../src/monitor/mod.ts";
 import { parseNextRequest } from "../../src/jetstream/_consumer_wait.ts";
+import type { JetStream } from "../../src/jetstream/jetstream.ts";
+import type { FileStore } from "../../src/store/mod.ts";
 import { checkFor, delay } from "../_helpers/server.ts";
 import {
   ackMeta,
@@ -92,12 +94,27 @@ Deno.test("TestJetStreamEnableAndDisableAccount: accounts gain and lose JetStrea
   assertEquals(r.error?.err_code, 10039);
 });
 
-// blocked: checks FileStore's block size auto-tuned from max_bytes (mset.fileStoreConfig().BlockSize); the block
-// size is internal to the store with no public equivalent, and natsdeno's FileStore does not tune it per max_bytes.
-Deno.test({
-  name: "TestJetStreamAutoTuneFSConfig: file store block size follows max_bytes",
-  ignore: true,
-  fn() {},
+Deno.test("TestJetStreamAutoTuneFSConfig: file store block size follows max_bytes or max_msgs", async () => {
+  await using s = await runJs({ jetStreamMaxMemory: -1, jetStreamMaxStore: 128 * 1024 * 1024 });
+  await using nc = await conn(s);
+  const jsa = (s.jetStream!.impl as JetStream).lookupAccount("$G")!;
+  const testBlkSize = async (name: string, maxMsgs: number, maxBytes: number, expected: number) => {
+    const cfg: Record<string, unknown> = { name, "max_msg_size": 512, storage: "file" };
+    if (maxMsgs > 0) cfg["max_msgs"] = maxMsgs;
+    if (maxBytes > 0) cfg["max_bytes"] = maxBytes;
+    await addStream(nc, cfg);
+    const store = jsa.streams.get(name)!.store as FileStore;
+    assertEquals(store.blockSize, expected, `auto tuned block size for ${JSON.stringify(cfg)}`);
+    assertEquals((await api(nc, `$JS.API.STREAM.DELETE.${name}`)).success, true);
+  };
+  const MIN = 32_000;
+  const MEDIUM = 4 * 1024 * 1024;
+  const MAX = 8 * 1024 * 1024;
+  await testBlkSize("foo", 1, 0, MIN);
+  await testBlkSize("foo", 1, 512, MIN);
+  await testBlkSize("foo", 1, 1024 * 1024, MEDIUM);
+  await testBlkSize("foo", 1, 8 * 1024 * 1024, MEDIUM);
+  await testBlkSize("foo_bar_baz", -1, 32 * 1024 * 1024, MAX);
 });
 
 Deno.test("TestJetStreamNextReqFromMsg: a 5s expires in a pull request lands 5s from now", () => {
