@@ -243,10 +243,15 @@ export class JetStream {
     };
     registerConsumerApi(this.api);
     server.onReload.push(() => this.#reloadAccounts());
-    // Account JWTs carry JetStream limits: an account (re)built from claims that has them is enabled.
+    // Account JWTs carry JetStream limits: an account (re)built from claims that has them is enabled, one
+    // whose new claims have none is disabled (operator mode only: config accounts follow the reload).
     server.onAccountRebuilt.push((acc) => {
       const l = acc.jetstreamConfig === undefined ? undefined : accountLimitsFromConfig(acc.jetstreamConfig);
       if (l !== undefined && acc !== server.systemAccount) this.enableAccount(acc, l);
+      else if (l === undefined && server.operator !== undefined) {
+        const jsa = this.accounts.get(acc.name);
+        if (jsa !== undefined) this.#disableAccount(jsa);
+      }
     });
   }
 

@@ -879,3 +879,59 @@ Deno.test("TestJetStreamStreamUpdateSubjectsOverlapOthers: an update may not tak
   assert(r.error !== undefined);
   assertStringIncludes(r.error.description, "overlap");
 });
+
+// Not a Go test: an account JWT turns JetStream on and off for its account (nats-server's configJetStream on
+// each claims update); the stream stays on disk while off.
+Deno.test("account JWT updates enable and disable JetStream for the account", async () => {
+  const sysKp = createAccount();
+  const accKp = createAccount();
+  const accpub = accKp.getPublicKey();
+  const base = {
+    subs: -1,
+    data: -1,
+    payload: -1,
+    imports: -1,
+    exports: -1,
+    wildcards: true,
+    conn: -1,
+    leaf: -1,
+  };
+  const withJs = accountJwt(accKp, { limits: { ...base, "mem_storage": -1, "disk_storage": -1 } }, oKp);
+  const withoutJs = accountJwt(accKp, { limits: base }, oKp, { iat: Math.floor(Date.now() / 1000) + 1 });
+  const withJsAgain = accountJwt(accKp, { limits: { ...base, "mem_storage": -1, "disk_storage": -1 } }, oKp, {
+    iat: Math.floor(Date.now() / 1000) + 2,
+  });
+  const credsOf = (kp: ReturnType<typeof createAccount>) => {
+    const ukp = createUser();
+    return credsAuthenticator(enc.encode(formatUserConfig(userJwt(ukp, kp), seedOf(ukp))));
+  };
+  const storeDir = await Deno.makeTempDir({ prefix: "natsdeno-jspb-" });
+  const conf = await createConfFile(`
+    listen: 127.0.0.1:-1
+    operator: ${OJWT}
+    system_account: ${sysKp.getPublicKey()}
+    resolver: { type: full, dir: '${storeDir}/jwt' }
+    jetstream: { store_dir: '${storeDir}/js' }
+  `);
+  await using s = await runServerWithConfig(conf);
+  const sys = await connect({ servers: s.clientUrl(), authenticator: credsOf(sysKp) });
+  const update = async (jwt: string) => {
+    const m = await sys.request(`$SYS.REQ.ACCOUNT.${accpub}.CLAIMS.UPDATE`, enc.encode(jwt), {
+      timeout: 2_000,
+    });
+    assertEquals(JSON.parse(dec.decode(m.data)).data?.code, 200, dec.decode(m.data));
+  };
+  await update(withJs);
+  const acc = await connect({ servers: s.clientUrl(), authenticator: credsOf(accKp) });
+  try {
+    await addStream(acc, { name: "TEST", subjects: ["foo"] });
+    await update(withoutJs);
+    assertEquals((await jsApi(acc, "$JS.API.INFO")).error?.err_code, 10039);
+    await update(withJsAgain);
+    assertEquals((await jsApi(acc, "$JS.API.INFO")).streams, 1);
+    await streamInfo(acc, "TEST");
+  } finally {
+    await acc.close();
+    await sys.close();
+  }
+});
