@@ -347,6 +347,7 @@ function subjectsCollideLoose(a: string, b: string): boolean {
 /** The account-limit checks before a stream is created (jsNonClusteredStreamLimitsCheck). */
 function checkAccountLimits(jsa: JsAccount, cfg: StreamConfig, existing?: StreamConfig): void {
   const l = jsa.limits;
+  if (l.noLimits) throw newJSError("JSNoLimitsErr");
   if (existing === undefined && l.maxStreams > 0 && jsa.streams.size >= l.maxStreams) {
     throw newJSError("JSMaximumStreamsLimitErr");
   }

@@ -46,6 +46,8 @@ export interface JsLimits {
   memoryMaxStreamBytes: number;
   storeMaxStreamBytes: number;
   maxBytesRequired: boolean;
+  /** Tiered limits without a tier for this server's streams (R1) nor a default: streams are refused (10120). */
+  noLimits?: boolean;
 }
 
 /** Unlimited account limits. */
@@ -112,6 +114,16 @@ export function accountLimitsFromConfig(v: unknown): JsLimits | undefined {
       case "storage_max_stream_bytes":
         l.storeMaxStreamBytes = n;
         break;
+      case "tiers": {
+        // Account JWT tiers: a single server holds R1 streams only, so its tier (when there is one) applies.
+        const r1 = typeof val === "object" && val !== null
+          ? (val as Record<string, unknown>)["R1"]
+          : undefined;
+        const t = r1 === undefined ? undefined : accountLimitsFromConfig(r1);
+        if (t === undefined) l.noLimits = true;
+        else Object.assign(l, t);
+        break;
+      }
     }
   }
   return l;

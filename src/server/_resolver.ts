@@ -1101,7 +1101,16 @@ function jetStreamFromClaims(
 ): Record<string, unknown> | undefined {
   const mem = lim["mem_storage"] ?? 0;
   const disk = lim["disk_storage"] ?? 0;
-  if (mem === 0 && disk === 0) return undefined;
+  if (mem === 0 && disk === 0) {
+    // Tiered limits alone (no default tier) also turn JetStream on; each tier in the same shape.
+    const tiers = Object.entries(lim["tiered_limits"] ?? {});
+    if (tiers.length === 0) return undefined;
+    const out: Record<string, unknown> = {};
+    for (const [name, t] of tiers) {
+      out[name] = jetStreamFromClaims(t as AccountClaims["nats"]["limits"] & object) ?? { mem: 0, disk: 0 };
+    }
+    return { tiers: out };
+  }
   const orUnlimited = (n: number | undefined) => (n ?? 0) > 0 ? n : -1;
   return {
     mem,

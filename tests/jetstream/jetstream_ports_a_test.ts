@@ -11,6 +11,16 @@ import { jsz } from "../../src/monitor/mod.ts";
 import { parseNextRequest } from "../../src/jetstream/_consumer_wait.ts";
 import type { JetStream } from "../../src/jetstream/jetstream.ts";
 import type { FileStore } from "../../src/store/mod.ts";
+import { jwtAuthenticator } from "@nats-io/nats-core";
+import {
+  accountDefaults,
+  accountJwt,
+  createAccount,
+  createUser,
+  oKp,
+  storeAccount,
+  userJwt,
+} from "../_helpers/jwt.ts";
 import { checkFor, delay } from "../_helpers/server.ts";
 import {
   ackMeta,
@@ -1167,13 +1177,28 @@ Deno.test("TestJetStreamStreamFileTrackingAndLimits: account storage usage track
   assert(u.storage <= 9600 + 100, `storage ${u.storage} well past the limit of 9600`);
 });
 
-// blocked: natsdeno has no tiered account limits: account JWTs' tiered_limits are not read and stream creation
-// knows no per-replica tier (JSNoLimitsErr 10120 is never given); Go sets the tiers in code (UpdateJetStreamLimits),
-// which a 2.9.10 config file cannot express.
-Deno.test({
-  name: "TestJetStreamTieredLimits: a stream needs a default or applicable tiered limit",
-  ignore: true,
-  fn() {},
+Deno.test("TestJetStreamTieredLimits: a stream needs a default or applicable tiered limit", async () => {
+  // Go sets the global account's tiers in code; here an operator-mode account gets them from its JWT, and the
+  // update goes through the same path a pushed account JWT takes.
+  await using s = await runJs({ trustedKeys: [oKp.getPublicKey()], accountResolver: { type: "MEMORY" } });
+  const akp = createAccount();
+  const tiers = (name: string) => ({
+    limits: {
+      ...(accountDefaults().limits as Record<string, unknown>),
+      "tiered_limits": { [name]: { "mem_storage": 8192, "disk_storage": 9600, streams: -1, consumer: -1 } },
+    },
+  });
+  storeAccount(s, akp.getPublicKey(), accountJwt(akp, tiers("nottheer")));
+  const ukp = createUser();
+  await using nc = await conn(s, { authenticator: jwtAuthenticator(userJwt(ukp, akp), ukp.getSeed()) });
+  const cfg = { name: "LIMITS", storage: "file", retention: "workqueue" };
+  let r = await api(nc, "$JS.API.STREAM.CREATE.LIMITS", cfg);
+  assert(r.error !== undefined, "Expected an error");
+  assertStringIncludes(r.error.description, "no JetStream default or applicable tiered limit present");
+  const acc = s.accounts.get(akp.getPublicKey())!;
+  assertEquals(s.operator!.updateAccountWithClaimJwt(acc, accountJwt(akp, tiers("R1"))), undefined);
+  r = await api(nc, "$JS.API.STREAM.CREATE.LIMITS", cfg);
+  assertEquals(r.error, undefined, "an R1 tier applies to this server's streams");
 });
 
 Deno.test("TestJetStreamSimpleFileRecovery: file streams, consumers and usage come back after a restart", async () => {
