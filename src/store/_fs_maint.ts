@@ -24,6 +24,8 @@ export class Maintenance {
   /** Stream compression is on (s2). */
   compress: boolean;
   #scheduled = false;
+  /** Blocks sealed since the pending pass was scheduled. */
+  #waited = 0;
 
   constructor(
     readonly files: BlockFiles,
@@ -39,15 +41,28 @@ export class Maintenance {
   schedule(): void {
     if (this.#scheduled) return;
     this.#scheduled = true;
-    setImmediate(() => {
-      this.#scheduled = false;
-      if (this.writer.closed) return;
-      try {
-        this.#run();
-      } catch (err) {
-        this.files.onErr?.(err);
-      }
-    });
+    this.#waited = 0;
+    setImmediate(() => this.#pass());
+  }
+
+  /**
+   * Runs a scheduled pass now when two blocks were sealed while it waited: a producer that never yields to
+   * the event loop (a tight loop whose flushed() is already satisfied by rotation's fdatasync) starves
+   * setImmediate, and nothing would be reclaimed. Call only outside a MemStore change.
+   */
+  catchUp(): void {
+    if (this.#scheduled && this.#waited >= 2) this.#pass();
+  }
+
+  #pass(): void {
+    if (!this.#scheduled) return;
+    this.#scheduled = false;
+    if (this.writer.closed) return;
+    try {
+      this.#run();
+    } catch (err) {
+      this.files.onErr?.(err);
+    }
   }
 
   /** Compresses (or rewrites without damage) the queued sealed blocks now. */
@@ -165,6 +180,7 @@ export class Maintenance {
       this.toCompress.push(old);
       this.schedule();
     }
+    if (this.#scheduled) this.#waited++;
     syncDir(files.mdir);
   }
 

@@ -461,6 +461,7 @@ export class FileStore extends MemStore {
     } catch (err) {
       throw err instanceof StoreError ? err : ioError("starting a new message block", err);
     }
+    this.#maint.catchUp();
     const h = this.#hole;
     if (h !== undefined) {
       // The sequences of messages dropped after a failed write stay used: recorded before the next message.

@@ -556,3 +556,24 @@ Deno.test("snappyDecodeInto() decodes what SnappyJS compresses, in place, and re
   // A block compressed as a whole still reads back through decompressBlock.
   assertEquals(decompressBlock(compressBlock(mixed)), mixed);
 });
+
+Deno.test("FileStore reclaims blocks under limits even when the producer never yields to the event loop", async () => {
+  const dir = tmp();
+  const maxBytes = 256 * 1024;
+  const st = new FileStore(storeConfig({ storage: "file", maxBytes }), { dir, blockSize: 64 * 1024 });
+  try {
+    const payload = new Uint8Array(16 * 1024);
+    // Rotation fdatasyncs, so most flushed() calls are already satisfied: only microtasks run in this loop.
+    for (let q = 1; q <= 2000; q++) {
+      st.storeMsg(`big.${q % 4}`, undefined, payload);
+      if (q % 64 === 0) await st.flushed(q);
+    }
+    let disk = 0;
+    for (const e of Deno.readDirSync(`${dir}/msgs`)) disk += Deno.statSync(`${dir}/msgs/${e.name}`).size;
+    assert(disk < maxBytes * 2, `blocks not reclaimed: ${disk} bytes on disk for ${maxBytes} of messages`);
+    assert(st.state().bytes <= maxBytes);
+  } finally {
+    st.stop();
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
