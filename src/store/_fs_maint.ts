@@ -1,7 +1,9 @@
-// FileStore block lifecycle: rotation (sealing the active block), and space reclaim off the publish path (setImmediate): the first blocks whose messages are all gone
-// are removed; a sealed block with at least half of its messages removed is rewritten without them; with
-// compression s2 a block is compressed whole once sealed; damaged blocks are rewritten without their bad
-// records. Behaviour follows nats-server server/filestore.go (compact, removeMsgBlock, compressed blocks).
+// FileStore block lifecycle: rotation (sealing the active block), and space reclaim off the publish path
+// (setImmediate, or before the next message when a busy producer starves it): the first blocks whose
+// messages are all gone are removed; a sealed block with at least half of its messages removed is rewritten
+// without them; with compression s2 a block is compressed whole once sealed; damaged blocks are rewritten
+// without their bad records. Behaviour follows nats-server server/filestore.go (compact, removeMsgBlock,
+// compressed blocks).
 
 import { type Block, type BlockFiles, readBlockFile } from "./_fs_blocks.ts";
 import type { BlockReads } from "./_fs_reads.ts";

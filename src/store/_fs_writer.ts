@@ -1,7 +1,9 @@
 // FileStore's write path: records are appended to a buffer, written to the active block with one positional
 // write per macrotask, and fdatasynced with group commit (one fdatasync shared by every append since the
-// previous one); flushed()/onFlushed() report durability. With a user-set sync_interval, acks do not wait and
-// a timer fdatasyncs every interval (the reference's lazy mode, nats-server server/filestore.go syncBlocks).
+// previous one); flushed()/onFlushed() report durability. With a user-set sync_interval, acks wait for the
+// write only and a timer fdatasyncs every interval (the reference's lazy mode, nats-server
+// server/filestore.go syncBlocks). A failed write or fdatasync fails the acks it covers and hands the
+// rollback of the index to the store (onFailure).
 
 import * as fs from "node:fs";
 import { type Block, type BlockFiles, EMPTY, ioError } from "./_fs_blocks.ts";
