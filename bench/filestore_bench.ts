@@ -5,22 +5,10 @@
 // The file-stream publish comparison with nats-server is `deno task bench --only js-async-file,js-sync-file`.
 import { FileStore } from "../src/store/filestore.ts";
 import type { StoreConfig } from "../src/store/store.ts";
+import { storeConfig } from "../tests/_helpers/store_config.ts";
 
 const N = Number(Deno.args[0] ?? 1_000_000);
-const cfg: StoreConfig = {
-  name: "bench",
-  storage: "file",
-  subjects: [">"],
-  maxMsgs: 0,
-  maxBytes: 0,
-  maxAge: 0n,
-  maxMsgsPerSubject: 0,
-  maxMsgSize: 0,
-  discardNew: false,
-  discardNewPerSubject: false,
-  allowMsgTtl: false,
-  compression: "none",
-};
+const cfg: StoreConfig = storeConfig({ name: "bench", storage: "file" });
 const payload = new Uint8Array(128).fill(0x61);
 
 if (Deno.args[1] === "--child") {

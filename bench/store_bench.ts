@@ -4,21 +4,9 @@
 import { MemStore } from "../src/store/memstore.ts";
 import { FileStore } from "../src/store/filestore.ts";
 import type { StoreConfig, StreamStore } from "../src/store/store.ts";
+import { storeConfig } from "../tests/_helpers/store_config.ts";
 
-const cfg: StoreConfig = {
-  name: "bench",
-  storage: "memory",
-  subjects: [">"],
-  maxMsgs: 0,
-  maxBytes: 0,
-  maxAge: 0n,
-  maxMsgsPerSubject: 0,
-  maxMsgSize: 0,
-  discardNew: false,
-  discardNewPerSubject: false,
-  allowMsgTtl: false,
-  compression: "none",
-};
+const cfg: StoreConfig = storeConfig({ name: "bench" });
 const payload = new Uint8Array(128).fill(0x61);
 const N = 100_000;
 

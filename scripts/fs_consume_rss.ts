@@ -9,6 +9,7 @@
 import { connect } from "@nats-io/transport-node";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { FileStore } from "../src/store/filestore.ts";
+import { storeConfig } from "../tests/_helpers/store_config.ts";
 
 const dir = Deno.args[0];
 const n = Number(Deno.args[1] ?? 1_000_000);
@@ -64,20 +65,9 @@ if (!exists) {
   await jsm.streams.add({ name: "RSS", subjects: ["rss.>"], storage: "file" as never });
   await nc.close();
   await stop(srv);
-  const st = new FileStore({
-    name: "RSS",
-    storage: "file",
-    subjects: ["rss.>"],
-    maxMsgs: 0,
-    maxBytes: 0,
-    maxAge: 0n,
-    maxMsgsPerSubject: 0,
-    maxMsgSize: 0,
-    discardNew: false,
-    discardNewPerSubject: false,
-    allowMsgTtl: false,
-    compression: "none",
-  }, { dir: streamDir });
+  const st = new FileStore(storeConfig({ name: "RSS", storage: "file", subjects: ["rss.>"] }), {
+    dir: streamDir,
+  });
   const body = new Uint8Array(size);
   for (let i = 1; i <= n; i++) {
     body[0] = i & 0xff;

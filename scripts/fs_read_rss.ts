@@ -10,6 +10,7 @@
 
 import { FileStore } from "../src/store/filestore.ts";
 import type { StoreConfig } from "../src/store/store.ts";
+import { storeConfig } from "../tests/_helpers/store_config.ts";
 
 const [mode, dir, a1, a2, a3] = Deno.args;
 const variant = (mode === "write" ? a3 : a2) ?? "plain";
@@ -21,20 +22,12 @@ if ((mode !== "write" && mode !== "read") || dir === undefined) {
   Deno.exit(2);
 }
 
-const cfg: StoreConfig = {
+const cfg: StoreConfig = storeConfig({
   name: "rss",
   storage: "file",
   subjects: ["rss.>"],
-  maxMsgs: 0,
-  maxBytes: 0,
-  maxAge: 0n,
-  maxMsgsPerSubject: 0,
-  maxMsgSize: 0,
-  discardNew: false,
-  discardNewPerSubject: false,
-  allowMsgTtl: false,
   compression: variant.endsWith("s2") ? "s2" : "none",
-};
+});
 
 const gc = (globalThis as { gc?: () => void }).gc;
 const MiB = 1024 * 1024;

@@ -6,25 +6,13 @@
 //   deno run -A --v8-flags=--expose-gc scripts/index_mem.ts [msgs] [subjects]
 
 import { MemStore } from "../src/store/memstore.ts";
+import { storeConfig } from "../tests/_helpers/store_config.ts";
 
 const n = Number(Deno.args[0] ?? 1_000_000);
 const subjects = Number(Deno.args[1] ?? 100);
 const gc = (globalThis as { gc?: () => void }).gc!;
 const subj = Array.from({ length: subjects }, (_, i) => `idx.${i}`);
-const st = new MemStore({
-  name: "idx",
-  storage: "memory",
-  subjects: ["idx.>"],
-  maxMsgs: 0,
-  maxBytes: 0,
-  maxAge: 0n,
-  maxMsgsPerSubject: 0,
-  maxMsgSize: 0,
-  discardNew: false,
-  discardNewPerSubject: false,
-  allowMsgTtl: false,
-  compression: "none",
-});
+const st = new MemStore(storeConfig({ name: "idx", subjects: ["idx.>"] }));
 const body = new Uint8Array(16);
 function used(): number {
   gc();

@@ -7,22 +7,10 @@
 
 import { FileStore } from "../../src/store/filestore.ts";
 import { type StoreConfig, StoreError } from "../../src/store/store.ts";
+import { storeConfig } from "../_helpers/store_config.ts";
 
 export function cfg(name: string): StoreConfig {
-  return {
-    name,
-    storage: "file",
-    subjects: [">"],
-    maxMsgs: 0,
-    maxBytes: 0,
-    maxAge: 0n,
-    maxMsgsPerSubject: 0,
-    maxMsgSize: 0,
-    discardNew: false,
-    discardNewPerSubject: false,
-    allowMsgTtl: false,
-    compression: "none",
-  };
+  return storeConfig({ name, storage: "file" });
 }
 
 export function payload(i: number): Uint8Array {

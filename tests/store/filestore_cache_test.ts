@@ -3,22 +3,10 @@
 import { assert, assertEquals } from "@std/assert";
 import { FileStore, type FsEncryption } from "../../src/store/filestore.ts";
 import type { StoreConfig } from "../../src/store/store.ts";
+import { storeConfig } from "../_helpers/store_config.ts";
 
 function cfg(compression: "none" | "s2"): StoreConfig {
-  return {
-    name: "cache",
-    storage: "file",
-    subjects: [">"],
-    maxMsgs: 0,
-    maxBytes: 0,
-    maxAge: 0n,
-    maxMsgsPerSubject: 0,
-    maxMsgSize: 0,
-    discardNew: false,
-    discardNewPerSubject: false,
-    allowMsgTtl: false,
-    compression,
-  };
+  return storeConfig({ name: "cache", storage: "file", compression });
 }
 
 function payload(i: number): Uint8Array {

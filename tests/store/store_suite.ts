@@ -4,6 +4,7 @@ import { assert, assertEquals, assertThrows } from "@std/assert";
 import { type StoreConfig, StoreError, type StreamStore } from "../../src/store/store.ts";
 import { memStoreMsgSize } from "../../src/store/memstore.ts";
 import { checkFor, delay } from "../_helpers/server.ts";
+import { storeConfig } from "../_helpers/store_config.ts";
 
 /** Makes a store over `dir` (a fresh temp dir per test; file stores reopen the same dir). */
 export type MakeStore = (cfg: StoreConfig, dir: string) => StreamStore;
@@ -18,24 +19,8 @@ const td = new TextDecoder();
 export const b = (s: string): Uint8Array => te.encode(s);
 export const s = (u: Uint8Array | undefined): string => (u === undefined ? "<none>" : td.decode(u));
 
-/** A StoreConfig with no limits, overridden by `over`. */
-export function storeConfig(over: Partial<StoreConfig> = {}): StoreConfig {
-  return {
-    name: "zzz",
-    storage: "memory",
-    subjects: [">"],
-    maxMsgs: 0,
-    maxBytes: 0,
-    maxAge: 0n,
-    maxMsgsPerSubject: 0,
-    maxMsgSize: 0,
-    discardNew: false,
-    discardNewPerSubject: false,
-    allowMsgTtl: false,
-    compression: "none",
-    ...over,
-  };
-}
+/** A StoreConfig with no limits, overridden by `over` (tests/_helpers/store_config.ts). */
+export { storeConfig };
 
 /** Asserts that `fn` throws a StoreError with `code`. */
 export function storeErr(fn: () => unknown, code: StoreError["code"]): void {
