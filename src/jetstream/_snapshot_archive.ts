@@ -14,7 +14,7 @@
 // all (state rebuilt from the records, as the reference does).
 
 import { posix } from "node:path";
-import { s2FrameDecode, S2FrameReader, S2FrameWriter } from "../util/mod.ts";
+import { goJsonSyntaxError, s2FrameDecode, S2FrameReader, S2FrameWriter } from "../util/mod.ts";
 import {
   type ConsumerState,
   decodeConsumerState,
@@ -25,7 +25,6 @@ import {
 } from "../store/mod.ts";
 import { readTar, TarWriter } from "./_tar.ts";
 import { rfc3339Nano } from "./_headers.ts";
-import { goJsonSyntaxError } from "./_go_json.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
