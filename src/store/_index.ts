@@ -86,6 +86,31 @@ function grow<T extends Float64Array | Uint32Array | Uint8Array | BigInt64Array>
   return b;
 }
 
+/**
+ * Index of the first of the sorted sequences `s[lo..hi)` that is >= `seq` (hi when none). Both SeqList and
+ * RecIndex keep a Float64Array here, so this stays monomorphic. Dense runs (few removals) need one probe.
+ */
+function lowerBound(s: Float64Array, lo: number, hi: number, seq: number): number {
+  if (lo >= hi || s[lo] >= seq) return lo;
+  const guess = lo + (seq - s[lo]);
+  if (guess < hi && s[guess] === seq) return guess;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (s[mid] < seq) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * The compaction policy of SeqList and RecIndex after a removal: more dead entries than live ones (past a
+ * few), or a dead prefix over half the array (past 1024), so compaction stays O(1) amortized per removal.
+ */
+function shouldCompact(head: number, len: number, dead: number): boolean {
+  const live = len - head - dead;
+  return (dead > 32 && dead > live) || (head > 1024 && head * 2 > len);
+}
+
 /** A sequence-ordered list of sequences (one subject's messages) with lazily dropped removed entries. */
 export class SeqList {
   seqs: Float64Array = new Float64Array(4);
@@ -121,19 +146,7 @@ export class SeqList {
 
   /** Index of the first entry (live or not) with seq >= `seq`, in [head, len]. */
   lowerBound(seq: number): number {
-    const s = this.seqs;
-    let lo = this.head;
-    let hi = this.len;
-    if (lo >= hi || s[lo] >= seq) return lo;
-    // Dense lists (few removals) are found in one probe.
-    const guess = lo + (seq - s[lo]);
-    if (guess < hi && s[guess] === seq) return guess;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (s[mid] < seq) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
+    return lowerBound(this.seqs, this.head, this.len, seq);
   }
 
   /** The first live sequence >= `seq`, or -1. */
@@ -179,10 +192,7 @@ export class SeqList {
       this.dead--;
     }
     if (this.head === this.len) return this.clear();
-    const live = this.len - this.head - this.dead;
-    if ((this.dead > 32 && this.dead > live) || (this.head > 1024 && this.head * 2 > this.len)) {
-      this.#compact();
-    }
+    if (shouldCompact(this.head, this.len, this.dead)) this.#compact();
   }
 
   #compact(): void {
@@ -266,18 +276,7 @@ export class RecIndex {
 
   /** Position of the first record (live or removed) with seq >= `seq`, in [head, len]. */
   lowerBound(seq: number): number {
-    const s = this.seq;
-    let lo = this.head;
-    let hi = this.len;
-    if (lo >= hi || s[lo] >= seq) return lo;
-    const guess = lo + (seq - s[lo]);
-    if (guess < hi && s[guess] === seq) return guess;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (s[mid] < seq) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
+    return lowerBound(this.seq, this.head, this.len, seq);
   }
 
   /** Position of the live record with exactly `seq`, or -1. */
@@ -326,10 +325,7 @@ export class RecIndex {
       this.dead--;
     }
     if (this.head === this.len) return this.clear();
-    const live = this.len - this.head - this.dead;
-    if ((this.dead > 32 && this.dead > live) || (this.head > 1024 && this.head * 2 > this.len)) {
-      this.#compact();
-    }
+    if (shouldCompact(this.head, this.len, this.dead)) this.#compact();
   }
 
   // Cost: copies the live records, paid for by the removals since the last compaction.
