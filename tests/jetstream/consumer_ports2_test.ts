@@ -26,6 +26,7 @@ import {
   MS,
   mustConsumer,
   pull,
+  pullSub,
   runServer,
   SEC,
   send,
@@ -166,15 +167,12 @@ Deno.test("TestJetStreamConsumerInvalidPriorityGroupRequestNotServed: a refused 
 });
 
 /** Sends a pull request for TEST.C on `reply` (Go's sendRequest helper); the subscription on `reply`. */
-async function sendRequest(
+function sendRequest(
   nc: Parameters<typeof pull>[0],
   reply: string,
   req: Record<string, unknown>,
 ): Promise<SyncSub> {
-  const sub = new SyncSub(nc, reply);
-  await nc.flush();
-  pull(nc, "TEST", "C", reply, req);
-  return sub;
+  return pullSub(nc, "TEST", "C", req, reply);
 }
 
 Deno.test("TestJetStreamConsumerOverflow: overflow pulls wait for min_pending or min_ack_pending", async () => {

@@ -12,19 +12,20 @@ import {
   ackSync,
   addStream,
   clientFor,
+  consumerExists,
   consumerInfo,
   createConsumer,
   dec,
   description,
   enc,
   fetch,
-  inbox,
   isStatus,
   jsApi,
   type Json,
   MS,
   mustConsumer,
   pull,
+  pullSub,
   runServer,
   SEC,
   send,
@@ -34,32 +35,18 @@ import {
 
 type Conn = Parameters<typeof pull>[0];
 
-/** A pull request on a private inbox; its subscription (Go's sendRequest / PublishRequest + SubscribeSync). */
-async function request(
-  nc: Conn,
-  s: string,
-  c: string,
-  req: Record<string, unknown> | string,
-): Promise<SyncSub> {
-  const box = inbox();
-  const sub = new SyncSub(nc, box);
-  await nc.flush();
-  pull(nc, s, c, box, req);
-  return sub;
-}
-
 Deno.test("TestJetStreamConsumerPullMaxWaitingOfOneWithHeartbeatInterval: no 409 for a heartbeat request over max_waiting", async () => {
   await using s = await runServer();
   await using nc = await clientFor(s);
   await addStream(nc, { name: "TEST", subjects: ["TEST.A"] });
   await mustConsumer(nc, "TEST", { "durable_name": "dur", "max_waiting": 1, "ack_policy": "explicit" });
   // A request can time out with max_waiting 1.
-  let sub = await request(nc, "TEST", "dur", { batch: 1, expires: 250 * MS });
+  let sub = await pullSub(nc, "TEST", "dur", { batch: 1, expires: 250 * MS });
   assertEquals(status(await sub.must(13_000)), "408");
   // One request waiting...
-  sub = await request(nc, "TEST", "dur", { batch: 1 });
+  sub = await pullSub(nc, "TEST", "dur", { batch: 1 });
   // ...then one with an idle heartbeat gets no 409: the client will notice the missing heartbeats instead.
-  const hb = await request(nc, "TEST", "dur", { batch: 1, expires: 500 * MS, "idle_heartbeat": 250 * MS });
+  const hb = await pullSub(nc, "TEST", "dur", { batch: 1, expires: 500 * MS, "idle_heartbeat": 250 * MS });
   assertEquals(await hb.next(300), null);
 });
 
@@ -70,7 +57,7 @@ Deno.test("TestJetStreamConsumerPullBatchCompleted: max_bytes left over after th
   const msg = crypto.getRandomValues(new Uint8Array(128));
   for (let i = 0; i < 10; i++) await nc.request("foo", msg, { timeout: 1_000 });
   await mustConsumer(nc, "TEST", { "durable_name": "dur", "ack_policy": "explicit" });
-  const sub = await request(nc, "TEST", "dur", { batch: 0, "max_bytes": 1024, expires: 250 * MS });
+  const sub = await pullSub(nc, "TEST", "dur", { batch: 0, "max_bytes": 1024, expires: 250 * MS });
   // The first message arrives as usual.
   assert(!isStatus(await sub.must()));
   // Then the batch is complete with bytes left.
@@ -209,22 +196,12 @@ Deno.test("TestJetStreamConsumerPullNoWaitBatchLargerThanPending: a no_wait batc
     const ci = await consumerInfo(nc, "TEST", "C");
     if (ci.num_pending !== 5) throw new Error(`num pending ${ci.num_pending}`);
   });
-  const sub = await request(nc, "TEST", "C", { batch: 10, "no_wait": true });
+  const sub = await pullSub(nc, "TEST", "C", { batch: 10, "no_wait": true });
   for (let i = 0; i < 5; i++) {
     const m = await sub.must();
     if (isStatus(m)) throw new Error(`expected data, got ${status(m)} ${description(m)}`);
   }
 });
-
-/** True while CONSUMER.INFO finds the consumer. */
-async function exists(nc: Conn, s: string, c: string): Promise<boolean> {
-  const r = await jsApi(nc, `$JS.API.CONSUMER.INFO.${s}.${c}`);
-  if (r.error !== undefined) {
-    assertEquals(r.error.err_code, 10014); // consumer not found
-    return false;
-  }
-  return true;
-}
 
 Deno.test("TestJetStreamConsumerNotInactiveDuringAckWait: an unacked delivery keeps an idle consumer alive", async () => {
   // R1 only (on a single server); the Go test's R3 variant needs a cluster.
@@ -242,11 +219,11 @@ Deno.test("TestJetStreamConsumerNotInactiveDuringAckWait: an unacked delivery ke
   assertEquals(msgs.length, 1);
   // Ack wait is still running: the consumer must not be deleted meanwhile.
   await delay(1_750);
-  assert(await exists(nc, "TEST", "CONSUMER"));
+  assert(await consumerExists(nc, "TEST", "CONSUMER"));
   await ackSync(nc, msgs[0]);
   // Nothing awaited any more: deleted after the inactivity threshold.
   await delay(1_750);
-  assert(!(await exists(nc, "TEST", "CONSUMER")));
+  assert(!(await consumerExists(nc, "TEST", "CONSUMER")));
 });
 
 Deno.test("TestJetStreamConsumerNotInactiveDuringAckWaitBackoff: a backoff redelivery keeps an idle consumer alive", async () => {
@@ -266,16 +243,16 @@ Deno.test("TestJetStreamConsumerNotInactiveDuringAckWaitBackoff: a backoff redel
   let msgs = await fetch(nc, "TEST", "CONSUMER", 1);
   assertEquals(msgs.length, 1);
   await delay(1_750);
-  assert(await exists(nc, "TEST", "CONSUMER"));
+  assert(await consumerExists(nc, "TEST", "CONSUMER"));
   msgs[0].respond(enc.encode("-NAK"));
   msgs = await fetch(nc, "TEST", "CONSUMER", 1);
   assertEquals(msgs.length, 1);
   // Now the wait is the second backoff.
   await delay(3_750);
-  assert(await exists(nc, "TEST", "CONSUMER"));
+  assert(await consumerExists(nc, "TEST", "CONSUMER"));
   await ackSync(nc, msgs[0]);
   await delay(1_750);
-  assert(!(await exists(nc, "TEST", "CONSUMER")));
+  assert(!(await consumerExists(nc, "TEST", "CONSUMER")));
 });
 
 Deno.test("TestJetStreamConsumerNotInactiveAfterPullRequestExpires: an expiring pull request counts as activity", async () => {
@@ -290,12 +267,12 @@ Deno.test("TestJetStreamConsumerNotInactiveAfterPullRequestExpires: an expiring 
     "inactive_threshold": threshold * MS,
   });
   // A pull request that expires right around the inactive threshold.
-  const sub = await request(nc, "TEST", "CONSUMER", `{"batch":1,"expires":${threshold * MS}}`);
+  const sub = await pullSub(nc, "TEST", "CONSUMER", `{"batch":1,"expires":${threshold * MS}}`);
   assertEquals(status(await sub.must(5_000)), "408");
   const expired = Date.now();
   let deleted = false;
   while (Date.now() - expired < 4_000) {
-    if (!(await exists(nc, "TEST", "CONSUMER"))) {
+    if (!(await consumerExists(nc, "TEST", "CONSUMER"))) {
       deleted = true;
       break;
     }
@@ -345,7 +322,7 @@ Deno.test("TestJetStreamConsumerPrioritized: the lowest priority number is serve
     "priority_policy": "prioritized",
   });
   const sendPull = (priority: number, batch: number) =>
-    request(nc, "TEST", "CONSUMER", { batch, expires: 10 * SEC, group: "A", priority });
+    pullSub(nc, "TEST", "CONSUMER", { batch, expires: 10 * SEC, group: "A", priority });
   const waitForNWaiting = (n: number) =>
     checkFor(2_000, 10, async () => {
       const ci = await consumerInfo(nc, "TEST", "CONSUMER");
@@ -486,7 +463,7 @@ Deno.test("TestJetStreamConsumerWithCorruptStateIsDeleted: a consumer whose stat
     await mustConsumer(nc, "TEST", { "durable_name": "DURABLE", "ack_policy": "none" });
     const names = await jsApi(nc, "$JS.API.CONSUMER.NAMES.TEST");
     assertEquals(names.consumers, ["DURABLE"]);
-    assert(await exists(nc, "TEST", "DURABLE"));
+    assert(await consumerExists(nc, "TEST", "DURABLE"));
   }
   // Zero the consumer's state file while the server is down.
   const ifn = consumerStateFile(storeDir, "TEST", "DURABLE");
@@ -498,7 +475,7 @@ Deno.test("TestJetStreamConsumerWithCorruptStateIsDeleted: a consumer whose stat
   // Recognized as corrupt and deleted: not listed, not found.
   const names = await jsApi(nc, "$JS.API.CONSUMER.NAMES.TEST");
   assertEquals(names.consumers ?? [], []);
-  assert(!(await exists(nc, "TEST", "DURABLE")));
+  assert(!(await consumerExists(nc, "TEST", "DURABLE")));
   await Deno.remove(storeDir, { recursive: true }).catch(() => {});
 });
 
@@ -641,6 +618,29 @@ Deno.test("TestJetStreamConsumerResetToSequence: a reset restarts delivery at th
   }
 });
 
+/**
+ * TEST/CONSUMER starts at msg3 (stream seq 3) of msg1..msg4: delivers and acks msg3, then a reset to seq 2 is
+ * refused ("below start <what>", 10204) and a reset to seq 3 redelivers msg3.
+ */
+async function checkResetToStart(nc: Conn, what: "seq" | "time"): Promise<void> {
+  let msgs = await fetch(nc, "TEST", "CONSUMER", 1);
+  assertEquals(dec.decode(msgs[0].data), "msg3");
+  await ackSync(nc, msgs[0]);
+  let r = await resetConsumer(nc, "TEST", "CONSUMER", { seq: 2 });
+  assertEquals(r.type, "io.nats.jetstream.api.v1.consumer_reset_response");
+  assertEquals(r.error?.err_code, 10204);
+  assertEquals(r.error?.description, `invalid reset: below start ${what}`);
+  r = await resetConsumer(nc, "TEST", "CONSUMER", { seq: 3 });
+  assertEquals(r.reset_seq, 3);
+  assertEquals(r.delivered.stream_seq, 2);
+  assertEquals(r.delivered.last_active, undefined);
+  assertEquals(r.ack_floor.stream_seq, 2);
+  assertEquals(r.ack_floor.last_active, undefined);
+  msgs = await fetch(nc, "TEST", "CONSUMER", 1);
+  assertEquals(dec.decode(msgs[0].data), "msg3");
+  await ackSync(nc, msgs[0]);
+}
+
 Deno.test("TestJetStreamConsumerResetToSequenceConstraintOnStartSeq: no reset below opt_start_seq", async () => {
   await using s = await runServer();
   await using nc = await clientFor(s);
@@ -652,22 +652,7 @@ Deno.test("TestJetStreamConsumerResetToSequenceConstraintOnStartSeq: no reset be
     "opt_start_seq": 3,
   });
   for (let i = 0; i < 4; i++) await send(nc, "foo", `msg${i + 1}`);
-  let msgs = await fetch(nc, "TEST", "CONSUMER", 1);
-  assertEquals(dec.decode(msgs[0].data), "msg3");
-  await ackSync(nc, msgs[0]);
-  let r = await resetConsumer(nc, "TEST", "CONSUMER", { seq: 2 });
-  assertEquals(r.type, "io.nats.jetstream.api.v1.consumer_reset_response");
-  assertEquals(r.error?.err_code, 10204);
-  assertEquals(r.error?.description, "invalid reset: below start seq");
-  r = await resetConsumer(nc, "TEST", "CONSUMER", { seq: 3 });
-  assertEquals(r.reset_seq, 3);
-  assertEquals(r.delivered.stream_seq, 2);
-  assertEquals(r.delivered.last_active, undefined);
-  assertEquals(r.ack_floor.stream_seq, 2);
-  assertEquals(r.ack_floor.last_active, undefined);
-  msgs = await fetch(nc, "TEST", "CONSUMER", 1);
-  assertEquals(dec.decode(msgs[0].data), "msg3");
-  await ackSync(nc, msgs[0]);
+  await checkResetToStart(nc, "seq");
 });
 
 Deno.test("TestJetStreamConsumerResetToSequenceConstraintOnStartTime: no reset to messages older than opt_start_time", async () => {
@@ -684,21 +669,7 @@ Deno.test("TestJetStreamConsumerResetToSequenceConstraintOnStartTime: no reset t
   });
   await delay(2);
   for (let i = 0; i < 2; i++) await send(nc, "foo", `msg${i + 3}`);
-  let msgs = await fetch(nc, "TEST", "CONSUMER", 1);
-  assertEquals(dec.decode(msgs[0].data), "msg3");
-  await ackSync(nc, msgs[0]);
-  let r = await resetConsumer(nc, "TEST", "CONSUMER", { seq: 2 });
-  assertEquals(r.error?.err_code, 10204);
-  assertEquals(r.error?.description, "invalid reset: below start time");
-  r = await resetConsumer(nc, "TEST", "CONSUMER", { seq: 3 });
-  assertEquals(r.reset_seq, 3);
-  assertEquals(r.delivered.stream_seq, 2);
-  assertEquals(r.delivered.last_active, undefined);
-  assertEquals(r.ack_floor.stream_seq, 2);
-  assertEquals(r.ack_floor.last_active, undefined);
-  msgs = await fetch(nc, "TEST", "CONSUMER", 1);
-  assertEquals(dec.decode(msgs[0].data), "msg3");
-  await ackSync(nc, msgs[0]);
+  await checkResetToStart(nc, "time");
 });
 
 Deno.test("TestJetStreamConsumerLegacyDurableCreateSetsConsumerName: both create subjects report name = durable", async () => {
@@ -1134,7 +1105,7 @@ Deno.test("TestJetStreamConsumerEphemeralPullDefaultInactiveThresholdAfterRestar
     // Go shortens the threshold through an internal call; here the default one runs out (pull consumers may add
     // up to a second).
     await checkFor(8_000, 100, async () => {
-      if (await exists(nc, "TEST", "CONSUMER")) throw new Error("consumer still exists");
+      if (await consumerExists(nc, "TEST", "CONSUMER")) throw new Error("consumer still exists");
     });
   } finally {
     await Deno.remove(storeDir, { recursive: true }).catch(() => {});

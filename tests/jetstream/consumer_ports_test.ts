@@ -4,154 +4,28 @@
 // Go's order; tests that need a cluster or Go internals stay ignored with the reason.
 
 import { assert, assertEquals, assertNotEquals, assertStringIncludes } from "@std/assert";
-import type { Msg, MsgHdrs, NatsConnection, Subscription } from "@nats-io/transport-node";
+import type { Msg, NatsConnection } from "@nats-io/transport-node";
 import { headers } from "@nats-io/nats-core";
-import { Logger } from "../../src/util/mod.ts";
-import { defaultOptions, type Options, startServer } from "../../src/natsdeno.ts";
-import { clientFor, jsApi, type TestServer } from "./_helpers.ts";
+import { defaultOptions, type Options } from "../../src/natsdeno.ts";
 import { checkFor } from "../_helpers/server.ts";
-
-const enc = new TextEncoder();
-const dec = new TextDecoder();
-const MS = 1_000_000;
-const SEC = 1_000 * MS;
-
-// deno-lint-ignore no-explicit-any
-type Json = any;
-
-/** A JetStream server with the real stores (MemStore and FileStore). */
-async function runServer(opts: Partial<Options> = {}): Promise<TestServer> {
-  const storeDir = opts.storeDir ?? await Deno.makeTempDir({ prefix: "natsdeno-jcp-" });
-  const full = defaultOptions({ host: "127.0.0.1", port: 0, jetStream: true, storeDir, ...opts });
-  const log = new Logger({ quiet: !Deno.env.get("NATSDENO_TEST_LOG"), debug: false }, true);
-  return await startServer(full, { log }) as TestServer;
-}
-
-async function addStream(nc: NatsConnection, cfg: Record<string, unknown>): Promise<void> {
-  const r = await jsApi(nc, `$JS.API.STREAM.CREATE.${cfg.name}`, { storage: "memory", ...cfg });
-  assert(r.error === undefined, JSON.stringify(r.error));
-}
-
-/** Creates/updates a consumer through CONSUMER.CREATE.<stream>.<name>; the parsed reply (error kept). */
-function createConsumer(
-  nc: NatsConnection,
-  s: string,
-  config: Record<string, unknown>,
-  extra = {},
-): Promise<Json> {
-  const name = (config.durable_name ?? config.name) as string;
-  return jsApi(nc, `$JS.API.CONSUMER.CREATE.${s}.${name}`, { "stream_name": s, config, ...extra });
-}
-
-async function mustConsumer(
-  nc: NatsConnection,
-  s: string,
-  config: Record<string, unknown>,
-  extra = {},
-): Promise<Json> {
-  const r = await createConsumer(nc, s, config, extra);
-  assert(r.error === undefined, JSON.stringify(r.error));
-  return r;
-}
-
-/** Publishes to a stream subject and waits for the ack. */
-async function send(nc: NatsConnection, subj: string, data: string, hdrs?: MsgHdrs): Promise<void> {
-  const m = await nc.request(subj, enc.encode(data), { timeout: 2_000, headers: hdrs });
-  const r = JSON.parse(dec.decode(m.data));
-  assert(r.error === undefined, JSON.stringify(r.error));
-}
-
-/** A subscription whose messages are read one at a time with a timeout (Go's SubscribeSync/NextMsg). */
-class SyncSub {
-  readonly q: Msg[] = [];
-  readonly sub: Subscription;
-  #wake: (() => void) | null = null;
-  constructor(nc: NatsConnection, subject: string) {
-    this.sub = nc.subscribe(subject, {
-      callback: (_e, m) => {
-        this.q.push(m);
-        this.#wake?.();
-      },
-    });
-  }
-  /** The next message, or null after `ms`. */
-  async next(ms = 1_000): Promise<Msg | null> {
-    const end = Date.now() + ms;
-    while (this.q.length === 0) {
-      const left = end - Date.now();
-      if (left <= 0) return null;
-      await new Promise<void>((r) => {
-        const t = setTimeout(() => {
-          this.#wake = null;
-          r();
-        }, left);
-        this.#wake = () => {
-          clearTimeout(t);
-          this.#wake = null;
-          r();
-        };
-      });
-    }
-    return this.q.shift()!;
-  }
-  async must(ms = 1_000): Promise<Msg> {
-    const m = await this.next(ms);
-    assert(m !== null, `no message on ${this.sub.getSubject()} within ${ms} ms`);
-    return m;
-  }
-  unsubscribe(): void {
-    this.sub.unsubscribe();
-  }
-}
-
-function isStatus(m: Msg): boolean {
-  return m.headers !== undefined && m.headers.code !== 0 && m.data.length === 0;
-}
-
-function status(m: Msg): string {
-  return m.headers?.code ? String(m.headers.code) : "";
-}
-
-/** Sends one pull request with `reply` as the reply subject. */
-function pull(
-  nc: NatsConnection,
-  s: string,
-  c: string,
-  reply: string,
-  req: Record<string, unknown> | string,
-): void {
-  const body = typeof req === "string" ? req : JSON.stringify(req);
-  nc.publish(`$JS.API.CONSUMER.MSG.NEXT.${s}.${c}`, enc.encode(body), { reply });
-}
-
-/** Fetches up to `batch` messages through a private inbox within `ms`, acking each when `ack`. */
-async function fetch(
-  nc: NatsConnection,
-  s: string,
-  c: string,
-  batch: number,
-  ms = 1_000,
-  ack = false,
-): Promise<Msg[]> {
-  const inbox = `_INBOX.f.${crypto.randomUUID().replaceAll("-", "")}`;
-  const sub = new SyncSub(nc, inbox);
-  await nc.flush();
-  pull(nc, s, c, inbox, { batch, expires: (ms - 50) * MS });
-  const out: Msg[] = [];
-  const end = Date.now() + ms;
-  while (out.length < batch) {
-    const m = await sub.next(Math.max(1, end - Date.now()));
-    if (m === null) break;
-    if (isStatus(m)) {
-      if (m.headers!.code === 100) continue;
-      break;
-    }
-    out.push(m);
-    if (ack) m.respond();
-  }
-  sub.unsubscribe();
-  return out;
-}
+import {
+  addStream,
+  clientFor,
+  createConsumer,
+  dec,
+  enc,
+  fetch,
+  isStatus,
+  jsApi,
+  MS,
+  mustConsumer,
+  pull,
+  runServer,
+  SEC,
+  send,
+  status,
+  SyncSub,
+} from "./_consumer_ports2_helpers.ts";
 
 Deno.test("TestJetStreamConsumerMultipleFiltersRemoveFilters: dropping all filters widens the consumer", async () => {
   await using s = await runServer();
@@ -1185,7 +1059,7 @@ Deno.test("TestJetStreamConsumerUpdateFilterSubject: a new filter takes over fro
   for (let i = 0; i < 20; i++) nc.publish("bar", enc.encode("OK"));
   await nc.flush();
   await mustConsumer(nc, "T", { "durable_name": "d", "filter_subject": "foo", "ack_policy": "explicit" });
-  const first = await fetch(nc, "T", "d", 5, 1_000, true);
+  const first = await fetch(nc, "T", "d", 5, 1_000, { ack: true });
   assertEquals(first.length, 5);
   await mustConsumer(nc, "T", { "durable_name": "d", "filter_subject": "bar", "ack_policy": "explicit" }, {
     action: "update",

@@ -24,6 +24,7 @@ import {
   conn,
   consumerInfo,
   dec,
+  eachStore,
   enc,
   inbox,
   type Json,
@@ -244,15 +245,11 @@ Deno.test("TestJetStreamUpdateStream: allowed and refused updates, limits applie
 });
 
 Deno.test("TestJetStreamLimitLockBug: max_msgs 10 keeps the last 10 of 100", async (t) => {
-  for (const [name, storage] of STORES) {
-    await t.step(name, async () => {
-      await using s = await runJs();
-      await using nc = await conn(s);
-      await addStream(nc, { name: "foo", retention: "limits", "max_msgs": 10, storage, "num_replicas": 1 });
-      for (let i = 0; i < 100; i++) await sendStreamMsg(nc, "foo", "ok");
-      assertEquals((await streamInfo(nc, "foo")).state.messages, 10);
-    });
-  }
+  await eachStore(t, async ({ nc, storage }) => {
+    await addStream(nc, { name: "foo", retention: "limits", "max_msgs": 10, storage, "num_replicas": 1 });
+    for (let i = 0; i < 100; i++) await sendStreamMsg(nc, "foo", "ok");
+    assertEquals((await streamInfo(nc, "foo")).state.messages, 10);
+  });
 });
 
 Deno.test("TestJetStreamNextMsgNoInterest: pull requests whose requestor timed out are skipped", async (t) => {
@@ -298,44 +295,40 @@ Deno.test("TestJetStreamNextMsgNoInterest: pull requests whose requestor timed o
 });
 
 Deno.test("TestJetStreamMsgHeaders: headers are stored as sent and delivered to consumers", async (t) => {
-  for (const [name, storage] of STORES) {
-    await t.step(name, async () => {
-      await using s = await runJs();
-      await using nc = await conn(s);
-      await addStream(nc, {
-        name: "foo",
-        retention: "limits",
-        "max_age": 3_600 * 1_000 * MS,
-        storage,
-        "num_replicas": 1,
-      });
-      const h = headers();
-      h.append("Accept-Encoding", "json");
-      h.append("Authorization", "s3cr3t");
-      const data = enc.encode("Hello JetStream Headers - #1!");
-      nc.publish("foo", data, { headers: h });
-      await nc.flush();
-      await checkFor(500, 10, async () => {
-        const st = (await streamInfo(nc, "foo")).state;
-        assertEquals(st.messages, 1);
-        assert(st.bytes !== 0, "Expected non-zero bytes");
-      });
-      const sm = (await api(nc, "$JS.API.STREAM.MSG.GET.foo", { seq: 1 })).message;
-      const hdr = "NATS/1.0\r\nAccept-Encoding: json\r\nAuthorization: s3cr3t\r\n\r\n";
-      assertEquals(atob(sm.hdrs), hdr, "Message headers do not match");
-      assertEquals(atob(sm.data), dec.decode(data), "Message data do not match");
-      const sub = new SyncSub(nc, inbox());
-      await nc.flush();
-      await addConsumer(nc, "foo", { "deliver_subject": sub.sub.getSubject(), "ack_policy": "none" });
-      const cm = await sub.must(1_000);
-      assert(
-        cm.headers?.get("Accept-Encoding") === "json" && cm.headers?.get("Authorization") === "s3cr3t",
-        "Original headers not present",
-      );
-      assertEquals(dec.decode(cm.data), dec.decode(data), "Message payloads are not the same");
-      sub.unsubscribe();
+  await eachStore(t, async ({ nc, storage }) => {
+    await addStream(nc, {
+      name: "foo",
+      retention: "limits",
+      "max_age": 3_600 * 1_000 * MS,
+      storage,
+      "num_replicas": 1,
     });
-  }
+    const h = headers();
+    h.append("Accept-Encoding", "json");
+    h.append("Authorization", "s3cr3t");
+    const data = enc.encode("Hello JetStream Headers - #1!");
+    nc.publish("foo", data, { headers: h });
+    await nc.flush();
+    await checkFor(500, 10, async () => {
+      const st = (await streamInfo(nc, "foo")).state;
+      assertEquals(st.messages, 1);
+      assert(st.bytes !== 0, "Expected non-zero bytes");
+    });
+    const sm = (await api(nc, "$JS.API.STREAM.MSG.GET.foo", { seq: 1 })).message;
+    const hdr = "NATS/1.0\r\nAccept-Encoding: json\r\nAuthorization: s3cr3t\r\n\r\n";
+    assertEquals(atob(sm.hdrs), hdr, "Message headers do not match");
+    assertEquals(atob(sm.data), dec.decode(data), "Message data do not match");
+    const sub = new SyncSub(nc, inbox());
+    await nc.flush();
+    await addConsumer(nc, "foo", { "deliver_subject": sub.sub.getSubject(), "ack_policy": "none" });
+    const cm = await sub.must(1_000);
+    assert(
+      cm.headers?.get("Accept-Encoding") === "json" && cm.headers?.get("Authorization") === "s3cr3t",
+      "Original headers not present",
+    );
+    assertEquals(dec.decode(cm.data), dec.decode(data), "Message payloads are not the same");
+    sub.unsubscribe();
+  });
 });
 
 // blocked: natsdeno does not serve $JS.API.STREAM.TEMPLATE.* (stream templates were removed from current
@@ -479,66 +472,58 @@ Deno.test("TestJetStreamStoredMsgsDontDisappearAfterCacheExpiration: stored mess
 });
 
 Deno.test("TestJetStreamPullConsumerMaxAckPending: a batch pull stops at max_ack_pending", async (t) => {
-  for (const [name, storage] of STORES) {
-    await t.step(name, async () => {
-      await using s = await runJs();
-      await using nc = await conn(s);
-      await addStream(nc, { name: "MY_STREAM", storage, subjects: ["foo.*"] });
-      const toSend = 100;
-      for (let i = 0; i < toSend; i++) await sendStreamMsg(nc, "foo.bar", `MSG: ${i + 1}`);
-      const maxAckPending = 33;
-      await addConsumer(nc, "MY_STREAM", {
-        "durable_name": "d22",
-        "ack_policy": "explicit",
-        "max_ack_pending": maxAckPending,
-      });
-      const getSubj = nextSubj("MY_STREAM", "d22");
-      const toAck = [];
-      for (let i = 0; i < maxAckPending; i++) {
-        toAck.push(await nc.request(getSubj, undefined, { timeout: 1_000, noMux: true }));
-      }
-      for (const m of toAck) m.respond();
-      const sub = new SyncSub(nc, inbox());
-      nc.publish(getSubj, enc.encode(JSON.stringify({ batch: maxAckPending })), {
-        reply: sub.sub.getSubject(),
-      });
-      await checkFor(1_000, 10, () => assertEquals(sub.pending(), maxAckPending));
-      await delay(50);
-      assertEquals(sub.pending(), maxAckPending, "Too many messages received");
-      sub.unsubscribe();
+  await eachStore(t, async ({ nc, storage }) => {
+    await addStream(nc, { name: "MY_STREAM", storage, subjects: ["foo.*"] });
+    const toSend = 100;
+    for (let i = 0; i < toSend; i++) await sendStreamMsg(nc, "foo.bar", `MSG: ${i + 1}`);
+    const maxAckPending = 33;
+    await addConsumer(nc, "MY_STREAM", {
+      "durable_name": "d22",
+      "ack_policy": "explicit",
+      "max_ack_pending": maxAckPending,
     });
-  }
+    const getSubj = nextSubj("MY_STREAM", "d22");
+    const toAck = [];
+    for (let i = 0; i < maxAckPending; i++) {
+      toAck.push(await nc.request(getSubj, undefined, { timeout: 1_000, noMux: true }));
+    }
+    for (const m of toAck) m.respond();
+    const sub = new SyncSub(nc, inbox());
+    nc.publish(getSubj, enc.encode(JSON.stringify({ batch: maxAckPending })), {
+      reply: sub.sub.getSubject(),
+    });
+    await checkFor(1_000, 10, () => assertEquals(sub.pending(), maxAckPending));
+    await delay(50);
+    assertEquals(sub.pending(), maxAckPending, "Too many messages received");
+    sub.unsubscribe();
+  });
 });
 
 Deno.test("TestJetStreamPullConsumerMaxAckPendingRedeliveries: with max_ack_pending 1 the pending one is redelivered", async (t) => {
-  for (const [name, storage] of STORES) {
-    await t.step(name, async () => {
-      await using s = await runJs();
-      await using nc = await conn(s);
-      await addStream(nc, { name: "MY_STREAM", storage, subjects: ["foo.*"] });
-      const toSend = 10;
-      for (let i = 0; i < toSend; i++) await sendStreamMsg(nc, "foo.bar", `MSG: ${i + 1}`);
-      const expSeq = 4;
-      await addConsumer(nc, "MY_STREAM", {
-        "durable_name": "d22",
-        "deliver_policy": "by_start_sequence",
-        "opt_start_seq": expSeq,
-        "ack_policy": "explicit",
-        "ack_wait": 20 * MS,
-        "max_ack_pending": 1,
-      });
-      let delivery = 1;
-      for (let i = 0; i < 5; i++) {
-        const m = await nc.request(nextSubj("MY_STREAM", "d22"), undefined, { timeout: 1_000, noMux: true });
-        const r = ackMeta(m);
-        assertEquals(r.sseq, expSeq, "stream sequence");
-        assertEquals(r.dseq, delivery, "consumer sequence");
-        assertEquals(r.dc, delivery, "delivery count");
-        assertEquals(r.pending, toSend - expSeq, "pending");
-        delivery++;
-      }
+  await eachStore(t, async ({ nc, storage }) => {
+    await addStream(nc, { name: "MY_STREAM", storage, subjects: ["foo.*"] });
+    const toSend = 10;
+    for (let i = 0; i < toSend; i++) await sendStreamMsg(nc, "foo.bar", `MSG: ${i + 1}`);
+    const expSeq = 4;
+    await addConsumer(nc, "MY_STREAM", {
+      "durable_name": "d22",
+      "deliver_policy": "by_start_sequence",
+      "opt_start_seq": expSeq,
+      "ack_policy": "explicit",
+      "ack_wait": 20 * MS,
+      "max_ack_pending": 1,
     });
-  }
+    let delivery = 1;
+    for (let i = 0; i < 5; i++) {
+      const m = await nc.request(nextSubj("MY_STREAM", "d22"), undefined, { timeout: 1_000, noMux: true });
+      const r = ackMeta(m);
+      assertEquals(r.sseq, expSeq, "stream sequence");
+      assertEquals(r.dseq, delivery, "consumer sequence");
+      assertEquals(r.dc, delivery, "delivery count");
+      assertEquals(r.pending, toSend - expSeq, "pending");
+      delivery++;
+    }
+  });
 });
 
 Deno.test("TestJetStreamServerReload: JetStream keeps working across a config reload", async () => {

@@ -5,12 +5,11 @@
 // Go internals stay ignored with the reason.
 
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
-import { connect, credsAuthenticator } from "@nats-io/transport-node";
+import { connect } from "@nats-io/transport-node";
 import { healthz } from "../../src/monitor/mod.ts";
 import type { JetStream } from "../../src/jetstream/jetstream.ts";
 import { decodeConsumerState, encodeConsumerState } from "../../src/store/_consumer_state.ts";
-import { formatUserConfig } from "../../src/auth/jwt.ts";
-import { accountJwt, createAccount, createUser, OJWT, oKp, seedOf, userJwt } from "../_helpers/jwt.ts";
+import { accountJwt, createAccount, OJWT, oKp } from "../_helpers/jwt.ts";
 import { reloadUpdateConfig } from "../server/_util.ts";
 import { checkFor, delay } from "../_helpers/server.ts";
 import {
@@ -35,7 +34,9 @@ import {
   SEC,
   streamInfo,
   SyncSub,
+  unlimitedLimits,
   updateStream,
+  userCreds,
 } from "./_ports_b_helpers.ts";
 
 const COMMON_ACC_SECTION = `
@@ -348,72 +349,51 @@ async function publishAll(nc: Awaited<ReturnType<typeof clientFor>>, subj: strin
   await Promise.all(Array.from({ length: n }, () => jsPublish(nc, subj, msg)));
 }
 
-Deno.test("TestJetStreamStreamRepublishMultiTokenMatch: a multi-token source republishes every match", async () => {
+/**
+ * Stream1 (memory, on `subjects`) republishing with `republish`: publishes 100 messages to `pub`, then checks that
+ * `want` of them reach `watch` (with a payload), or, for 0, that none does.
+ */
+async function checkRepublish(
+  subjects: string[],
+  republish: Record<string, unknown>,
+  watch: string,
+  pub: string,
+  want: number,
+): Promise<void> {
   await using s = await runServer();
   await using nc = await clientFor(s);
-  await addStream(nc, {
-    name: "Stream1",
-    storage: "memory",
-    subjects: ["one.>", "four.>"],
-    republish: { src: "one.two.>", dest: "uno.dos.>", "headers_only": false },
-  });
-  const sub = new SyncSub(nc, "uno.dos.>");
+  await addStream(nc, { name: "Stream1", storage: "memory", subjects, republish });
+  const sub = new SyncSub(nc, watch);
   await nc.flush();
-  await publishAll(nc, "one.two.three", 100);
-  await checkFor(2_000, 10, () => assertEquals(sub.pending(), 100));
+  await publishAll(nc, pub, 100);
+  if (want === 0) {
+    await nc.flush();
+    await delay(50);
+    assertEquals(sub.pending(), 0);
+    return;
+  }
+  await checkFor(2_000, 10, () => assertEquals(sub.pending(), want));
   const m = await sub.must(1_000);
   assert(m.data.length > 0, "Expected msg data");
+}
+
+Deno.test("TestJetStreamStreamRepublishMultiTokenMatch: a multi-token source republishes every match", async () => {
+  const republish = { src: "one.two.>", dest: "uno.dos.>", "headers_only": false };
+  await checkRepublish(["one.>", "four.>"], republish, "uno.dos.>", "one.two.three", 100);
 });
 
 Deno.test("TestJetStreamStreamRepublishAnySubjectMatch: no source republishes every stored message", async () => {
-  await using s = await runServer();
-  await using nc = await clientFor(s);
-  await addStream(nc, {
-    name: "Stream1",
-    storage: "memory",
-    subjects: ["one.>", "four.>"],
-    republish: { dest: "uno.dos.>", "headers_only": false },
-  });
-  const sub = new SyncSub(nc, "uno.dos.>");
-  await nc.flush();
-  await publishAll(nc, "one.two.three", 100);
-  await checkFor(2_000, 10, () => assertEquals(sub.pending(), 100));
-  const m = await sub.must(1_000);
-  assert(m.data.length > 0, "Expected msg data");
+  const republish = { dest: "uno.dos.>", "headers_only": false };
+  await checkRepublish(["one.>", "four.>"], republish, "uno.dos.>", "one.two.three", 100);
 });
 
 Deno.test("TestJetStreamStreamRepublishMultiTokenNoMatch: other subjects are not republished", async () => {
-  await using s = await runServer();
-  await using nc = await clientFor(s);
-  await addStream(nc, {
-    name: "Stream1",
-    storage: "memory",
-    subjects: ["one.>", "four.>"],
-    republish: { src: "one.two.>", dest: "uno.dos.>", "headers_only": true },
-  });
-  const sub = new SyncSub(nc, "uno.dos.>");
-  await nc.flush();
-  await publishAll(nc, "four.five.six", 100);
-  await nc.flush();
-  await delay(50);
-  assertEquals(sub.pending(), 0);
+  const republish = { src: "one.two.>", dest: "uno.dos.>", "headers_only": true };
+  await checkRepublish(["one.>", "four.>"], republish, "uno.dos.>", "four.five.six", 0);
 });
 
 Deno.test("TestJetStreamStreamRepublishOneTokenNoMatch: a literal source does not match other subjects", async () => {
-  await using s = await runServer();
-  await using nc = await clientFor(s);
-  await addStream(nc, {
-    name: "Stream1",
-    storage: "memory",
-    subjects: ["one", "four"],
-    republish: { src: "one", dest: "uno", "headers_only": true },
-  });
-  const sub = new SyncSub(nc, "uno");
-  await nc.flush();
-  await publishAll(nc, "four", 100);
-  await nc.flush();
-  await delay(50);
-  assertEquals(sub.pending(), 0);
+  await checkRepublish(["one", "four"], { src: "one", dest: "uno", "headers_only": true }, "uno", "four", 0);
 });
 
 Deno.test("TestJetStreamConsumerDeliverNewNotConsumingBeforeRestart: deliver-new pending survives a restart", async () => {
@@ -699,22 +679,11 @@ Deno.test("TestJetStreamAccountPurge: the system account purges an account's str
   const accpub = accKp.getPublicKey();
   const accJwt = accountJwt(accKp, {
     limits: {
-      subs: -1,
-      data: -1,
-      payload: -1,
-      imports: -1,
-      exports: -1,
-      wildcards: true,
-      conn: -1,
-      leaf: -1,
+      ...unlimitedLimits(),
       "disk_storage": 1024 * 1024 * 5,
       "mem_storage": 1024 * 1024 * 5,
     },
   }, oKp);
-  const credsOf = (kp: ReturnType<typeof createAccount>) => {
-    const ukp = createUser();
-    return credsAuthenticator(enc.encode(formatUserConfig(userJwt(ukp, kp), seedOf(ukp))));
-  };
   const storeDir = await Deno.makeTempDir({ prefix: "natsdeno-jspb-" });
   const conf = await createConfFile(`
     host: 127.0.0.1
@@ -731,7 +700,7 @@ Deno.test("TestJetStreamAccountPurge: the system account purges an account's str
   let s = await runServerWithConfig(conf);
   try {
     const updateJwt = async (jwt: string) => {
-      const nc = await connect({ servers: s.clientUrl(), authenticator: credsOf(sysKp) });
+      const nc = await connect({ servers: s.clientUrl(), authenticator: userCreds(sysKp) });
       try {
         const m = await nc.request("$SYS.REQ.CLAIMS.UPDATE", enc.encode(jwt), { timeout: 2_000 });
         assertEquals(JSON.parse(dec.decode(m.data)).data?.code, 200);
@@ -753,7 +722,7 @@ Deno.test("TestJetStreamAccountPurge: the system account purges an account's str
       }
     };
     const createTestData = async () => {
-      const nc = await connect({ servers: s.clientUrl(), authenticator: credsOf(accKp) });
+      const nc = await connect({ servers: s.clientUrl(), authenticator: userCreds(accKp) });
       try {
         await addStream(nc, { name: "TEST1", subjects: ["foo"] });
         await addConsumer(nc, "TEST1", { "durable_name": "DUR1", "ack_policy": "explicit" });
@@ -762,7 +731,7 @@ Deno.test("TestJetStreamAccountPurge: the system account purges an account's str
       }
     };
     const purge = async () => {
-      const nc = await connect({ servers: s.clientUrl(), authenticator: credsOf(sysKp) });
+      const nc = await connect({ servers: s.clientUrl(), authenticator: userCreds(sysKp) });
       try {
         const m = await nc.request(`$JS.API.ACCOUNT.PURGE.${accpub}`, undefined, { timeout: 5_000 });
         const resp = JSON.parse(dec.decode(m.data));
@@ -886,25 +855,12 @@ Deno.test("account JWT updates enable and disable JetStream for the account", as
   const sysKp = createAccount();
   const accKp = createAccount();
   const accpub = accKp.getPublicKey();
-  const base = {
-    subs: -1,
-    data: -1,
-    payload: -1,
-    imports: -1,
-    exports: -1,
-    wildcards: true,
-    conn: -1,
-    leaf: -1,
-  };
+  const base = unlimitedLimits();
   const withJs = accountJwt(accKp, { limits: { ...base, "mem_storage": -1, "disk_storage": -1 } }, oKp);
   const withoutJs = accountJwt(accKp, { limits: base }, oKp, { iat: Math.floor(Date.now() / 1000) + 1 });
   const withJsAgain = accountJwt(accKp, { limits: { ...base, "mem_storage": -1, "disk_storage": -1 } }, oKp, {
     iat: Math.floor(Date.now() / 1000) + 2,
   });
-  const credsOf = (kp: ReturnType<typeof createAccount>) => {
-    const ukp = createUser();
-    return credsAuthenticator(enc.encode(formatUserConfig(userJwt(ukp, kp), seedOf(ukp))));
-  };
   const storeDir = await Deno.makeTempDir({ prefix: "natsdeno-jspb-" });
   const conf = await createConfFile(`
     listen: 127.0.0.1:-1
@@ -914,7 +870,7 @@ Deno.test("account JWT updates enable and disable JetStream for the account", as
     jetstream: { store_dir: '${storeDir}/js' }
   `);
   await using s = await runServerWithConfig(conf);
-  const sys = await connect({ servers: s.clientUrl(), authenticator: credsOf(sysKp) });
+  const sys = await connect({ servers: s.clientUrl(), authenticator: userCreds(sysKp) });
   const update = async (jwt: string) => {
     const m = await sys.request(`$SYS.REQ.ACCOUNT.${accpub}.CLAIMS.UPDATE`, enc.encode(jwt), {
       timeout: 2_000,
@@ -922,7 +878,7 @@ Deno.test("account JWT updates enable and disable JetStream for the account", as
     assertEquals(JSON.parse(dec.decode(m.data)).data?.code, 200, dec.decode(m.data));
   };
   await update(withJs);
-  const acc = await connect({ servers: s.clientUrl(), authenticator: credsOf(accKp) });
+  const acc = await connect({ servers: s.clientUrl(), authenticator: userCreds(accKp) });
   try {
     await addStream(acc, { name: "TEST", subjects: ["foo"] });
     await update(withoutJs);

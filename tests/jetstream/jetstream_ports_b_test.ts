@@ -4,7 +4,7 @@
 // the reason.
 
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
-import { connect, credsAuthenticator, type Msg } from "@nats-io/transport-node";
+import { connect, type Msg } from "@nats-io/transport-node";
 import { decodeConsumerState } from "../../src/store/_consumer_state.ts";
 import { FileStore } from "../../src/store/mod.ts";
 import { open as openSealed, openStreamKey, seal, sha256Key } from "../../src/store/_fs_crypto.ts";
@@ -13,8 +13,7 @@ import { writeMetaJson } from "../../src/store/_fs_consumer.ts";
 import { type JetStream, unlimited } from "../../src/jetstream/jetstream.ts";
 import { defaultOptions, startServer } from "../../src/natsdeno.ts";
 import { Logger, s2FrameEncode } from "../../src/util/mod.ts";
-import { formatUserConfig } from "../../src/auth/jwt.ts";
-import { accountJwt, createAccount, createUser, OJWT, oKp, seedOf, userJwt } from "../_helpers/jwt.ts";
+import { accountJwt, createAccount, OJWT, oKp } from "../_helpers/jwt.ts";
 import { checkFor, delay } from "../_helpers/server.ts";
 import { natsServerPath } from "../_helpers/ref_server.ts";
 import {
@@ -23,6 +22,7 @@ import {
   addStream,
   clientAs,
   clientFor,
+  consumerExists,
   consumerInfo,
   createConfFile,
   createConsumer,
@@ -49,7 +49,9 @@ import {
   SyncSub,
   tarOf,
   type TestServer,
+  unlimitedLimits,
   updateStream,
+  userCreds,
   writeStreamDir,
 } from "./_ports_b_helpers.ts";
 
@@ -473,14 +475,7 @@ Deno.test("TestJetStreamDisabledLimitsEnforcementJWT: an account JWT with disk 0
   const akp = createAccount();
   const aPub = akp.getPublicKey();
   const limits = {
-    subs: -1,
-    data: -1,
-    payload: -1,
-    imports: -1,
-    exports: -1,
-    wildcards: true,
-    conn: -1,
-    leaf: -1,
+    ...unlimitedLimits(),
     "mem_storage": 1024,
     "disk_storage": 0,
     streams: 1,
@@ -500,12 +495,8 @@ Deno.test("TestJetStreamDisabledLimitsEnforcementJWT: an account JWT with disk 0
     system_account: ${sysPub}
   `);
   await using s = await runServerWithConfig(conf);
-  const credsOf = (kp: ReturnType<typeof createAccount>) => {
-    const ukp = createUser();
-    return credsAuthenticator(enc.encode(formatUserConfig(userJwt(ukp, kp), seedOf(ukp))));
-  };
   {
-    const c = await connect({ servers: s.clientUrl(), authenticator: credsOf(sysKp) });
+    const c = await connect({ servers: s.clientUrl(), authenticator: userCreds(sysKp) });
     try {
       const m = await c.request(`$SYS.REQ.ACCOUNT.${aPub}.CLAIMS.UPDATE`, enc.encode(aJwt1), {
         timeout: 1_000,
@@ -516,7 +507,7 @@ Deno.test("TestJetStreamDisabledLimitsEnforcementJWT: an account JWT with disk 0
       await c.close();
     }
   }
-  const c = await connect({ servers: s.clientUrl(), authenticator: credsOf(akp) });
+  const c = await connect({ servers: s.clientUrl(), authenticator: userCreds(akp) });
   try {
     const r = await jsApi(c, "$JS.API.STREAM.CREATE.disk", {
       name: "disk",
@@ -735,12 +726,6 @@ Deno.test("TestJetStreamPullConsumerRequestCleanup: expired pull requests leave 
   const ci = await consumerInfo(nc, "T", "dlc");
   assertEquals(ci.num_waiting, 0, "Expected to see no waiting requests");
 });
-
-/** True while the consumer exists. */
-async function consumerExists(nc: Awaited<ReturnType<typeof clientFor>>, stream: string, name: string) {
-  const r = await jsApi(nc, `$JS.API.CONSUMER.INFO.${stream}.${name}`);
-  return r.error === undefined;
-}
 
 // Go sets the inactive threshold with o.setInActiveDeleteThreshold(50ms) after creating each ephemeral; here
 // it is the inactive_threshold of the create request.

@@ -2,52 +2,10 @@
 // single-server snapshot tests of nats-server server/jetstream_test.go and the marker parts of its TTL tests.
 
 import { assert, assertEquals } from "@std/assert";
-import type { NatsConnection } from "@nats-io/transport-node";
 import { clientFor, jsApi, runJsServer } from "./_helpers.ts";
+import { restoreStream, snapshotStream } from "./_js_common.ts";
 
 const enc = new TextEncoder();
-
-/** Takes a snapshot: acks every chunk, returns the response and the joined bytes. */
-// deno-lint-ignore no-explicit-any
-async function snapshot(nc: NatsConnection, stream: string, chunk = 1024): Promise<[any, Uint8Array]> {
-  const inbox = `snap.${stream}.${Math.random().toString(36).slice(2)}`;
-  const parts: Uint8Array[] = [];
-  const done = Promise.withResolvers<void>();
-  const sub = nc.subscribe(inbox, {
-    callback: (_e, m) => {
-      if (m.data.length === 0) {
-        done.resolve();
-        return;
-      }
-      parts.push(m.data.slice());
-      if (m.reply) nc.publish(m.reply);
-    },
-  });
-  await nc.flush();
-  const r = await jsApi(nc, `$JS.API.STREAM.SNAPSHOT.${stream}`, {
-    "deliver_subject": inbox,
-    "chunk_size": chunk,
-  });
-  if (r.error === undefined) await done.promise;
-  sub.unsubscribe();
-  const n = parts.reduce((a, p) => a + p.length, 0);
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) (out.set(p, o), o += p.length);
-  return [r, out];
-}
-
-// deno-lint-ignore no-explicit-any
-async function restore(nc: NatsConnection, stream: string, body: unknown, data: Uint8Array): Promise<any> {
-  const r = await jsApi(nc, `$JS.API.STREAM.RESTORE.${stream}`, body);
-  if (r.error) return r;
-  assertEquals(r.type, "io.nats.jetstream.api.v1.stream_restore_response");
-  for (let o = 0; o < data.length; o += 4096) {
-    await nc.request(r.deliver_subject, data.subarray(o, o + 4096), { timeout: 2_000 });
-  }
-  const m = await nc.request(r.deliver_subject, new Uint8Array(0), { timeout: 2_000 });
-  return m.json();
-}
 
 Deno.test("TestJetStreamSnapshots: a snapshot restores into an identical stream", async () => {
   await using s = await runJsServer();
@@ -66,7 +24,7 @@ Deno.test("TestJetStreamSnapshots: a snapshot restores into an identical stream"
   (async () => {
     for await (const m of adv) advs.push(m.json<{ type: string }>().type);
   })();
-  const [r, data] = await snapshot(nc, "MY-STREAM");
+  const [r, data] = await snapshotStream(nc, "MY-STREAM");
   assertEquals(r.type, "io.nats.jetstream.api.v1.stream_snapshot_response");
   assertEquals(r.config.name, "MY-STREAM");
   assertEquals(r.state.messages, 199);
@@ -79,7 +37,7 @@ Deno.test("TestJetStreamSnapshots: a snapshot restores into an identical stream"
     description: "stream name already in use, cannot restore",
   });
   await jsApi(nc, "$JS.API.STREAM.DELETE.MY-STREAM");
-  rr = await restore(nc, "MY-STREAM", { config: r.config, state: r.state }, data);
+  rr = await restoreStream(nc, "MY-STREAM", { config: r.config, state: r.state }, data);
   assertEquals(rr.type, "io.nats.jetstream.api.v1.stream_create_response");
   assertEquals(rr.error, undefined);
   const after = (await jsApi(nc, "$JS.API.STREAM.INFO.MY-STREAM")).state;
@@ -110,7 +68,12 @@ Deno.test("TestJetStreamSnapshotsAPI: snapshot and restore request errors", asyn
   r = await jsApi(nc, "$JS.API.STREAM.RESTORE.S");
   assertEquals(r.error, { code: 400, err_code: 10003, description: "bad request" });
   // Garbage instead of a snapshot fails the restore at EOF.
-  r = await restore(nc, "R", { config: { name: "R", storage: "memory" } }, enc.encode("not a snapshot"));
+  r = await restoreStream(
+    nc,
+    "R",
+    { config: { name: "R", storage: "memory" } },
+    enc.encode("not a snapshot"),
+  );
   assertEquals(r.error?.err_code, 10062);
   assertEquals((await jsApi(nc, "$JS.API.STREAM.INFO.R")).error?.err_code, 10059);
 });
