@@ -15,7 +15,7 @@ import { clientFor, jsApi, runJsServer } from "./_helpers.ts";
 import { checkFor } from "../_helpers/server.ts";
 import { natsServerPath, runRefServer } from "../_helpers/ref_server.ts";
 import type { JetStream } from "../../src/jetstream/mod.ts";
-import { startServer } from "../../src/natsdeno.ts";
+import { type Options, startServer } from "../../src/natsdeno.ts";
 import { ApiError } from "../../src/jetstream/api_errors.ts";
 import { applyIncr, parseIncr, setHeader } from "../../src/jetstream/_stream_counter.ts";
 import { Logger } from "../../src/util/mod.ts";
@@ -90,6 +90,20 @@ async function rawStream(
 
 // ---- Ported from server/jetstream_test.go (nats-server 2.12+), in Go's order ---------------------------
 // Each Go test runs R1 and R3; the R3 halves need JetStream clustering and stay ignored steps.
+
+/** The R1 half of a Go test: `fn` with a client of a fresh JetStream server (options `opts`). */
+function r1(
+  t: Deno.TestContext,
+  fn: (c: { nc: NatsConnection; jsm: JetStreamManager }) => Promise<void>,
+  opts: Partial<Options> = {},
+): Promise<boolean> {
+  return t.step("R1", async () => {
+    await using s = await runJsServer(opts);
+    await using nc = await clientFor(s);
+    const jsm = await jetstreamManager(nc);
+    await fn({ nc, jsm });
+  });
+}
 
 /** The ignored R3 half of a Go test. */
 function r3(t: Deno.TestContext): Promise<boolean> {
@@ -171,10 +185,7 @@ Deno.test("TestJetStreamAllowMsgCounter: increments, decrements, dedupe, refused
 });
 
 Deno.test("TestJetStreamAllowMsgCounterMaxPayloadAndSize: the new total must fit max_payload and max_msg_size", async (t) => {
-  await t.step("R1", async () => {
-    await using s = await runJsServer({ maxPayload: 1024 });
-    await using nc = await clientFor(s);
-    const jsm = await jetstreamManager(nc);
+  await r1(t, async ({ nc, jsm }) => {
     const cfg: Record<string, unknown> = {
       name: "TEST",
       subjects: ["foo"],
@@ -193,32 +204,31 @@ Deno.test("TestJetStreamAllowMsgCounterMaxPayloadAndSize: the new total must fit
     await rawStream(nc, "UPDATE", { ...cfg, "max_msg_size": 37 });
     await increment(nc, jsm, "1", 4, "1");
     assertEquals((await incr(nc, "foo", "10")).error?.description, tooBig);
-  });
+  }, { maxPayload: 1024 });
   await r3(t);
 });
+
+/** Stream settings a counter stream cannot have, and the error text each gets (10052). */
+const COUNTER_REFUSALS: [Record<string, unknown>, string][] = [
+  [{ discard: "new" }, "counter stream cannot use discard new"],
+  [{ "allow_msg_ttl": true }, "counter stream cannot use message TTLs"],
+  [{ "allow_msg_schedules": true }, "counter stream cannot use message schedules"],
+  [{ retention: "interest" }, "counter stream can only use limits retention"],
+  [{ retention: "workqueue" }, "counter stream can only use limits retention"],
+];
 
 Deno.test("TestJetStreamAllowMsgCounterIncompatibleSettings: discard new, TTLs, schedules and non-limits retention are refused", async () => {
   await using s = await runJsServer();
   await using nc = await clientFor(s);
   const base = { name: "TEST", subjects: ["foo"], storage: "file", "allow_msg_counter": true };
-  const cases: [Record<string, unknown>, string][] = [
-    [{ discard: "new" }, "counter stream cannot use discard new"],
-    [{ "allow_msg_ttl": true }, "counter stream cannot use message TTLs"],
-    [{ "allow_msg_schedules": true }, "counter stream cannot use message schedules"],
-    [{ retention: "interest" }, "counter stream can only use limits retention"],
-    [{ retention: "workqueue" }, "counter stream can only use limits retention"],
-  ];
-  for (const [extra, text] of cases) {
+  for (const [extra, text] of COUNTER_REFUSALS) {
     const r = await jsApi(nc, "$JS.API.STREAM.CREATE.TEST", { ...base, ...extra });
     assertEquals(r.error, { code: 500, "err_code": 10052, description: text });
   }
 });
 
 Deno.test("TestJetStreamAllowMsgCounterMirror: a mirror cannot count but copies counter messages as they are", async (t) => {
-  await t.step("R1", async () => {
-    await using s = await runJsServer();
-    await using nc = await clientFor(s);
-    const jsm = await jetstreamManager(nc);
+  await r1(t, async ({ nc, jsm }) => {
     await rawStream(nc, "CREATE", {
       name: "O",
       subjects: ["foo"],
@@ -272,10 +282,7 @@ async function twoSourcedCounters(nc: NatsConnection, mCounts: boolean, extra: R
 }
 
 Deno.test("TestJetStreamAllowMsgCounterSourceAggregates: a counting stream adds up its counting sources", async (t) => {
-  await t.step("R1", async () => {
-    await using s = await runJsServer();
-    await using nc = await clientFor(s);
-    const jsm = await jetstreamManager(nc);
+  await r1(t, async ({ nc, jsm }) => {
     await rawStream(nc, "CREATE", await twoSourcedCounters(nc, true));
     assertEquals((await incr(nc, "foo.1", "1")).seq, 1);
     assertEquals((await incr(nc, "foo.2", "2")).seq, 1);
@@ -289,10 +296,7 @@ Deno.test("TestJetStreamAllowMsgCounterSourceAggregates: a counting stream adds 
 });
 
 Deno.test("TestJetStreamAllowMsgCounterSourceVerbatim: a stream that does not count stores its sources' counters as they are", async (t) => {
-  await t.step("R1", async () => {
-    await using s = await runJsServer();
-    await using nc = await clientFor(s);
-    const jsm = await jetstreamManager(nc);
+  await r1(t, async ({ nc, jsm }) => {
     await rawStream(nc, "CREATE", await twoSourcedCounters(nc, false));
     const valAt = (seq: number, want: string) =>
       checkFor(2_000, 50, async () => {
@@ -309,10 +313,7 @@ Deno.test("TestJetStreamAllowMsgCounterSourceVerbatim: a stream that does not co
 });
 
 Deno.test("TestJetStreamAllowMsgCounterSourceStartingAboveZero: sources added later bring their totals in as changes", async (t) => {
-  await t.step("R1", async () => {
-    await using s = await runJsServer();
-    await using nc = await clientFor(s);
-    const jsm = await jetstreamManager(nc);
+  await r1(t, async ({ nc, jsm }) => {
     const m = await twoSourcedCounters(nc, true, { "max_msgs_per_subject": 1 });
     for (let i = 1; i <= 5; i++) {
       assertEquals((await incr(nc, "foo.1", "1")).seq, i);
@@ -575,14 +576,7 @@ Deno.test("mirror_direct side by side with nats-server: config, refusal and the 
 Deno.test("Counters: stream configs a counter cannot use are refused with the reference's texts", async () => {
   await using s = await runJsServer();
   await using nc = await clientFor(s);
-  const cases: [Record<string, unknown>, string][] = [
-    [{ discard: "new" }, "counter stream cannot use discard new"],
-    [{ "allow_msg_ttl": true }, "counter stream cannot use message TTLs"],
-    [{ "allow_msg_schedules": true }, "counter stream cannot use message schedules"],
-    [{ retention: "workqueue" }, "counter stream can only use limits retention"],
-    [{ retention: "interest" }, "counter stream can only use limits retention"],
-  ];
-  for (const [extra, text] of cases) {
+  for (const [extra, text] of COUNTER_REFUSALS) {
     const r = await jsApi(nc, "$JS.API.STREAM.CREATE.C", {
       name: "C",
       subjects: ["c.>"],
