@@ -359,11 +359,12 @@ export function ackMeta(m: Msg | string): AckMeta {
   };
 }
 
-/** Takes a snapshot over the API: acks every chunk; the response and the joined bytes. */
+/** Takes a snapshot over the API (`opts` added to the request): acks every chunk; the response and the bytes. */
 export async function snapshotStream(
   nc: NatsConnection,
   stream: string,
   chunk = 1024,
+  opts: Record<string, unknown> = {},
 ): Promise<[Json, Uint8Array]> {
   const box = inbox();
   const parts: Uint8Array[] = [];
@@ -382,26 +383,28 @@ export async function snapshotStream(
   const r = await jsApi(nc, `$JS.API.STREAM.SNAPSHOT.${stream}`, {
     "deliver_subject": box,
     "chunk_size": chunk,
+    ...opts,
   });
   if (r.error === undefined) await done.promise;
   sub.unsubscribe();
   return [r, concat(parts)];
 }
 
-/** Restores a snapshot over the API in 4 KiB chunks; the final reply (or the first error). */
+/** Restores a snapshot over the API in `chunk`-byte requests; the final reply (or the first error). */
 export async function restoreStream(
   nc: NatsConnection,
   stream: string,
   body: unknown,
   data: Uint8Array,
+  chunk = 4096,
 ): Promise<Json> {
   const r = await jsApi(nc, `$JS.API.STREAM.RESTORE.${stream}`, body);
   if (r.error) return r;
   assert(r.type === "io.nats.jetstream.api.v1.stream_restore_response", JSON.stringify(r));
-  for (let o = 0; o < data.length; o += 4096) {
-    await nc.request(r.deliver_subject, data.subarray(o, o + 4096), { timeout: 2_000 });
+  for (let o = 0; o < data.length; o += chunk) {
+    await nc.request(r.deliver_subject, data.subarray(o, o + chunk), { timeout: 5_000 });
   }
-  const m = await nc.request(r.deliver_subject, new Uint8Array(0), { timeout: 5_000 });
+  const m = await nc.request(r.deliver_subject, new Uint8Array(0), { timeout: 10_000 });
   return m.json();
 }
 

@@ -12,6 +12,7 @@ import { s2FrameDecode, s2FrameEncode } from "../../src/util/mod.ts";
 import { readTar, TarWriter } from "../../src/jetstream/_tar.ts";
 import { readArchive, writeArchive } from "../../src/jetstream/_snapshot_archive.ts";
 import { hh64, MemStore, sha256Key } from "../../src/store/mod.ts";
+import { restoreStream, snapshotStream } from "./_js_common.ts";
 
 // deno-lint-ignore no-explicit-any
 type Json = any;
@@ -65,41 +66,14 @@ async function api(nc: NatsConnection, subject: string, body?: unknown): Promise
   return m.json();
 }
 
-/** Takes a snapshot, acking every chunk; the response and the joined archive bytes. */
-async function snapshot(nc: NatsConnection, stream: string, opts: Json = {}): Promise<[Json, Uint8Array]> {
-  const inbox = `snap.${stream}.${crypto.randomUUID().slice(0, 8)}`;
-  const parts: Uint8Array[] = [];
-  const done = Promise.withResolvers<void>();
-  const sub = nc.subscribe(inbox, {
-    callback: (_e, m) => {
-      if (m.data.length === 0) return done.resolve();
-      parts.push(m.data.slice());
-      if (m.reply) nc.publish(m.reply);
-    },
-  });
-  await nc.flush();
-  const r = await api(nc, `$JS.API.STREAM.SNAPSHOT.${stream}`, {
-    "deliver_subject": inbox,
-    "chunk_size": 8192,
-    ...opts,
-  });
-  if (r.error === undefined) await done.promise;
-  sub.unsubscribe();
-  const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
-  let o = 0;
-  for (const p of parts) (out.set(p, o), o += p.length);
-  return [r, out];
+/** Takes a snapshot in 8 KiB chunks, acking every chunk; the response and the joined archive bytes. */
+function snapshot(nc: NatsConnection, stream: string, opts: Json = {}): Promise<[Json, Uint8Array]> {
+  return snapshotStream(nc, stream, 8192, opts);
 }
 
-/** Sends an archive to STREAM.RESTORE in chunks; the final response (or the request's error). */
-async function restore(nc: NatsConnection, stream: string, body: Json, data: Uint8Array): Promise<Json> {
-  const r = await api(nc, `$JS.API.STREAM.RESTORE.${stream}`, body);
-  if (r.error) return r;
-  for (let o = 0; o < data.length; o += 8192) {
-    await nc.request(r.deliver_subject, data.subarray(o, o + 8192), { timeout: 5_000 });
-  }
-  const m = await nc.request(r.deliver_subject, new Uint8Array(0), { timeout: 10_000 });
-  return m.json();
+/** Sends an archive to STREAM.RESTORE in 8 KiB chunks; the final response (or the request's error). */
+function restore(nc: NatsConnection, stream: string, body: Json, data: Uint8Array): Promise<Json> {
+  return restoreStream(nc, stream, body, data, 8192);
 }
 
 /** A file stream with headers, interior deletes and two consumers mid-way (pull with pending, push). */
