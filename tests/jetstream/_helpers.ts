@@ -16,9 +16,12 @@ export async function runJsServer(opts: Partial<Options> = {}): Promise<TestServ
   return await startServer(full, { log, newStreamStore: (cfg) => new MemStore(cfg) }) as TestServer;
 }
 
-/** Connects the official client to a test server. */
-export async function clientFor(s: Server): Promise<NatsConnection & AsyncDisposable> {
-  const nc = await connect({ servers: `127.0.0.1:${s.port}` });
+/** Connects the official client to a test server (extra connect options allowed, e.g. user/pass). */
+export async function clientFor(
+  s: { port: number },
+  extra: Record<string, unknown> = {},
+): Promise<NatsConnection & AsyncDisposable> {
+  const nc = await connect({ servers: `127.0.0.1:${s.port}`, ...extra });
   return Object.assign(nc, { [Symbol.asyncDispose]: () => nc.close() });
 }
 

@@ -6,13 +6,7 @@
 // defaults.
 
 import { assert } from "@std/assert";
-import {
-  connect,
-  type Msg,
-  type MsgHdrs,
-  type NatsConnection,
-  type Subscription,
-} from "@nats-io/transport-node";
+import type { Msg, MsgHdrs, NatsConnection, Subscription } from "@nats-io/transport-node";
 import { Logger } from "../../src/util/mod.ts";
 import { defaultOptions, type Options, type Server, startServer } from "../../src/natsdeno.ts";
 import { clientFor, jsApi, type TestServer } from "./_helpers.ts";
@@ -61,13 +55,7 @@ export async function restart(s: Server, whileDown?: () => Promise<void>): Promi
 }
 
 /** Connects the official client (extra connect options allowed, e.g. user/pass). */
-export async function conn(
-  s: { port: number },
-  extra: Record<string, unknown> = {},
-): Promise<NatsConnection & AsyncDisposable> {
-  const nc = await connect({ servers: `127.0.0.1:${s.port}`, ...extra });
-  return Object.assign(nc, { [Symbol.asyncDispose]: () => nc.close() });
-}
+export const conn = clientFor;
 
 /** Asserts that a JS API reply carries no error; returns it. */
 export function ok(r: Json): Json {
