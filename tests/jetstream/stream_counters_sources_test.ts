@@ -398,14 +398,19 @@ Deno.test("mirror_direct: the mirror serves the origin's JSON direct gets and ke
   assertEquals(m.headers?.get("Nats-Sequence"), "2");
 });
 
-Deno.test("mirror_direct: a mirror of an origin without allow_direct does not answer for it", async () => {
-  await using s = await runJsServer();
-  await using nc = await clientFor(s);
-  const jsm = await jetstreamManager(nc);
+/** SRC on k.> with one message (k.1 = v1), and MIR, its mirror, caught up. */
+async function mirroredSrc(nc: NatsConnection, jsm: JetStreamManager): Promise<void> {
   await addStream(jsm, { name: "SRC", subjects: ["k.>"] });
   await addStream(jsm, { name: "MIR", mirror: { name: "SRC" } });
   await pub(nc, "k.1", "v1");
   await checkFor(2_000, 20, async () => assertEquals((await jsm.streams.info("MIR")).state.messages, 1));
+}
+
+Deno.test("mirror_direct: a mirror of an origin without allow_direct does not answer for it", async () => {
+  await using s = await runJsServer();
+  await using nc = await clientFor(s);
+  const jsm = await jetstreamManager(nc);
+  await mirroredSrc(nc, jsm);
   assertEquals((await jsm.streams.info("MIR")).config.mirror_direct, false);
   await assertRejects(() => nc.request("$JS.API.DIRECT.GET.SRC.k.1", new Uint8Array(0), { timeout: 300 }));
 });
@@ -457,10 +462,7 @@ Deno.test("mirror_direct: turned on by an update the mirror answers at once, and
   await using s = await runJsServer();
   await using nc = await clientFor(s);
   const jsm = await jetstreamManager(nc);
-  await addStream(jsm, { name: "SRC", subjects: ["k.>"] });
-  await addStream(jsm, { name: "MIR", mirror: { name: "SRC" } });
-  await pub(nc, "k.1", "v1");
-  await checkFor(2_000, 20, async () => assertEquals((await jsm.streams.info("MIR")).state.messages, 1));
+  await mirroredSrc(nc, jsm);
   await jsm.streams.update("SRC", { subjects: ["k.>"], allow_direct: true } as never);
   // The origin answers alone until the mirror's update takes the origin's allow_direct over.
   assertEquals((await lastFor(nc, "SRC", "k.1")).headers?.get("Nats-Stream"), "SRC");
