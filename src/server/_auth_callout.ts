@@ -26,7 +26,7 @@ import type { Client } from "./client.ts";
 import { ClosedState } from "./closed_state.ts";
 import type { Server } from "./server.ts";
 import type { Account } from "./account.ts";
-import type { JwtAccount } from "./_resolver.ts";
+import type { JwtAccount } from "./_resolver_config.ts";
 
 /** An operator-mode callout: the account the sentinel user is in, and its JWT state. */
 export interface OperatorCalloutTarget {

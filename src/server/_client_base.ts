@@ -22,7 +22,7 @@ import type { Account } from "./account.ts";
 import type { Server } from "./server.ts";
 import { removeShadowSubscriptions, type ServiceImport } from "./_account_service.ts";
 import { ClosedState } from "./closed_state.ts";
-import type { JwtUserState } from "./_resolver.ts";
+import type { JwtUserState } from "./_resolver_config.ts";
 // Type only: server APIs take the concrete Client (see _self).
 import type { Client } from "./client.ts";
 

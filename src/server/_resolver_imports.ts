@@ -14,7 +14,7 @@ import {
 import type { MapDest } from "../config/mod.ts";
 import type { Account, ExportAuth } from "./account.ts";
 import { addShadowSubscriptions, removeShadowSubscriptions } from "./_account_service.ts";
-import type { OperatorMode } from "./_resolver.ts";
+import type { OperatorAccounts } from "./_operator_accounts.ts";
 
 /** What changed on an account when its claims were applied, for the importers' re-checks. */
 interface Before {
@@ -68,7 +68,7 @@ export function refreshShadows(acc: Account): void {
  * (the account is incomplete until its exporters change).
  */
 export function applyExportsImports(
-  om: OperatorMode,
+  om: OperatorAccounts,
   acc: Account,
   claims: AccountClaims,
   signersChanged: boolean,
@@ -255,7 +255,7 @@ function responseTypeOf(e: JwtExport): "Singleton" | "Streamed" | "Chunked" {
   return "Singleton";
 }
 
-function applyServiceExportExtras(om: OperatorMode, acc: Account, e: JwtExport): void {
+function applyServiceExportExtras(om: OperatorAccounts, acc: Account, e: JwtExport): void {
   const log = om.server.log;
   const subject = e.subject ?? "";
   const lat = e.service_latency;
@@ -290,7 +290,7 @@ function applyServiceExportExtras(om: OperatorMode, acc: Account, e: JwtExport):
  * (arming a re-check when `expTimer`), and revocation in `ea`.
  */
 export function checkActivation(
-  om: OperatorMode,
+  om: OperatorAccounts,
   exporter: Account,
   importer: Account,
   claim: JwtImport | undefined,
@@ -343,7 +343,7 @@ export function checkActivation(
 
 /** An activation token expired: the import it enabled stops unless a newer token is in place. */
 function activationExpired(
-  om: OperatorMode,
+  om: OperatorAccounts,
   importer: Account,
   exporter: Account,
   subject: string,
