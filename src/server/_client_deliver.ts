@@ -46,6 +46,11 @@ function isReservedReply(buf: Uint8Array, start: number, end: number): boolean {
 
 /** ClientDelivery: see ClientBase for the layering. */
 export abstract class ClientDelivery extends ClientBase {
+  // True only during deliverAs(): the MSG line carries the message's own subject, not the subscription's.
+  protected _asSubject = false;
+  /** The delivery subject while _asSubject is set. */
+  protected _asRoute = "";
+
   onPubArg(pa: PubArg): boolean {
     if (pa.hdr === -2) {
       this._protocolViolation(`processPub Parse Error: ${goQuote(decoder.decode(pa.arg))}`);
@@ -281,12 +286,6 @@ export abstract class ClientDelivery extends ClientBase {
       this.server.log.error(`Internal subscription on "${sub.subject}" failed: ${(e as Error)?.stack ?? e}`);
     }
   }
-
-  // True only during deliverAs(): the MSG line carries the message's own subject, not the subscription's.
-  protected _asSubject = false;
-
-  /** The delivery subject while _asSubject is set. */
-  protected _asRoute = "";
 
   /** Writes "MSG subj sid [reply] size\r\npayload\r\n" (or HMSG) into the outbound buffer. */
   #appendMsg(sub: Subscription, pa: PubArg, hdr: number, body: Uint8Array, noPrefix = false): void {

@@ -61,7 +61,6 @@ export abstract class ClientInternal extends ClientDelivery {
 
   // replyInternal's reusable "subject" buffer; a reply sent while one is being delivered takes the slow path.
   #replyPa = makePubArg("", undefined);
-
   #replyBusy = false;
 
   /** Adds an internal subscription whose messages go to `icb`. */
