@@ -17,13 +17,28 @@ function freePort(): number {
 /** The JSON's shape: objects keep their keys in order, arrays show their first element, leaves their type. */
 function shape(v: unknown): unknown {
   if (v === null) return "null";
-  if (Array.isArray(v)) return v.length === 0 ? [] : [shape(v[0])];
+  // Elements merged: nats-server lists some arrays (a connection's subscriptions) in Go's random map order.
+  if (Array.isArray(v)) return v.length === 0 ? [] : [v.map(shape).reduce(mergeShape)];
   if (typeof v === "object") {
     const out: Record<string, unknown> = {};
     for (const [k, x] of Object.entries(v as Record<string, unknown>)) out[k] = shape(x);
     return out;
   }
   return typeof v;
+}
+
+/** The union of two shapes: object keys of both (sorted), the first's type otherwise. */
+function mergeShape(a: unknown, b: unknown): unknown {
+  if (a === null || b === null || typeof a !== "object" || typeof b !== "object" || Array.isArray(a)) {
+    return a;
+  }
+  const out: Record<string, unknown> = {};
+  const ao = a as Record<string, unknown>;
+  const bo = b as Record<string, unknown>;
+  for (const k of [...new Set([...Object.keys(ao), ...Object.keys(bo)])].sort()) {
+    out[k] = k in ao && k in bo ? mergeShape(ao[k], bo[k]) : ao[k] ?? bo[k];
+  }
+  return out;
 }
 
 async function waitHttp(url: string): Promise<void> {
