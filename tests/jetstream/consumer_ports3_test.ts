@@ -280,7 +280,9 @@ Deno.test("TestJetStreamConsumerNotInactiveAfterPullRequestExpires: an expiring 
   }
   assert(deleted, "consumer not deleted");
   const since = Date.now() - expired;
-  assert(since >= threshold, `deleted ${since} ms after the request expired`);
+  // Measured from when the 408 arrived, a little after the server's expiry: a few ms of slack under load.
+  // Without the expiry counting as activity, the consumer goes at about the expiry itself (since ≈ 0).
+  assert(since >= threshold - 100, `deleted ${since} ms after the request expired`);
 });
 
 Deno.test({
