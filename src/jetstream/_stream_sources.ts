@@ -26,6 +26,8 @@ const HEARTBEAT_NS = 1_000_000_000;
 const STALL_MS = 3_000;
 /** Minimum spacing of consumer create requests (ms), as the reference's retry threshold. */
 const RETRY_MS = 1_000;
+/** Least time between a consumer request and a restart of the link. */
+const RESTART_GAP_MS = 50;
 const API_PREFIX = "$JS.API";
 
 /** What a source link needs of its stream. */
@@ -210,6 +212,8 @@ export class SourceLink {
     this.#stopped = true;
     this.#timer?.();
     this.#timer = undefined;
+    this.#restartTmr?.();
+    this.#restartTmr = undefined;
     this.#cancel();
   }
 
@@ -427,10 +431,23 @@ export class SourceLink {
     this.#cancel();
   }
 
+  /**
+   * Restarts the origin consumer from the last sequence seen, never synchronously and at least RESTART_GAP_MS
+   * after the previous request: a restart that meets its cause again (a refused store, a gap) would otherwise
+   * loop through the new consumer's first delivery without ever yielding to I/O.
+   */
   #restart(): void {
-    this.#lastReq = 0;
-    this.#setup();
+    if (this.#stopped || this.#restartTmr !== undefined) return;
+    const wait = Math.max(1, this.#lastReq + RESTART_GAP_MS - Date.now());
+    this.#restartTmr = this.#t.after(wait, () => {
+      this.#restartTmr = undefined;
+      if (this.#stopped) return;
+      this.#lastReq = 0;
+      this.#setup();
+    });
   }
+
+  #restartTmr: (() => void) | undefined;
 
   /** StreamSourceInfo in its JSON shape. */
   info(): Record<string, unknown> {
