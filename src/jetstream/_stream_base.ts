@@ -8,7 +8,7 @@
 import type { Client } from "../server/mod.ts";
 import type { StoreConfig, StreamStore } from "../store/mod.ts";
 import { isValidSubject } from "../sublist/mod.ts";
-import { encoder, type Logger, Nuid } from "../util/mod.ts";
+import { encoder, type Logger, Nuid, putDecimal } from "../util/mod.ts";
 import { ApiError, newJSError } from "./api_errors.ts";
 import { buildHeaders, JS_MARKER_REASON, JS_MSG_TTL, nowNs } from "./_headers.ts";
 import { goDuration, type StreamConfig } from "./_stream_config.ts";
@@ -224,14 +224,7 @@ export abstract class StreamBase {
       out = this.#ackBuf = new Uint8Array(pre.length + 32);
       out.set(pre);
     }
-    let o = pre.length;
-    if (seq < 10) out[o++] = 0x30 + seq;
-    else {
-      let digits = 0;
-      for (let t = seq; t > 0; t = Math.floor(t / 10)) digits++;
-      for (let i = digits - 1, v = seq; i >= 0; i--, v = Math.floor(v / 10)) out[o + i] = 0x30 + (v % 10);
-      o += digits;
-    }
+    let o = putDecimal(out, pre.length, seq);
     out[o++] = 0x7d;
     this.host.client.replyInternal(reply, out.subarray(0, o));
   }

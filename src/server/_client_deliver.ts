@@ -3,7 +3,7 @@
 // MSG/HMSG framing into a receiver's outbound buffer. Layer two of the client (see _client_base.ts).
 // Behaviour follows nats-server server/client.go (processInboundClientMsg, deliverMsg).
 
-import { asciiString, decoder, encoder } from "../util/mod.ts";
+import { asciiString, decoder, encoder, putDecimal } from "../util/mod.ts";
 import {
   ERR_INVALID_PUBLISH_SUBJECT,
   ERR_MAX_PAYLOAD,
@@ -309,10 +309,10 @@ export abstract class ClientDelivery extends ClientBase {
       out[off++] = 0x20;
     }
     if (hdr >= 0) {
-      off = putInt(out, off, hdr);
+      off = putDecimal(out, off, hdr);
       out[off++] = 0x20;
     }
-    off = putInt(out, off, size);
+    off = putDecimal(out, off, size);
     out[off++] = 0x0d;
     out[off++] = 0x0a;
     if (size > 0) {
@@ -454,18 +454,4 @@ function sameBytes(a: Uint8Array, src: Uint8Array, start: number, end: number): 
   if (n !== end - start) return false;
   for (let i = 0; i < n; i++) if (a[i] !== src[start + i]) return false;
   return true;
-}
-
-function putInt(out: Uint8Array, off: number, v: number): number {
-  if (v < 10) {
-    out[off] = 0x30 + v;
-    return off + 1;
-  }
-  let digits = 0;
-  for (let t = v; t > 0; t = Math.floor(t / 10)) digits++;
-  for (let i = digits - 1; i >= 0; i--) {
-    out[off + i] = 0x30 + (v % 10);
-    v = Math.floor(v / 10);
-  }
-  return off + digits;
 }

@@ -40,3 +40,18 @@ export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
 }
+
+/** Writes a non-negative integer's decimal digits at `off` (as String(v), without the string); returns the end. */
+export function putDecimal(out: Uint8Array, off: number, v: number): number {
+  if (v < 10) {
+    out[off] = 0x30 + v;
+    return off + 1;
+  }
+  let digits = 0;
+  for (let t = v; t > 0; t = Math.floor(t / 10)) digits++;
+  for (let i = digits - 1; i >= 0; i--) {
+    out[off + i] = 0x30 + (v % 10);
+    v = Math.floor(v / 10);
+  }
+  return off + digits;
+}
