@@ -4,7 +4,7 @@
 
 import type { StoredMsg } from "../store/mod.ts";
 import { nowNs } from "./_headers.ts";
-import { encoder } from "../util/mod.ts";
+import { encoder, putDecimal } from "../util/mod.ts";
 import { statusHdr } from "./_consumer_util.ts";
 import { appendHdr, EMPTY, nuid } from "./_consumer_base.ts";
 import { ConsumerPull } from "./_consumer_pull.ts";
@@ -214,15 +214,15 @@ export abstract class ConsumerDelivery extends ConsumerPull {
     out.set(pre, o);
     o += pre.length;
     const start = o;
-    o = putNum(out, o, dc);
+    o = putDecimal(out, o, dc);
     out[o++] = 0x2e;
-    o = putNum(out, o, seq);
+    o = putDecimal(out, o, seq);
     out[o++] = 0x2e;
-    o = putNum(out, o, dseq);
+    o = putDecimal(out, o, dseq);
     out[o++] = 0x2e;
     for (let i = 0; i < tss.length; i++) out[o++] = tss.charCodeAt(i);
     out[o++] = 0x2e;
-    o = putNum(out, o, npc);
+    o = putDecimal(out, o, npc);
     return { head: out.subarray(0, o), subjEnd: sb.length, chars: this.#ackPreChars + (o - start) };
   }
 
@@ -340,15 +340,4 @@ export abstract class ConsumerDelivery extends ConsumerPull {
       // Store refusals (ack none redelivery, not pending) match the reference's ignored errors.
     }
   }
-}
-
-/** Writes a non-negative integer's decimal digits (as String(v)) at `off`; returns the end offset. */
-function putNum(out: Uint8Array, off: number, v: number): number {
-  if (v < 10 && v >= 0) {
-    out[off] = 0x30 + v;
-    return off + 1;
-  }
-  const s = String(v);
-  for (let i = 0; i < s.length; i++) out[off + i] = s.charCodeAt(i);
-  return off + s.length;
 }
