@@ -114,7 +114,7 @@ export class MemStore implements StreamStore {
 
   skipMsg(): number {
     const seq = this.#lastSeq + 1;
-    this.skipAt(seq, 1, this.#clock());
+    this.skipAt(seq, 1, this.#skipTime());
     return seq;
   }
 
@@ -123,7 +123,13 @@ export class MemStore implements StreamStore {
       if (seq > 0) throw new StoreError("sequence_mismatch", "expected sequence does not match store");
       seq = this.#lastSeq + 1;
     }
-    this.skipAt(seq, num, this.#clock());
+    this.skipAt(seq, num, this.#skipTime());
+  }
+
+  // A skip stores nothing, so it carries the last time forward (current reference behaviour, see Go's
+  // TestStoreSkipMsgsCarryForwardLastTime); only a store that never had a time stamps the clock.
+  #skipTime(): bigint {
+    return this.#lastTime > 0n ? this.#lastTime : this.#clock();
   }
 
   /** Skips `num` sequences from `seq` (the next one) at time `ts`; FileStore replays through it. */
