@@ -14,8 +14,8 @@ interface StoreCtx {
   dir: string;
   /** The step of this store kind, for sub-steps. */
   t: Deno.TestContext;
-  /** File stores: stop and open the same directory again (memory stores: undefined). */
-  reopen?: () => StreamStore;
+  /** File stores: stop and open the same directory again, with `cfg` if given (memory stores: undefined). */
+  reopen?: (cfg?: StoreConfig) => StreamStore;
 }
 
 type StoreFn = (st: StreamStore, ctx: StoreCtx) => unknown;
@@ -38,9 +38,9 @@ async function runOn(
   let st = make(cfg, dir);
   const ctx: StoreCtx = { cfg, kind, dir, t };
   if (kind === "file") {
-    ctx.reopen = () => {
+    ctx.reopen = (c = cfg) => {
       st.stop();
-      st = make(cfg, dir);
+      st = make(c, dir);
       return st;
     };
   }
@@ -60,9 +60,11 @@ async function allStores(
   t: Deno.TestContext,
   over: Partial<StoreConfig>,
   fn: StoreFn,
-  opts: { permutations?: boolean } = {},
+  opts: { permutations?: boolean; memory?: boolean } = {},
 ): Promise<void> {
-  await t.step("Memory", (t) => runOn(t, (c) => new MemStore(c), storeConfig(over), "memory", fn));
+  if (opts.memory !== false) {
+    await t.step("Memory", (t) => runOn(t, (c) => new MemStore(c), storeConfig(over), "memory", fn));
+  }
   const fcfg = storeConfig({ ...over, storage: "file" });
   if (!opts.permutations) {
     await t.step(
@@ -110,8 +112,7 @@ Deno.test("TestStoreMaxMsgsPerUpdateToOneRemoveNewest: lowering max_msgs_per to 
     assertEquals(st.loadLastMsg("foo.0")?.seq, nseq);
     assertEquals(st.loadNextMsg("foo.0", 0)?.seq, nseq);
     if (ctx.reopen !== undefined) {
-      const st2 = ctx.reopen();
-      st2.updateConfig({ ...ctx.cfg, maxMsgsPerSubject: 1 });
+      const st2 = ctx.reopen({ ...ctx.cfg, maxMsgsPerSubject: 1 });
       assertEquals(st2.loadLastMsg("foo.0")?.seq, nseq);
     }
   }));
@@ -300,4 +301,47 @@ Deno.test({
   // recovers source positions in the jetstream layer, not in the store.
   ignore: true,
   fn() {},
+});
+
+// New tests (no Go original): the parts of Go's TestStoreStreamInteriorDeleteAccounting that the
+// store_suite.ts port leaves out, for FileStore under every cipher × compression.
+
+Deno.test("FileStore state after trailing removes, skips and truncates is identical after a restart and without blocks.db", async (t) => {
+  const actions: [string, (st: StreamStore, lseq: number) => void][] = [
+    ["TruncateWithRemove", (st, lseq) => {
+      assertEquals(st.storeMsg("foo", undefined, NONE).seq, lseq);
+      assert(st.removeMsg(lseq));
+      st.truncate(lseq);
+    }],
+    ["TruncateWithErase", (st, lseq) => {
+      assertEquals(st.storeMsg("foo", undefined, NONE).seq, lseq);
+      assert(st.eraseMsg(lseq));
+      st.truncate(lseq);
+    }],
+    ["SkipMsg", (st) => void st.skipMsg()],
+    ["SkipMsgs", (st, lseq) => st.skipMsgs(lseq, 1)],
+  ];
+  for (const empty of [false, true]) {
+    for (const [title, action] of actions) {
+      await t.step(`Empty=${empty}/${title}`, async (t) => {
+        await allStores(t, { name: "zzz", subjects: ["foo"] }, (st, ctx) => {
+          let lseq = 0;
+          if (!empty) lseq = st.storeMsg("foo", undefined, NONE).seq;
+          lseq++;
+          action(st, lseq);
+          const before = st.state();
+          assertEquals(
+            [before.msgs, before.firstSeq, before.lastSeq],
+            empty ? [0, 2, 1] : [1, 1, 2],
+          );
+          // The whole state, times and deleted list included, as Go's reflect.DeepEqual.
+          const st2 = ctx.reopen!();
+          assertEquals(st2.state(), before, "after a restart");
+          st2.stop(); // (stop() is idempotent: the next reopen stops it again)
+          Deno.removeSync(`${ctx.dir}/msgs/blocks.db`);
+          assertEquals(ctx.reopen!().state(), before, "recovered from the blocks alone");
+        }, { permutations: true, memory: false });
+      });
+    }
+  }
 });
