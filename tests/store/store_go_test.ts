@@ -172,7 +172,7 @@ Deno.test("TestStorePurgeExKeepWithInteriorDeletes: keep counts live messages, n
     assertEquals([ss.msgs, ss.firstSeq, ss.lastSeq], [5, 41, 50]);
   }));
 
-Deno.test("TestStoreMsgLoadPrevMsg: the last message at or before a sequence, filtered", (t) =>
+Deno.test("TestStoreMsgLoadPrevMsg: the last message at or before a sequence (unfiltered only)", (t) =>
   allStores(t, { name: "zzz", subjects: ["foo.*", "bar.*"] }, async (st, { t }) => {
     for (const subj of ["foo.1", "bar.1", "foo.2", "bar.2", "foo.3"]) st.storeMsg(subj, undefined, b("ZZZ"));
     await t.step("all subjects", () => {
