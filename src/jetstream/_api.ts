@@ -3,6 +3,7 @@
 
 import * as fs from "node:fs";
 import type { Account, Client, Subscription } from "../server/mod.ts";
+import { clientInfo } from "../server/mod.ts";
 import { isValidSubject, subjectIsSubsetMatch } from "../sublist/mod.ts";
 import { decoder, encoder, Nuid } from "../util/mod.ts";
 import { ApiError, newJSError } from "./api_errors.ts";
@@ -93,10 +94,11 @@ export class ApiDispatcher {
       reply: string | undefined,
       hdr: Uint8Array | undefined,
       payload: Uint8Array,
-    ) => this.dispatch(jsa, subject, reply, hdr, payload);
+      from?: Client,
+    ) => this.dispatch(jsa, subject, reply, hdr, payload, from);
     jsa.client.subscribeInternal(
       "$JS.API.>",
-      (_s, _c, subj, reply, hdr, payload) => cb(subj, reply, hdr, payload),
+      (_s, c, subj, reply, hdr, payload) => cb(subj, reply, hdr, payload, c),
     );
     if (this.js.domain !== "") {
       const pfx = `$JS.${this.js.domain}.API.`;
@@ -143,6 +145,7 @@ export class ApiDispatcher {
     reply: string | undefined,
     hdr: Uint8Array | undefined,
     payload: Uint8Array,
+    from?: Client,
   ): void {
     const tokens = subject.slice(JS_API_PREFIX.length).split(".");
     // Pull requests go to the consumer and are not API calls (the reference keeps them out of its API import).
@@ -190,16 +193,19 @@ export class ApiDispatcher {
     }
     const text = JSON.stringify(out);
     jsa.client.publishInternal(reply, undefined, undefined, encoder.encode(text));
-    this.#audit(jsa, subject, body, text);
+    this.#audit(jsa, subject, body, text, from);
   }
 
-  #audit(jsa: JsAccount, subject: string, request: string, response: string): void {
+  #audit(jsa: JsAccount, subject: string, request: string, response: string, from?: Client): void {
+    // The requester's details (host, user, lang, …) as the reference reports them; the account alone when the
+    // request came from an internal client.
+    const ci = from !== undefined && from.kind === "Client" ? clientInfo(from, true) : undefined;
     const adv = {
       type: "io.nats.jetstream.advisory.v1.api_audit",
       id: this.#nuid.next(),
       timestamp: rfc3339Nano(nowNs()),
       server: this.js.server.name,
-      client: { acc: jsa.account.name, kind: "Client" },
+      client: ci ?? { acc: jsa.account.name, kind: "Client" },
       subject,
       request,
       response,
@@ -589,12 +595,23 @@ function getMsg(req: ApiRequest): Record<string, unknown> {
   if (req.body.trim() === "") throw newJSError("JSBadRequestErr");
   const r = decodeBody(req, "JSApiMsgGetRequest", MSG_GET_REQ) as MsgGetRequest;
   const seq = r.seq ?? 0;
-  if ((seq > 0 && r.last_by_subj) || (seq === 0 && !r.last_by_subj && !r.next_by_subj)) {
+  // No batches here (direct gets only); seq, last_by_subj and start_time exclude each other, next_by_subj
+  // filters a seq or start_time.
+  if ((r.batch ?? 0) > 0 || (r.max_bytes ?? 0) > 0) throw newJSError("JSBadRequestErr");
+  if (
+    (seq > 0 && r.last_by_subj) || (seq === 0 && !r.last_by_subj && !r.next_by_subj && !r.start_time) ||
+    (seq > 0 && r.start_time) || (r.start_time && r.last_by_subj)
+  ) {
     throw newJSError("JSBadRequestErr");
   }
   if (r.last_by_subj && r.next_by_subj) throw newJSError("JSBadRequestErr");
   const s = lookupStream(req.jsa, name);
-  const m = s.loadForGet(r);
+  let m;
+  if (r.start_time) {
+    const t = parseRfc3339(r.start_time);
+    if (t === undefined) throw newJSError("JSBadRequestErr");
+    m = s.store.loadNextMsg(r.next_by_subj || ">", s.store.getSeqFromTime(t));
+  } else m = s.loadForGet(r);
   if (m === undefined) throw newJSError("JSNoMessageFoundErr");
   const message: Record<string, unknown> = { subject: m.subject, seq: m.seq };
   if (m.hdr && m.hdr.length > 0 && !r.no_hdr) message.hdrs = b64(m.hdr);
@@ -711,6 +728,14 @@ function directGet(
   }
   const seq = r.seq ?? 0;
   const multi = r.multi_last ?? [];
+  // Conflicting options (the current reference's list).
+  if (
+    (seq > 0 && r.start_time) || (r.start_time && r.last_by_subj) || (r.last_by_subj && r.next_by_subj) ||
+    (r.last_by_subj && (r.batch ?? 0) > 0) || (r.last_by_subj && multi.length > 0) ||
+    (r.next_by_subj && multi.length > 0) || ((r.up_to_seq ?? 0) > 0 && r.up_to_time)
+  ) {
+    return status(client, reply, "408 Bad Request");
+  }
   if (multi.length > 0) return directMultiLast(jsa, s, reply, r);
   if ((r.batch ?? 0) > 0) return directBatch(jsa, s, reply, r);
   if (seq === 0 && !r.last_by_subj && !r.next_by_subj && !r.start_time) {
@@ -765,7 +790,8 @@ function directBatch(jsa: JsAccount, s: Stream, reply: string, r: MsgGetRequest)
     if (m === undefined) break;
     bytes += m.msg.length + (m.hdr?.length ?? 0) + m.subject.length;
     if (maxBytes > 0 && bytes > maxBytes && sent > 0) break;
-    const pending = s.store.numPending(m.seq + 1, filter, false).total;
+    // The pending count of a batch message includes the message itself (the reference's numbering).
+    const pending = s.store.numPending(m.seq, filter, false).total;
     sendDirect(client, reply, s.name, m, r.no_hdr === true, [
       [JS_NUM_PENDING, String(pending)],
       [JS_LAST_SEQUENCE, String(last)],
@@ -803,7 +829,7 @@ function directMultiLast(jsa: JsAccount, s: Stream, reply: string, r: MsgGetRequ
   const uniq = [...new Set(seqs)].sort((a, b) => a - b);
   const batch = r.batch ?? 0;
   const limited = batch > 0 ? uniq.slice(0, batch) : uniq;
-  if (limited.length === 0) return status(client, reply, "404 Message Not Found");
+  if (limited.length === 0) return status(client, reply, "404 No Results");
   if (limited.length > MAX_NAMES && batch === 0) return status(client, reply, "413 Too Many Results");
   const upToSeq = upTo > 0 ? upTo : s.store.fastState().lastSeq;
   let last = 0;

@@ -204,6 +204,8 @@ export function addConsumer(
       if (e instanceof ApiError) throw e;
       if (e !== undefined) throw newJSError("JSConsumerCreateErrF", { err: e });
       eo.applyUpdate(cfg);
+      // A narrower filter on an interest stream lets go of the messages nobody else wants.
+      stream.releaseUnneeded();
       // An update sends no create advisory, where configs are saved (see _fs_recover.ts): save it here.
       const store = eo.store as { setMeta?: (m: unknown) => void };
       store.setMeta?.(consumerMetaJson(eo.name, eo.config, eo.created));

@@ -359,8 +359,10 @@ export abstract class ConsumerBase implements StreamConsumer {
   onPurged(firstSeq: number): void {
     if (this._sseq < firstSeq) this._sseq = firstSeq;
     if (this._asflr < firstSeq - 1) this._asflr = firstSeq - 1;
-    for (const seq of [...this._pending.keys()]) {
+    for (const [seq, p] of [...this._pending]) {
       if (seq < firstSeq) {
+        // A purged pending message counts as acked: the consumer ack floor moves up to its delivery.
+        if (p.dseq > this._adflr) this._adflr = p.dseq;
         this._pending.delete(seq);
         this._rdc.delete(seq);
       }
@@ -388,7 +390,19 @@ export abstract class ConsumerBase implements StreamConsumer {
     const f = this._filters;
     if (f.length > 0 && f.every((x) => x === filter || subjectIsSubsetMatch(x, filter))) {
       this.onPurged(nextMatch === 0 ? lastSeq + 1 : nextMatch);
-    } else if (f.length === 0 || f.some((x) => subjectsCollide(x, filter))) this.onPurged(streamFirst);
+    } else if (f.length === 0 || f.some((x) => subjectsCollide(x, filter))) {
+      this.onPurged(streamFirst);
+      // Pending acks of messages the purge removed are gone too (the ack floor moves past them).
+      const store = this.stream.store;
+      for (const seq of [...this._pending.keys()]) {
+        if (store.loadMsg(seq) !== undefined) continue;
+        this._pending.delete(seq);
+        this._rdc.delete(seq);
+      }
+      this._rdq = this._rdq.filter((s) => this._pending.has(s));
+      this._rdqSet = new Set(this._rdq);
+      if (this._pending.size === 0) this._adflr = this._dseq - 1;
+    }
   }
 
   abstract info(): Record<string, unknown>;

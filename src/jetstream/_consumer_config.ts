@@ -409,7 +409,8 @@ export function checkConsumerUpdate(
   if (cur.replay_policy !== next.replay_policy) return "replay policy can not be updated";
   if ((cur.idle_heartbeat ?? 0) !== (next.idle_heartbeat ?? 0)) return "heart beats can not be updated";
   if (!!cur.flow_control !== !!next.flow_control) return "flow control can not be updated";
-  if ((cur.max_waiting ?? 0) !== (next.max_waiting ?? 0)) return "max waiting can not be updated";
+  // The pull/push checks come before max waiting (current reference order): a pull consumer turned push reports
+  // the mode change, not its max_waiting going to 0.
   const a = cur.deliver_subject ?? "";
   const b = next.deliver_subject ?? "";
   if (a !== b) {
@@ -417,6 +418,7 @@ export function checkConsumerUpdate(
     if (b === "") return "can not update push consumer to pull based";
     if (deliverBound) return newJSError("JSConsumerNameExistErr");
   }
+  if ((cur.max_waiting ?? 0) !== (next.max_waiting ?? 0)) return "max waiting can not be updated";
   if ((cur.priority_policy ?? "none") !== (next.priority_policy ?? "none")) {
     return "priority policy can not be updated";
   }

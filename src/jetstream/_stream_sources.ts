@@ -291,8 +291,15 @@ export class SourceLink {
       consumer["opt_start_seq"] = start;
     }
     const filters = this.#filters();
-    if (filters.length === 1) consumer["filter_subject"] = filters[0];
-    else if (filters.length > 1) consumer["filter_subjects"] = filters;
+    // One filter goes through the extended create subject (CONSUMER.CREATE.<stream>.<name>.<filter>), which
+    // exports can scope; several through the plain one.
+    let api = `CONSUMER.CREATE.${this.cfg.name}`;
+    if (filters.length === 1) {
+      consumer["filter_subject"] = filters[0];
+      const name = `${this.kind === "mirror" ? "mirror" : "src"}-${this.#nuid.next().slice(-8)}`;
+      consumer["name"] = name;
+      api = `CONSUMER.CREATE.${this.cfg.name}.${name}.${filters[0]}`;
+    } else if (filters.length > 1) consumer["filter_subjects"] = filters;
     this.dseq = 0;
 
     // The delivery subscription exists before the request: the consumer may deliver at once.
@@ -308,7 +315,7 @@ export class SourceLink {
     this.#lastMsgMs = Date.now();
     const body = JSON.stringify({ "stream_name": this.cfg.name, config: consumer });
     c.publishInternal(
-      this.#apiSubject(`CONSUMER.CREATE.${this.cfg.name}`),
+      this.#apiSubject(api),
       inbox,
       undefined,
       encoder.encode(body),

@@ -157,6 +157,11 @@ export class Stream extends StreamFeeds {
     this.store.removeMsg(seq);
   }
 
+  /** Interest retention: removes the messages no consumer needs any more (after a consumer's filter changed). */
+  releaseUnneeded(): void {
+    if (this.config.retention === "interest") this.#releaseUnneeded();
+  }
+
   #releaseUnneeded(): void {
     const st = this.store.fastState();
     let n = 0;

@@ -12,7 +12,7 @@ export {
   SYSTEM_ACCOUNT,
 } from "./account.ts";
 export { AccountConfigError, validateAccountOptions } from "./_account_config.ts";
-export { SERVICE_LATENCY_TYPE } from "./_account_service.ts";
+export { clientInfo, SERVICE_LATENCY_TYPE } from "./_account_service.ts";
 export { Client } from "./client.ts";
 export { type TlsPeerCert, tlsPeerCerts } from "./_client_tls.ts";
 export { ClosedState } from "./closed_state.ts";
