@@ -80,6 +80,18 @@ export class PubArg {
   size = 0;
   argStart = 0;
   argEnd = 0;
+  /** The subject the handler expects next (its publish cache's subject), set by the handler. */
+  hint: Uint8Array = EMPTY;
+  /** Set by the fast PUB path: the subject equals `hint` byte for byte (false: different or not checked). */
+  sameSubject = false;
+  /** Where the payload (headers and body) lies in `buf` when onMsg was called without it. */
+  msgStart = 0;
+  msgEnd = 0;
+
+  /** The payload of a message passed to onMsg by position: a view made only when someone needs the bytes. */
+  payload(): Uint8Array {
+    return this.buf.subarray(this.msgStart, this.msgEnd);
+  }
 
   get subject(): Uint8Array {
     return this.buf.subarray(this.subjStart, this.subjEnd);
@@ -107,8 +119,11 @@ export interface ParserHandler {
   onConnect(arg: Uint8Array): boolean;
   /** Validates the PUB/HPUB arguments (max payload, subject); false when the connection closed. */
   onPubArg(pa: PubArg, arg?: Uint8Array): boolean;
-  /** A whole message: `msg` holds headers and payload, without the trailing CRLF. */
-  onMsg(pa: PubArg, msg: Uint8Array): boolean;
+  /**
+   * A whole message: `msg` holds headers and payload, without the trailing CRLF. The fast PUB path leaves
+   * `msg` out and gives the position instead (`pa.payload()`): a publish nobody receives makes no view.
+   */
+  onMsg(pa: PubArg, msg?: Uint8Array): boolean;
   onSub(arg: Uint8Array): boolean;
   onUnsub(arg: Uint8Array): boolean;
   onPing(): boolean;
@@ -175,7 +190,9 @@ export class Parser {
                     this.state = State.MSG_END_R;
                     return this.#parseErr(buf, end);
                   }
-                  if (!h.onMsg(this.pa, buf.subarray(ps, end))) return false;
+                  this.pa.msgStart = ps;
+                  this.pa.msgEnd = end;
+                  if (!h.onMsg(this.pa)) return false;
                   i = end + 1;
                   if (authSet) authSet = h.awaitingConnect();
                   break;
@@ -568,6 +585,7 @@ export class Parser {
     pa.buf = arg;
     pa.argStart = 0;
     pa.argEnd = arg.length;
+    pa.sameSubject = false;
     const want = hdr ? 3 : 2;
     if (nt !== want && nt !== want + 1) {
       pa.hdr = -2;
@@ -619,15 +637,28 @@ export class Parser {
     let j = i;
     while (j < n && buf[j] === SPACE) j++;
     const s0 = j;
+    // Subject bytes are above 0x20; whitespace and control bytes end it (anything unusual takes the slow path).
+    // The subject is compared with the hint (the publisher's last subject) in the same pass.
+    const pa = this.pa;
+    const hint = pa.hint;
+    const hl = hint.length;
+    let same = hl !== 0;
     let c = 0;
-    while (j < n && (c = buf[j]) !== SPACE && c !== CR && c !== LF && c !== TAB) j++;
+    while (j < n && (c = buf[j]) > SPACE) {
+      if (same) {
+        const k = j - s0;
+        if (k >= hl || hint[k] !== c) same = false;
+      }
+      j++;
+    }
     if (c !== SPACE || j >= n) return -1;
     const s1 = j;
+    if (s1 - s0 !== hl) same = false;
     while (j < n && buf[j] === SPACE) j++;
     const t0 = j;
     let size = 0;
     let digits = true;
-    while (j < n && (c = buf[j]) !== SPACE && c !== CR && c !== LF && c !== TAB) {
+    while (j < n && (c = buf[j]) > SPACE) {
       const d = c - 0x30;
       if (d < 0 || d > 9) digits = false;
       else size = size * 10 + d;
@@ -657,7 +688,6 @@ export class Parser {
     if (this.mcl > 0 && j - i > this.mcl) return -1;
     const end = j + 2 + size;
     if (end + 1 >= n) return -1;
-    const pa = this.pa;
     pa.buf = buf;
     pa.argStart = i;
     pa.argEnd = j;
@@ -667,6 +697,7 @@ export class Parser {
     pa.replyEnd = r1;
     pa.hdr = -1;
     pa.size = size;
+    pa.sameSubject = same;
     this.lineEnd = j + 1;
     return j + 2;
   }

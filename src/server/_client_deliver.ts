@@ -90,22 +90,29 @@ export abstract class ClientDelivery extends ClientBase {
     return true;
   }
 
-  onMsg(pa: PubArg, msg: Uint8Array): boolean {
-    if (this.server.trace) this.#traceMsg(msg);
+  onMsg(pa: PubArg, msg?: Uint8Array): boolean {
+    if (this.server.trace) this.#traceMsg(msg ??= pa.payload());
+    const size = msg === undefined ? pa.msgEnd - pa.msgStart : msg.length;
     this.inMsgs++;
-    this.inBytes += msg.length;
+    this.inBytes += size;
     const s = this.server;
     s.inMsgs++;
-    s.inBytes += msg.length;
+    s.inBytes += size;
     const acc = this.account;
+    const parsed = pa;
     if (acc.hasMappings) {
+      msg ??= pa.payload();
       const mapped = this.#mapPub(pa, acc);
       if (mapped === null) return !this.closed;
       if (mapped !== undefined) pa = mapped;
     }
     const sl = acc.sl;
     let pc = this._pubCache;
-    if (pc === undefined || pc.genid !== sl.genid || !sameBytes(pc.bytes, pa.buf, pa.subjStart, pa.subjEnd)) {
+    // The parser compared the subject with pa.hint (pc.bytes) while scanning it: no second pass when it matched.
+    if (
+      pc === undefined || pc.genid !== sl.genid ||
+      !(pa.sameSubject || sameBytes(pc.bytes, pa.buf, pa.subjStart, pa.subjEnd))
+    ) {
       const subject = asciiString(pa.buf, pa.subjStart, pa.subjEnd);
       if (isOneOff(pa.buf, pa.subjStart, pa.subjEnd)) {
         return this.#checked(pa, msg, this.#pubVerdict(subject), subject, sl.matchUncached(subject));
@@ -118,6 +125,7 @@ export abstract class ClientDelivery extends ClientBase {
         verdict: this.#pubVerdict(subject),
       };
       this._pubCache = pc;
+      parsed.hint = pc.bytes;
     }
     return this.#checked(pa, msg, pc.verdict, pc.subject, pc.result);
   }
@@ -125,7 +133,7 @@ export abstract class ClientDelivery extends ClientBase {
   /** Routes a publish that #pubVerdict judged `verdict` (0 allowed, 1 denied, 2 reserved, 3 invalid). */
   #checked(
     pa: PubArg,
-    msg: Uint8Array,
+    msg: Uint8Array | undefined,
     verdict: number,
     subject: string,
     result: SublistResult<Subscription>,
@@ -141,7 +149,13 @@ export abstract class ClientDelivery extends ClientBase {
     return this.#route(pa, msg, result, subject);
   }
 
-  #route(pa: PubArg, msg: Uint8Array, result: SublistResult<Subscription>, subject: string): boolean {
+  /** `msg` undefined: the payload is `pa.payload()`, viewed only when someone receives it. */
+  #route(
+    pa: PubArg,
+    msg: Uint8Array | undefined,
+    result: SublistResult<Subscription>,
+    subject: string,
+  ): boolean {
     if (pa.replyStart >= 0 && isReservedReply(pa.buf, pa.replyStart, pa.replyEnd)) {
       const reply = asciiString(pa.buf, pa.replyStart, pa.replyEnd);
       this.sendErr(replyPermissionViolation(reply));
@@ -149,7 +163,8 @@ export abstract class ClientDelivery extends ClientBase {
       return !this.closed;
     }
     if (this.opts.verbose) this.enqueue(OK_B);
-    const delivered = this._deliverResult(result, pa, msg, subject);
+    const delivered = (result.psubs.length > 0 || result.qsubs.length > 0) &&
+      this._deliverResult(result, pa, msg ?? pa.payload(), subject);
     if (!delivered && pa.replyStart >= 0 && this.opts.no_responders) {
       this.#noResponders(asciiString(pa.buf, pa.replyStart, pa.replyEnd));
     }

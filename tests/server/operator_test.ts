@@ -304,12 +304,14 @@ Deno.test("operator config: trusted keys, resolvers and their errors as nats-ser
     bad(`resolver_preload = "x"`),
     "preload should be a map of account_public_key:account_jwt",
   );
+  // A directory that does not exist yet (it is made when the resolver starts), whatever /tmp holds.
+  const dir = `${Deno.makeTempDirSync({ prefix: "natsdeno-op-" })}/x`;
   const full = optionsOf(
-    `resolver = {type: full, dir: "/tmp/x", allow_delete: true, interval: "2m", timeout: "3s", limit: 10}`,
+    `resolver = {type: full, dir: "${dir}", allow_delete: true, interval: "2m", timeout: "3s", limit: 10}`,
   );
   assertEquals(full.accountResolver, {
     type: "FULL",
-    dir: "/tmp/x",
+    dir,
     allowDelete: true,
     hardDelete: false,
     limit: 10,
