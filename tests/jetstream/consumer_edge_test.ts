@@ -409,11 +409,15 @@ Deno.test("TestJetStreamConsumerUpdateRedelivery: an inactive push consumer rede
       await consumer(nc, "MY_STREAM", cfg);
       const toSend = 20;
       for (let i = 1; i <= toSend; i++) await nc.request("foo.bar", enc.encode(`msg-${i}`));
+      // By stream sequence, not arrival order: on a slow machine redeliveries (100 ms ack wait) can arrive
+      // before the last first deliveries.
+      const firsts = new Map<number, Msg>();
       await checkFor(1_000, 10, () => {
-        if (got.length < toSend) throw new Error(`${got.length}`);
+        for (const m of got) if (!firsts.has(ackInfo(m).sseq)) firsts.set(ackInfo(m).sseq, m);
+        if (firsts.size < toSend) throw new Error(`${firsts.size}`);
       });
-      for (const m of got.slice(0, toSend)) {
-        if (ackInfo(m).sseq % 4 === 0) await nc.request(m.reply!, new Uint8Array(0), { timeout: 1_000 });
+      for (const [sseq, m] of firsts) {
+        if (sseq % 4 === 0) await nc.request(m.reply!, new Uint8Array(0), { timeout: 1_000 });
       }
       sub.unsubscribe();
       for (let i = toSend; i < toSend * 2; i++) await nc.request("foo.bar", enc.encode(`msg-${i}`));
