@@ -54,11 +54,16 @@ export interface Block {
   fileHash?: string;
 }
 
-/** Size and hash of a sealed block file; `a` marks the active block recorded at a clean stop. */
+/**
+ * Size and hash of a sealed block file; `a` marks the active block recorded at a clean stop, with the
+ * stream's last sequence `l` and its time `t` (ns, decimal) at that stop.
+ */
 export interface SealedEntry {
   s: number;
   h: string;
   a?: 1;
+  l?: number;
+  t?: string;
 }
 
 /** A new block record with no messages. */
@@ -226,14 +231,20 @@ export class BlockFiles {
 
   /**
    * Records a block file's size and hash in blocks.db (`file` undefined forgets it); returns the hash.
-   * `active` marks the active block at a clean stop.
+   * `last` marks the active block at a clean stop and records the stream's last sequence then: recovery
+   * keeps it when the blocks lost the records that held it (a last block cut short or deleted).
    */
-  seal(idx: number, file: Uint8Array | undefined, active = false): string {
+  seal(idx: number, file: Uint8Array | undefined, last?: { seq: number; ts: bigint }): string {
     let h = "";
     if (file === undefined) this.sealed.delete(idx);
     else {
       h = this.fileHash(file);
-      this.sealed.set(idx, { s: file.length, h, ...(active ? { a: 1 as const } : {}) });
+      this.sealed.set(
+        idx,
+        last === undefined
+          ? { s: file.length, h }
+          : { s: file.length, h, a: 1, l: last.seq, t: last.ts.toString() },
+      );
     }
     writeFileDurable(
       join(this.mdir, "blocks.db"),

@@ -28,6 +28,8 @@ export class Maintenance {
   #scheduled = false;
   /** Blocks sealed since the pending pass was scheduled. */
   #waited = 0;
+  /** The first message sequence when tombstone-only blocks were last rewritten. */
+  #tombFloor = 0;
 
   constructor(
     readonly files: BlockFiles,
@@ -81,7 +83,11 @@ export class Maintenance {
     if (n > 0) this.#journalLast();
   }
 
-  /** Rewrites a block without its removed messages (and with tombstones nobody needs dropped). */
+  /**
+   * Rewrites a block without its removed messages (and with tombstones nobody needs dropped). A sealed block
+   * left with no records at all is removed: an interior block whose messages all went (per-subject limits,
+   * removals) would otherwise stay as an empty file for as long as an older block keeps a live message.
+   */
   rewriteBlock(b: Block): void {
     const { files, writer } = this;
     const isActive = b === writer.active;
@@ -128,6 +134,13 @@ export class Maintenance {
     b.live = msgs;
     b.damaged = false;
     const plain = out.subarray(0, o);
+    if (!isActive && o === 0) {
+      const i = files.blocks.indexOf(b);
+      if (i >= 0) files.blocks.splice(i, 1);
+      this.reads.cache?.drop(b.slab);
+      files.remove(b);
+      return;
+    }
     if (isActive) {
       files.write(b, plain, false);
       writer.open(b, plain.length); // closes the replaced file's fd
@@ -182,6 +195,9 @@ export class Maintenance {
       this.toCompress.push(old);
       this.schedule();
     }
+    // Messages removed while the block was active are reclaimed now that it is sealed (a removal from the
+    // active block schedules nothing).
+    if (old.msgs > 0 && old.live * 2 < old.msgs) this.schedule();
     if (this.#scheduled) this.#waited++;
     syncDir(files.mdir);
   }
@@ -231,14 +247,30 @@ export class Maintenance {
       syncDir(files.mdir);
     }
     let rewrote = false;
-    for (const b of files.blocks) {
+    for (const b of [...files.blocks]) {
       if (b !== writer.active && b.msgs > 0 && b.live * 2 < b.msgs) {
         this.rewriteBlock(b);
         rewrote = true;
       }
     }
+    // Blocks holding only tombstones and op records: once the head moved past what their tombstones cover,
+    // a rewrite keeps none of them and the block goes.
+    let minFirst = Infinity;
+    for (const x of files.blocks) if (x.msgs > 0 && x.first < minFirst) minFirst = x.first;
+    if (minFirst !== Infinity && minFirst > this.#tombFloor) {
+      this.#tombFloor = minFirst;
+      for (const b of [...files.blocks]) {
+        if (b !== writer.active && b.msgs === 0) {
+          this.rewriteBlock(b);
+          rewrote = true;
+        }
+      }
+    }
     // The rewritten blocks may have held the last sequence's record.
-    if (rewrote) this.#journalLast();
+    if (rewrote) {
+      this.#journalLast();
+      syncDir(files.mdir);
+    }
   }
 
   #journalLast(): void {

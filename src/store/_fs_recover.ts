@@ -104,6 +104,31 @@ export function recoverBlocks(files: BlockFiles, reads: BlockReads, t: ReplayTar
     }
     if (!isLast) spare = new Uint8Array(raw.buffer);
   }
+  // Blocks blocks.db knows of that are gone from the directory: their messages are lost. The entries are
+  // forgotten once reported (blocks.db is rewritten with the next seal).
+  const onDisk = new Set(idxs);
+  let stopped: { l: number; t: string; idx: number } | undefined;
+  for (const [idx, e] of [...files.sealed]) {
+    if (e.l !== undefined && e.t !== undefined && (stopped === undefined || e.l > stopped.l)) {
+      stopped = { l: e.l, t: e.t, idx };
+    }
+    if (onDisk.has(idx)) continue;
+    files.damaged(files.path(idx), 0, "block file missing; its messages are lost");
+    files.sealed.delete(idx);
+  }
+  // The last sequence at the last clean stop is kept even when the records holding it are gone (the last
+  // block cut short or lost): sequences are never handed out twice.
+  if (stopped !== undefined) {
+    const st = t.fastState();
+    if (stopped.l > st.lastSeq) {
+      files.damaged(
+        files.path(stopped.idx),
+        st.lastSeq + 1,
+        `records up to sequence ${stopped.l} missing (block cut short or lost)`,
+      );
+      t.skipAt(st.lastSeq + 1, stopped.l - st.lastSeq, BigInt(stopped.t));
+    }
+  }
   const last = files.blocks[files.blocks.length - 1];
   countLive(files.blocks, t);
   if (last === undefined || last.compressed || last.damaged) return { active: undefined, pos: 0 };

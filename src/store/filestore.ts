@@ -280,8 +280,13 @@ export class FileStore extends MemStore {
       w.syncNow();
       // A clean stop: the active block's hash lets the next open skip per-record checks.
       const files = this.#files;
-      if (!w.active.damaged) files.seal(w.active.idx, readBlockFile(files.path(w.active.idx)), true);
-      else if (files.sealed.has(w.active.idx)) files.seal(w.active.idx, undefined);
+      const st = this.fastState();
+      if (!w.active.damaged) {
+        files.seal(w.active.idx, readBlockFile(files.path(w.active.idx)), {
+          seq: st.lastSeq,
+          ts: st.lastTime,
+        });
+      } else if (files.sealed.has(w.active.idx)) files.seal(w.active.idx, undefined);
     } catch (err) {
       if (w.syncedSeq < w.lastAppended) failed = err;
       onErr?.(err);
@@ -419,6 +424,9 @@ export class FileStore extends MemStore {
     // Sequences above `seq` will be reused: drop their records from the blocks now.
     for (const b of [...this.#files.blocks]) if (b.msgs > 0 && b.last > seq) this.#maint.rewriteBlock(b);
     w.op(OP_TRUNCATE, seq, this.fastState().lastTime);
+    // A last sequence recorded at a clean stop no longer holds: forget it.
+    const files = this.#files;
+    for (const [idx, e] of [...files.sealed]) if (e.l !== undefined && e.l > seq) files.seal(idx, undefined);
     w.lastAppended = seq;
     w.writtenSeq = Math.min(w.writtenSeq, seq);
     w.syncedSeq = Math.min(w.syncedSeq, seq);

@@ -135,11 +135,13 @@ Deno.test("FileStore: a torn tail is cut to the last whole record", () => {
     const p = `${dir}/msgs/1.blk`;
     Deno.truncateSync(p, Deno.statSync(p).size - 3);
     const st2 = open1(dir, undefined, 1 << 20);
-    assertEquals([st2.state().msgs, st2.state().lastSeq], [9, 9]);
-    assertEquals(st2.storeMsg("foo", undefined, b("again")).seq, 10);
+    // The last sequence recorded at the clean stop is kept (as nats-server keeps it from index.db, see
+    // TestFileStoreTrailingSkipMsgsFromStreamStateFile): the lost 10 is never handed out again.
+    assertEquals([st2.state().msgs, st2.state().lastSeq], [9, 10]);
+    assertEquals(st2.storeMsg("foo", undefined, b("again")).seq, 11);
     st2.stop();
     const st3 = open1(dir, undefined, 1 << 20);
-    assertEquals(s(st3.loadMsg(10)!.msg), "again");
+    assertEquals(s(st3.loadMsg(11)!.msg), "again");
     st3.stop();
   } finally {
     Deno.removeSync(dir, { recursive: true });
