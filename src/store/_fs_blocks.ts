@@ -48,6 +48,8 @@ export interface Block {
   seed?: Uint8Array;
   /** Damaged records were found at open: never sealed as good before a rewrite drops them. */
   damaged?: boolean;
+  /** The highest sequence a tombstone in the block removes (0 or undefined: none). */
+  tombHi?: number;
   /** Where the payloads of a sealed block's messages are read from (bounded block cache). */
   slab?: BlockSlab;
   /** HighwayHash of the block file the slab's offsets refer to (checked when the block is loaded). */

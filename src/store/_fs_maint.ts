@@ -28,8 +28,6 @@ export class Maintenance {
   #scheduled = false;
   /** Blocks sealed since the pending pass was scheduled. */
   #waited = 0;
-  /** The first message sequence when tombstone-only blocks were last rewritten. */
-  #tombFloor = 0;
 
   constructor(
     readonly files: BlockFiles,
@@ -106,6 +104,7 @@ export class Maintenance {
     let first = 0;
     let last = 0;
     let msgs = 0;
+    let tombHi = 0;
     let keepTtl = false;
     const seqs: number[] = [];
     const offs: number[] = [];
@@ -124,6 +123,7 @@ export class Maintenance {
       } else if (r.kind === RK_OP && r.msg[0] === OP_TTL) keep = keepTtl;
       else if (r.kind === RK_TOMB) keep = r.seq >= minFirst && !this.t.hasMsg(r.seq);
       if (keep) {
+        if (r.kind === RK_TOMB && r.seq > tombHi) tombHi = r.seq;
         out.set(data.subarray(r.off, r.off + r.len), o);
         o += r.len;
       }
@@ -132,6 +132,7 @@ export class Maintenance {
     b.last = last;
     b.msgs = msgs;
     b.live = msgs;
+    b.tombHi = tombHi;
     b.damaged = false;
     const plain = out.subarray(0, o);
     if (!isActive && o === 0) {
@@ -253,17 +254,17 @@ export class Maintenance {
         rewrote = true;
       }
     }
-    // Blocks holding only tombstones and op records: once the head moved past what their tombstones cover,
-    // a rewrite keeps none of them and the block goes.
+    // Sealed blocks holding only tombstones and op records whose tombstones all lie below the first message
+    // record left anywhere: nothing needs them (the last sequence is journaled again below), so they go
+    // without being read.
     let minFirst = Infinity;
     for (const x of files.blocks) if (x.msgs > 0 && x.first < minFirst) minFirst = x.first;
-    if (minFirst !== Infinity && minFirst > this.#tombFloor) {
-      this.#tombFloor = minFirst;
-      for (const b of [...files.blocks]) {
-        if (b !== writer.active && b.msgs === 0) {
-          this.rewriteBlock(b);
-          rewrote = true;
-        }
+    for (const b of [...files.blocks]) {
+      if (b !== writer.active && b.msgs === 0 && (b.tombHi ?? 0) < minFirst) {
+        files.blocks.splice(files.blocks.indexOf(b), 1);
+        this.reads.cache?.drop(b.slab);
+        files.remove(b);
+        rewrote = true;
       }
     }
     // The rewritten blocks may have held the last sequence's record.

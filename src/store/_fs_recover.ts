@@ -206,6 +206,7 @@ function replayBlock(
       return;
     }
     if (pend !== undefined) flushPend(0n);
+    if (r.kind === RK_TOMB && r.seq > (b.tombHi ?? 0)) b.tombHi = r.seq;
     replayOther(t, r.kind, r.seq, r.ts, r.msg);
   }, (off, seq) => {
     bad.push({ off, seq });

@@ -391,12 +391,17 @@ export class FileStore extends MemStore {
     this.#rotateQuiet();
     const w = this.#writer;
     w.append(seq, TBIT, this.fastState().lastTime, EMPTY, undefined, EMPTY);
+    if (seq > (w.active.tombHi ?? 0)) w.active.tombHi = seq;
     const b = this.#files.find(seq);
     if (b !== undefined) {
       b.live--;
       if (erase) {
         w.flushWrites();
         this.#maint.rewriteBlock(b);
+        // The rewrite drops the block's op records (and the block itself when nothing is left in it): the
+        // last sequence is journaled again.
+        const st = this.fastState();
+        w.op(OP_LAST, st.lastSeq, st.lastTime);
       } else if (b !== w.active && (b.live === 0 || b.live * 2 < b.msgs)) this.#maint.schedule();
     }
     w.commit();
