@@ -660,7 +660,11 @@ Deno.test({
       for (const g of got) (all.set(g, o), o += g.length);
       assert(readTar(s2FrameDecode(all)).some((e) => e.name === "msgs/1.blk"));
     }
-    assertEquals(answers, [undefined, undefined]);
+    // natsdeno lets the second snapshot run. nats-server 2.9.10 usually does too, but its first snapshot holds
+    // the store until its writer sees the pipe close, so now and then it answers "snapshot in progress".
+    const [theirs, ours] = answers;
+    assertEquals(ours, undefined);
+    if (theirs !== undefined) assertEquals(theirs.description, "snapshot failed: snapshot in progress");
   },
 });
 
