@@ -74,11 +74,12 @@ export class Maintenance {
       if (!this.files.blocks.includes(b) || (b.compressed && !b.damaged) || b === this.writer.active) {
         continue;
       }
+      // The rewrite drops the block's op records: the last sequence is made durable elsewhere first.
+      if (n === 0) this.#secureLast();
       // A rewrite keeps only records whose checksums hold (a damaged one is never sealed as good).
       this.rewriteBlock(b);
       n++;
     }
-    if (n > 0) this.#journalLast();
   }
 
   /**
@@ -237,19 +238,27 @@ export class Maintenance {
     this.compressPending();
     const { files, writer } = this;
     let dropped = false;
+    let secured = false;
+    // Dropped and rewritten blocks may hold the record of the last sequence (an op record, a tombstone):
+    // it is journaled and fsynced in the active block before the first of them goes, so a crash in between
+    // never hands a sequence out twice.
+    const secure = () => {
+      if (secured) return;
+      secured = true;
+      this.#secureLast();
+    };
     while (files.blocks.length > 1 && files.blocks[0] !== writer.active && files.blocks[0].live <= 0) {
+      secure();
       const b = files.blocks.shift()!;
       this.reads.cache?.drop(b.slab);
       files.remove(b);
       dropped = true;
     }
-    if (dropped) {
-      this.#journalLast();
-      syncDir(files.mdir);
-    }
+    if (dropped) syncDir(files.mdir);
     let rewrote = false;
     for (const b of [...files.blocks]) {
       if (b !== writer.active && b.msgs > 0 && b.live * 2 < b.msgs) {
+        secure();
         this.rewriteBlock(b);
         rewrote = true;
       }
@@ -261,17 +270,21 @@ export class Maintenance {
     for (const x of files.blocks) if (x.msgs > 0 && x.first < minFirst) minFirst = x.first;
     for (const b of [...files.blocks]) {
       if (b !== writer.active && b.msgs === 0 && (b.tombHi ?? 0) < minFirst) {
+        secure();
         files.blocks.splice(files.blocks.indexOf(b), 1);
         this.reads.cache?.drop(b.slab);
         files.remove(b);
         rewrote = true;
       }
     }
-    // The rewritten blocks may have held the last sequence's record.
-    if (rewrote) {
-      this.#journalLast();
-      syncDir(files.mdir);
-    }
+    if (rewrote) syncDir(files.mdir);
+  }
+
+  /** Journals the last sequence in the active block and makes it durable (before blocks are rewritten). */
+  #secureLast(): void {
+    this.#journalLast();
+    this.writer.flushWrites();
+    this.writer.syncNow();
   }
 
   #journalLast(): void {
