@@ -813,8 +813,10 @@ function directMultiLast(jsa: JsAccount, s: Stream, reply: string, r: MsgGetRequ
     if (t === undefined) return status(client, reply, "408 Bad Request");
     upTo = s.store.getSeqFromTime(t) - 1;
   }
+  // A bound before the first message leaves nothing (upTo 0), not everything.
+  const bounded = (r.up_to_seq ?? 0) > 0 || !!r.up_to_time;
   const seqs: number[] = [];
-  for (const f of r.multi_last ?? []) {
+  for (const f of bounded && upTo <= 0 ? [] : r.multi_last ?? []) {
     for (const subj of s.store.subjectsState(f).keys()) {
       let m = s.store.loadLastMsg(subj);
       if (m && upTo > 0 && m.seq > upTo) {

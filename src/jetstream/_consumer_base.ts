@@ -78,6 +78,12 @@ export abstract class ConsumerBase implements StreamConsumer {
   protected _rdqSet = new Set<number>();
   /** Delivery counts of messages delivered more than once. */
   protected _rdc = new Map<number, number>();
+  /**
+   * Messages dropped from pending when their deliveries ran out, with the deliveries made: they still count
+   * as redelivered while a raised max_deliver would deliver them again, and under interest retention the
+   * stream keeps them (the consumer never acked them).
+   */
+  protected _exceeded = new Map<number, number>();
   /** A message taken from the stream that no pull request could take yet. */
   protected _held: { m: StoredMsg; dc: number } | undefined;
   readonly waiting: WaitQueue | undefined;
@@ -351,6 +357,7 @@ export abstract class ConsumerBase implements StreamConsumer {
   needsAck(seq: number, subject: string): boolean {
     if (!this.isInterested(subject)) return false;
     if (seq >= this._sseq) return true;
+    if (this._exceeded.has(seq)) return true;
     if (this.config.ack_policy === "none") return false;
     if (seq <= this._asflr) return false;
     return this._pending.has(seq) || this._rdqSet.has(seq);
@@ -369,6 +376,7 @@ export abstract class ConsumerBase implements StreamConsumer {
     }
     this._rdq = this._rdq.filter((s) => s >= firstSeq);
     this._rdqSet = new Set(this._rdq);
+    for (const seq of this._exceeded.keys()) if (seq < firstSeq) this._exceeded.delete(seq);
     if (this._held && this._held.m.seq < firstSeq) this._held = undefined;
     if (this._lss !== undefined) {
       this._lss = this._lss.filter((s) => s >= firstSeq);
@@ -399,6 +407,9 @@ export abstract class ConsumerBase implements StreamConsumer {
         this._pending.delete(seq);
         this._rdc.delete(seq);
       }
+      for (const seq of [...this._exceeded.keys()]) {
+        if (store.loadMsg(seq) === undefined) this._exceeded.delete(seq);
+      }
       this._rdq = this._rdq.filter((s) => this._pending.has(s));
       this._rdqSet = new Set(this._rdq);
       if (this._pending.size === 0) this._adflr = this._dseq - 1;
@@ -424,6 +435,9 @@ export abstract class ConsumerBase implements StreamConsumer {
     this._recalcPending();
     let redelivered = 0;
     for (const seq of this._rdc.keys()) if (this._pending.has(seq)) redelivered++;
+    // Messages out of deliveries count while the current max_deliver would deliver them again.
+    const maxdc = this.config.max_deliver ?? -1;
+    for (const dc of this._exceeded.values()) if (maxdc <= 0 || dc < maxdc) redelivered++;
     return {
       dseq: this._dseq - 1,
       sseq: this._dss,

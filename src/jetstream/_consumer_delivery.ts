@@ -103,6 +103,7 @@ export abstract class ConsumerDelivery extends ConsumerPull {
       this._rdc.set(seq, dc);
       if (maxdc > 0 && dc > maxdc) {
         if (dc === maxdc + 1) this._notifyDeliveryExceeded(seq, dc - 1);
+        this._exceeded.set(seq, dc - 1);
         this._pending.delete(seq);
         this._storeCall(() => this.store.updateDelivered(p.dseq, seq, dc, nowNs()));
         this._floorAfterDrop();

@@ -178,7 +178,7 @@ export abstract class StreamBase {
 
   // ---- Subject delete markers -------------------------------------------------------------------------
 
-  /** A message left the store: MaxAge expiry (not TTL, not our own removals) places a delete marker. */
+  /** A message left the store: MaxAge or TTL expiry (not of a marker, not our own removals) places a delete marker. */
   #onRemoved(seq: number, subject: string): void {
     if (this._ttlSeqs.delete(seq)) return;
     if (this._ownOps > 0 || this._closed) return;

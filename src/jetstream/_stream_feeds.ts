@@ -150,7 +150,14 @@ export abstract class StreamFeeds extends StreamIngest {
   ): boolean {
     try {
       if (seq > this._lseq + 1) this.store.skipMsgs(this._lseq + 1, seq - this._lseq - 1);
-      this.store.storeRawMsg(subject, hdr?.slice(), msg.slice(), seq, ts);
+      // A mirror that allows message TTLs expires its copies by their Nats-TTL, one that does not keeps them.
+      let ttlNs = 0n;
+      if (this.config.allow_msg_ttl && hdr !== undefined) {
+        const h = getHeader(JS_MSG_TTL, hdr);
+        const t = h ? parseTtl(h) : undefined;
+        if (t !== undefined && t > 0n) ttlNs = t;
+      }
+      this.store.storeRawMsg(subject, hdr?.slice(), msg.slice(), seq, ts, ttlNs);
     } catch (e) {
       this.host.log.warn(
         `JetStream failed to store a mirrored msg on '${this.host.accountName} > ${this.config.name}': ${

@@ -14,6 +14,7 @@ import {
   JS_EXPECTED_LAST_SUBJ_SEQ_SUBJ,
   JS_EXPECTED_STREAM,
   JS_LAST_SEQUENCE,
+  JS_MARKER_REASON,
   JS_MSG_ID,
   JS_MSG_ROLLUP,
   JS_MSG_SIZE,
@@ -28,6 +29,9 @@ import {
 } from "./_headers.ts";
 import type { Batcher } from "./_stream_batch.ts";
 import { parseTtl } from "./_ttl.ts";
+
+/** The largest file store record (header, subject, headers, payload, checksum) plus one. */
+const FILE_RECORD_LIMIT = 32 * 1024 * 1024;
 import { applyIncr, checkIncr, parseIncr } from "./_stream_counter.ts";
 import { StreamBase } from "./_stream_base.ts";
 
@@ -129,7 +133,8 @@ export abstract class StreamIngest extends StreamBase {
         }
       }
       const ttl = getHeader(JS_MSG_TTL, hdr);
-      if (ttl !== undefined && ttl !== "") {
+      // A sourced message keeps its Nats-TTL header; a stream without message TTLs stores it without one.
+      if (ttl !== undefined && ttl !== "" && (cfg.allow_msg_ttl || !this._sourcedIngest)) {
         if (!cfg.allow_msg_ttl) return this._replyErr(r, newJSError("JSMessageTTLDisabledErr"));
         const t = parseTtl(ttl);
         if (t === undefined) return this._replyErr(r, newJSError("JSMessageTTLInvalidErr"));
@@ -187,6 +192,10 @@ export abstract class StreamIngest extends StreamBase {
     }
 
     const storeSubject = this._ingestTransform?.match(subject) ?? subject;
+    // A file record of 32 MiB or more reads back as corrupt (the reference's rlBadThresh): refuse it here.
+    if (cfg.storage === "file" && 30 + storeSubject.length + hlen + body.length >= FILE_RECORD_LIMIT) {
+      return this._replyErr(r, newJSError("JSStreamStoreFailedF", { err: "message too large" }));
+    }
     // The store copies what it keeps, so the views go in as they are.
     const hcopy = hdr !== undefined && hlen > 0 ? hdr : undefined;
     const bcopy = body;
@@ -212,7 +221,13 @@ export abstract class StreamIngest extends StreamBase {
       this._ownOps--;
     }
     this._lseq = seq;
-    if (ttlNs !== undefined && ttlNs > 0n && (cfg.subject_delete_marker_ttl ?? 0) > 0) this._ttlSeqs.add(seq);
+    // A message that is itself a delete marker (ours, or a KV purge) leaves no new marker when it expires; any
+    // other message expiring by max_age or its TTL does (the reference's isSubjectDeleteMarker).
+    if ((cfg.subject_delete_marker_ttl ?? 0) > 0 && hdr !== undefined && hlen > 0) {
+      if (getHeader(JS_MARKER_REASON, hdr) !== undefined || getHeader("KV-Operation", hdr) === "PURGE") {
+        this._ttlSeqs.add(seq);
+      }
+    }
     if (msgId !== "") {
       this.#storeMsgId(msgId, seq);
       this.#lastMsgId = msgId;

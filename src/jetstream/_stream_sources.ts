@@ -186,7 +186,7 @@ export class SourceLink {
     for (const tr of cfg.subject_transforms ?? []) {
       if (tr.dest && tr.dest !== (tr.src || ">")) {
         this.#transforms.push(SubjectTransform.create(tr.src || ">", tr.dest));
-      } else this.#transforms.push(SubjectTransform.create(tr.src || ">", tr.src || ">"));
+      } else this.#transforms.push(SubjectTransform.create(tr.src || ">", undefined));
     }
   }
 

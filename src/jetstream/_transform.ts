@@ -14,9 +14,13 @@ export class SubjectTransform {
   #wcIndex: number[] = [];
   #parts: Part[] = [];
 
-  private constructor(src: string, dest: string) {
+  /** No destination: the transform only filters (subjects pass unchanged). */
+  #identity: boolean;
+
+  private constructor(src: string, dest: string | undefined) {
     this.src = src === "" ? ">" : src;
-    this.dest = dest === "" ? ">" : dest;
+    this.#identity = !dest;
+    this.dest = !dest ? this.src : dest;
     this.#srcTokens = this.src.split(".");
     this.#srcTokens.forEach((t, i) => {
       if (t === "*" || t === ">") this.#wcIndex.push(i);
@@ -34,10 +38,12 @@ export class SubjectTransform {
   }
 
   /** Checks a transform; returns the error text (as the reference words it) or undefined when valid. */
-  static validate(src: string, dest: string): string | undefined {
+  static validate(src: string, dest: string | undefined): string | undefined {
     const s = src === "" ? ">" : src;
-    const d = dest === "" ? ">" : dest;
     if (!isValidSubject(s)) return "invalid source subject";
+    // Without a destination the transform is a filter only.
+    if (!dest) return undefined;
+    const d = dest;
     const derr = validateMappingDestination(d);
     if (derr) return derr.message;
     const nwc = s.split(".").filter((t) => t === "*" || t === ">").length;
@@ -55,7 +61,7 @@ export class SubjectTransform {
   }
 
   /** Compiles a transform; throws RangeError with the validation text when invalid. */
-  static create(src: string, dest: string): SubjectTransform {
+  static create(src: string, dest: string | undefined): SubjectTransform {
     const err = SubjectTransform.validate(src, dest);
     if (err !== undefined) throw new RangeError(err);
     return new SubjectTransform(src, dest);
@@ -64,6 +70,7 @@ export class SubjectTransform {
   /** The transformed subject, or undefined when `subject` does not match the source. */
   match(subject: string): string | undefined {
     if (!subjectIsSubsetMatch(subject, this.src)) return undefined;
+    if (this.#identity) return subject;
     const toks = subject.split(".");
     const out: string[] = [];
     for (const p of this.#parts) {

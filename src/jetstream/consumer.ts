@@ -86,7 +86,11 @@ export class Consumer extends ConsumerDelivery {
         }
         this._rdc.delete(sseq);
         this._removeFromRdq(sseq);
-        if (p === undefined) return;
+        if (p === undefined) {
+          // A late ack of a message whose deliveries ran out still releases it.
+          if (!this._exceeded.delete(sseq)) return;
+          acked.push(sseq);
+        }
         break;
       }
       case "all": {
@@ -100,6 +104,11 @@ export class Consumer extends ConsumerDelivery {
           this._pending.delete(seq);
           this._rdc.delete(seq);
           this._removeFromRdq(seq);
+          acked.push(seq);
+        }
+        for (const seq of this._exceeded.keys()) {
+          if (seq > sseq) continue;
+          this._exceeded.delete(seq);
           acked.push(seq);
         }
         break;
@@ -286,6 +295,7 @@ export class Consumer extends ConsumerDelivery {
           const p = this._pending.get(seq);
           if (p === undefined) continue;
           this._notifyDeliveryExceeded(seq, dc);
+          this._exceeded.set(seq, dc);
           this._pending.delete(seq);
           this._storeCall(() => this.store.updateDelivered(p.dseq, seq, dc + 1, nowNs()));
           dropped = true;
