@@ -637,23 +637,22 @@ export class Parser {
     let j = i;
     while (j < n && buf[j] === SPACE) j++;
     const s0 = j;
-    // Subject bytes are above 0x20; whitespace and control bytes end it (anything unusual takes the slow path).
-    // The subject is compared with the hint (the publisher's last subject) in the same pass.
     const pa = this.pa;
     const hint = pa.hint;
     const hl = hint.length;
-    let same = hl !== 0;
+    let same = false;
     let c = 0;
-    while (j < n && (c = buf[j]) > SPACE) {
-      if (same) {
-        const k = j - s0;
-        if (k >= hl || hint[k] !== c) same = false;
-      }
-      j++;
+    if (hl !== 0 && s0 + hl < n && buf[s0 + hl] === SPACE && this.#isHint(buf, s0, hint, hl)) {
+      // The publisher's last subject again (the usual case): compared four bytes at a time, no scan.
+      same = true;
+      j = s0 + hl;
+      c = SPACE;
+    } else {
+      // Subject bytes are above 0x20; whitespace and control bytes end it (the unusual ones take the slow path).
+      while (j < n && (c = buf[j]) > SPACE) j++;
+      if (c !== SPACE || j >= n) return -1;
     }
-    if (c !== SPACE || j >= n) return -1;
     const s1 = j;
-    if (s1 - s0 !== hl) same = false;
     while (j < n && buf[j] === SPACE) j++;
     const t0 = j;
     let size = 0;
@@ -700,6 +699,32 @@ export class Parser {
     pa.sameSubject = same;
     this.lineEnd = j + 1;
     return j + 2;
+  }
+
+  #dv: DataView = new DataView(new ArrayBuffer(0));
+  #dvOf: Uint8Array = EMPTY;
+  #hintDv: DataView = new DataView(new ArrayBuffer(0));
+  #hintOf: Uint8Array = EMPTY;
+
+  /**
+   * buf[at, at + hl) equals `hint`. A hint is a subject this parser produced, so it holds no space or tab:
+   * equal bytes followed by a space tokenize exactly as the general path would.
+   */
+  #isHint(buf: Uint8Array, at: number, hint: Uint8Array, hl: number): boolean {
+    if (this.#dvOf !== buf) {
+      this.#dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+      this.#dvOf = buf;
+    }
+    if (this.#hintOf !== hint) {
+      this.#hintDv = new DataView(hint.buffer, hint.byteOffset, hint.byteLength);
+      this.#hintOf = hint;
+    }
+    const dv = this.#dv;
+    const hv = this.#hintDv;
+    let k = 0;
+    for (; k + 4 <= hl; k += 4) if (dv.getUint32(at + k) !== hv.getUint32(k)) return false;
+    for (; k < hl; k++) if (buf[at + k] !== hint[k]) return false;
+    return true;
   }
 
   #parseErr(buf: Uint8Array, i: number): false {
