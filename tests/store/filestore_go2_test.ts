@@ -1318,7 +1318,34 @@ Deno.test("TestFileStoreCheckSkipFirstBlockNotLoadOldBlocks: loadNextMsg near th
   }, { blockSize: 1024 });
 });
 
-blocked("TestFileStoreSyncCompressOnlyIfDirty", "checks Go's shouldCompactSync/noCompact block flags");
+Deno.test("TestFileStoreSyncCompressOnlyIfDirty: a sealed block is rewritten once, not again on later passes until it changes", async () => {
+  // Go checks its shouldCompactSync/noCompact flags; natsdeno's equivalent is which block files maintenance
+  // replaces (a rewrite renames a new file into place: a new inode).
+  await withFs({ subjects: ["foo.*"] }, async (fs, ctx) => {
+    const msg = fill(171 - recLen("foo.BB", 0)); // six records per 1024-byte block
+    for (let i = 0; i < 13; i++) fs.storeMsg("foo.BB", undefined, msg);
+    assertEquals(ctx.blockFiles().length, 3);
+    for (const q of [2, 3, 4, 5, 8, 9, 10, 11]) fs.removeMsg(q);
+    await settle();
+    assertEquals(ctx.records(1).filter((r) => r.kind === 0).map((r) => r.seq), [1, 6]);
+    assertEquals(ctx.records(2).filter((r) => r.kind === 0).map((r) => r.seq), [7, 12]);
+    const ino = (idx: number) => Deno.statSync(ctx.blockPath(idx)).ino;
+    const before = [ino(1), ino(2)];
+    // More blocks and more maintenance passes (removals in other sealed blocks).
+    for (let i = 0; i < 12; i++) fs.storeMsg("foo.BB", undefined, msg);
+    for (const q of [14, 15, 16, 17, 20, 21]) fs.removeMsg(q);
+    await settle();
+    fs.storeMsg("foo.BB", undefined, msg);
+    await settle();
+    assertEquals([ino(1), ino(2)], before, "blocks 1 and 2 were not rewritten again");
+    // A change to block 1 makes it eligible again: with both its messages gone it is dropped.
+    fs.removeMsg(1);
+    fs.removeMsg(6);
+    await settle();
+    assert(!ctx.blockFiles().includes(1));
+    assertEquals(ino(2), before[1]);
+  }, { blockSize: 1024 });
+});
 
 Deno.test("TestFileStoreDmapBlockRecoverAfterCompact: limit removals in a rewritten block come back as deletes", async () => {
   await withFs({ subjects: ["foo.*"], maxMsgsPerSubject: 1 }, async (fs, ctx) => {
