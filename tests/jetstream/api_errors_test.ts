@@ -236,7 +236,7 @@ const CASES: Case[] = [
   },
   {
     id: "JSStreamTransformInvalidDestination",
-    args: { err: "invalid mapping destination: wildcard index out of range in {{wildcard(2)}}" },
+    args: { err: "invalid mapping destination: wildcard index out of range in {{wildcard(2)}}: [2]" },
     ref: NEWER,
     run: (c, n) =>
       c.req(`$JS.API.STREAM.CREATE.${n}`, {
