@@ -32,6 +32,17 @@ export function enableJetStream(server: Server, deps: JetStreamDeps = {}): JetSt
     jsz: (opts) => js.jsz(opts),
     shutdown: () => js.shutdown(),
     enabled: () => js.enabled,
+    healthError: () => {
+      for (const key of js.unrecovered) {
+        const [acc, name] = key.split(" > ");
+        if (js.accounts.get(acc)?.streams.has(name)) {
+          js.unrecovered.delete(key);
+          continue;
+        }
+        return `JetStream stream '${key}' could not be recovered`;
+      }
+      return undefined;
+    },
     impl: js,
   };
   return js;

@@ -99,6 +99,7 @@ export function recoverAccount(jsa: JsAccount): void {
       );
       if (meta.config === undefined) {
         log.warn(`JetStream: no stream config in ${dir}; skipped`);
+        js.unrecovered.add(`${jsa.account.name} > ${name}`);
         continue;
       }
       const cfg = repairStreamConfig(jsa, meta.config, log);
@@ -138,6 +139,7 @@ export function recoverAccount(jsa: JsAccount): void {
       }
     } catch (err) {
       log.error(`JetStream: restoring stream '${jsa.account.name} > ${name}': ${(err as Error).message}`);
+      js.unrecovered.add(`${jsa.account.name} > ${name}`);
     }
   }
 }

@@ -297,6 +297,8 @@ export class JetStream {
 
   /** False after disable(): JetStream stays configured but serves nothing (/healthz reports it). */
   enabled = true;
+  /** Streams found on disk that could not be recovered ("<account> > <stream>"), until one of that name exists. */
+  readonly unrecovered = new Set<string>();
 
   /**
    * Turns JetStream off in a running server while the options keep it on, as nats-server's DisableJetStream

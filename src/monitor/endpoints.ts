@@ -117,6 +117,8 @@ export function healthz(s: Server, _opts: HealthzOptions = {}): HealthStatus {
   if (s.opts.jetStream && (s.jetStream === undefined || s.jetStream.enabled?.() === false)) {
     return { status: "unavailable", error: "JetStream not enabled (10076)" };
   }
-  // TODO(jetstream): with jetstream enabled, report its state as nats-server does.
+  const jsErr = s.jetStream?.healthError?.();
+  if (jsErr !== undefined) return { status: "unavailable", error: jsErr };
+  // TODO(jetstream): with jetstream enabled, report the rest of its state as nats-server does.
   return { status: "ok" };
 }

@@ -50,6 +50,8 @@ export interface JetStreamHooks {
   shutdown(): void;
   /** False once JetStream was turned off at runtime (it stays on in the options). */
   enabled?(): boolean;
+  /** The first problem /healthz reports (e.g. a stream that could not be recovered), or undefined. */
+  healthError?(): string | undefined;
   /** The JetStream instance, for code that imports src/jetstream. */
   readonly impl: unknown;
 }
