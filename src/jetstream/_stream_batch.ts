@@ -10,8 +10,17 @@ import {
   JS_BATCH_ID,
   JS_BATCH_SEQ,
   JS_EXPECTED_LAST_MSG_ID,
+  JS_EXPECTED_LAST_SUBJ_SEQ,
+  JS_EXPECTED_LAST_SUBJ_SEQ_SUBJ,
   JS_MSG_ID,
+  JS_MSG_ROLLUP,
+  JS_SCHEDULE,
+  JS_SCHEDULE_TTL,
+  ROLLUP_ALL,
+  ROLLUP_SUBJECT,
 } from "./_headers.ts";
+import { parseSchedule } from "./_stream_schedule.ts";
+import { parseTtl } from "./_ttl.ts";
 
 /** Limits of atomic batches (the reference's defaults). */
 export interface BatchLimits {
@@ -45,9 +54,22 @@ export interface StagedMsg {
 /** Why a batch was dropped (the advisory's `reason`). */
 export type BatchAbandonReason = "timeout" | "large" | "incomplete" | "unsupported";
 
+/** The stream settings the staging checks read. */
+export interface StageFlags {
+  allowRollup: boolean;
+  denyPurge: boolean;
+  allowTtl: boolean;
+  allowSchedules: boolean;
+}
+
+/** Checks one staged message of a committing batch before it is stored; returns the refusal or undefined. */
+export type StageCheck = (m: StagedMsg) => ApiError | undefined;
+
 /** What the batcher needs of its stream. */
 export interface BatchTarget {
   allowAtomic(): boolean;
+  /** The stream settings for the staging checks (read at the commit). */
+  stageFlags(): StageFlags;
   limits(): BatchLimits;
   /** The server-wide in-flight counter (shared by all streams). */
   readonly inflight: { n: number };
@@ -55,8 +77,11 @@ export interface BatchTarget {
   replyErr(reply: string | undefined, err: ApiError): void;
   /** An empty reply acknowledging a staged message the client asked an ack for. */
   replyEmpty(reply: string): void;
-  /** Stores every message or none; returns the last sequence or the error. */
-  commit(batchId: string, msgs: StagedMsg[], reply: string | undefined): void;
+  /**
+   * Stores every message or none; `check` runs on each message, in order, right before it is stored, and its
+   * refusal fails the batch like a refusal of the store path.
+   */
+  commit(batchId: string, msgs: StagedMsg[], reply: string | undefined, check: StageCheck): void;
   abandoned(batchId: string, reason: BatchAbandonReason): void;
 }
 
@@ -103,6 +128,12 @@ export class Batcher {
       return t.replyErr(reply, newJSError("JSAtomicPublishInvalidBatchCommitErr"));
     }
     const lim = t.limits();
+    // Past the size limit the batch is dropped and the message refused as too large, whether the batch is still
+    // in flight or was dropped already (a commit after an oversized batch is told why).
+    if (seq > lim.maxSize) {
+      this.#abandon(id, "large");
+      return t.replyErr(reply, newJSError("JSAtomicPublishTooLargeBatchErrF", { size: lim.maxSize }));
+    }
     let g = this.#groups.get(id);
     if (g === undefined) {
       if (seq !== 1) return t.replyErr(reply, newJSError("JSAtomicPublishIncompleteBatchErr"));
@@ -115,10 +146,6 @@ export class Batcher {
     } else if (seq !== g.msgs.length + 1) {
       this.#abandon(id, "incomplete");
       return t.replyErr(reply, newJSError("JSAtomicPublishIncompleteBatchErr"));
-    }
-    if (seq > lim.maxSize) {
-      this.#abandon(id, "large");
-      return t.replyErr(reply, newJSError("JSAtomicPublishTooLargeBatchErrF", { size: lim.maxSize }));
     }
     g.cancel();
     const eob = commit === "eob";
@@ -142,7 +169,7 @@ export class Batcher {
         }
       }
     }
-    t.commit(id, msgs, reply);
+    t.commit(id, msgs, reply, stageChecker(t.stageFlags()));
   }
 
   #remove(id: string): Group | undefined {
@@ -162,4 +189,54 @@ export class Batcher {
   clear(): void {
     for (const id of [...this.#groups.keys()]) this.#remove(id);
   }
+}
+
+/**
+ * The checks a message gets as it is staged into a committing batch, beyond those of the store path: a subject
+ * written earlier in the batch cannot carry a last-sequence expectation nor be rolled up again, a rollup of the
+ * whole stream must come first, rollup headers need the stream's permission, and a schedule's TTL is checked
+ * before its target. Behaviour follows nats-server server/jetstream_batching.go
+ * (checkMsgHeadersPreClusteredProposal).
+ */
+export function stageChecker(f: StageFlags): StageCheck {
+  const written = new Set<string>();
+  return (m) => {
+    const err = checkStaged(f, written, m);
+    written.add(m.subject);
+    return err;
+  };
+}
+
+function checkStaged(f: StageFlags, written: Set<string>, m: StagedMsg): ApiError | undefined {
+  const hdr = m.hdr;
+  if (hdr === undefined) return undefined;
+  if (getHeader(JS_EXPECTED_LAST_SUBJ_SEQ, hdr) !== undefined) {
+    const on = getHeader(JS_EXPECTED_LAST_SUBJ_SEQ_SUBJ, hdr) || m.subject;
+    if (written.has(on)) return newJSError("JSStreamWrongLastSequenceConstantErr");
+  }
+  let implied = "";
+  const sched = getHeader(JS_SCHEDULE, hdr);
+  if (sched !== undefined && f.allowSchedules && parseSchedule(sched) !== undefined) {
+    const ttl = getHeader(JS_SCHEDULE_TTL, hdr);
+    if (ttl !== undefined) {
+      if (parseTtl(ttl) === undefined) return newJSError("JSMessageSchedulesTTLInvalidErr");
+      if (!f.allowTtl) return newJSError("JSMessageTTLDisabledErr");
+    }
+    implied = ROLLUP_SUBJECT;
+  }
+  const explicit = getHeader(JS_MSG_ROLLUP, hdr) ?? "";
+  if (explicit !== "" && (!f.allowRollup || f.denyPurge)) {
+    return newJSError("JSStreamRollupFailedF", { err: "rollup not permitted" });
+  }
+  const rollup = explicit || implied;
+  if (rollup === ROLLUP_SUBJECT) {
+    if (written.has(m.subject)) {
+      return newJSError("JSStreamRollupFailedF", { err: "batch rollup sub invalid" });
+    }
+  } else if (rollup === ROLLUP_ALL) {
+    if (written.size > 0) return newJSError("JSStreamRollupFailedF", { err: "batch rollup all invalid" });
+  } else if (rollup !== "") {
+    return newJSError("JSStreamRollupFailedF", { err: `rollup value invalid: ${JSON.stringify(rollup)}` });
+  }
+  return undefined;
 }

@@ -21,7 +21,7 @@ import {
   ROLLUP_SUBJECT,
 } from "./_headers.ts";
 import { parseSourceHeader, SourceLink, type SourceTarget } from "./_stream_sources.ts";
-import { Batcher, DEFAULT_BATCH_LIMITS, type StagedMsg } from "./_stream_batch.ts";
+import { Batcher, DEFAULT_BATCH_LIMITS, type StageCheck, type StagedMsg } from "./_stream_batch.ts";
 import {
   isValidTimeZone,
   JS_SCHEDULE_ROLLUP,
@@ -199,12 +199,21 @@ export abstract class StreamFeeds extends StreamIngest {
     const inflight = host.batchInflight ?? { n: 0 };
     this._batcher = new Batcher({
       allowAtomic: () => this.config.allow_atomic === true,
+      stageFlags: () => {
+        const c = this.config;
+        return {
+          allowRollup: c.allow_rollup_hdrs === true,
+          denyPurge: c.deny_purge === true,
+          allowTtl: c.allow_msg_ttl === true,
+          allowSchedules: c.allow_msg_schedules === true,
+        };
+      },
       limits: () => host.batchLimits?.() ?? DEFAULT_BATCH_LIMITS,
       inflight,
       after: (ms, fn) => host.after(ms, fn),
       replyErr: (r, e) => this._replyErr(r, e),
       replyEmpty: (r) => this._reply(r, new Uint8Array(0)),
-      commit: (id, msgs, r) => this.#commitBatch(id, msgs, r),
+      commit: (id, msgs, r, check) => this.#commitBatch(id, msgs, r, check),
       abandoned: (id, reason) => {
         const o: Record<string, unknown> = {
           type: "io.nats.jetstream.advisory.v1.stream_batch_abandoned",
@@ -222,13 +231,15 @@ export abstract class StreamFeeds extends StreamIngest {
   }
 
   /** Stores all staged messages or none (a refusal rolls the store back to where the batch began). */
-  #commitBatch(id: string, msgs: StagedMsg[], reply: string | undefined): void {
+  #commitBatch(id: string, msgs: StagedMsg[], reply: string | undefined, check: StageCheck): void {
     const start = this._lseq;
     this._deferred = [];
     this._internalIngest = true;
     let err: ApiError | undefined;
     try {
       for (const m of msgs) {
+        err = check(m);
+        if (err !== undefined) break;
         this._ingestErr = undefined;
         this.processInbound(m.subject, undefined, m.hdr, m.msg);
         const ie = this._ingestErr as ApiError | undefined;
