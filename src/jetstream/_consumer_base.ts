@@ -435,9 +435,14 @@ export abstract class ConsumerBase implements StreamConsumer {
     this._recalcPending();
     let redelivered = 0;
     for (const seq of this._rdc.keys()) if (this._pending.has(seq)) redelivered++;
-    // Messages out of deliveries count while the current max_deliver would deliver them again.
+    // Messages out of deliveries count while the current max_deliver would deliver them again (those the
+    // stream no longer has, e.g. dropped by its limits, are forgotten here).
     const maxdc = this.config.max_deliver ?? -1;
-    for (const dc of this._exceeded.values()) if (maxdc <= 0 || dc < maxdc) redelivered++;
+    const first = this._exceeded.size > 0 ? this.stream.store.fastState().firstSeq : 0;
+    for (const [seq, dc] of this._exceeded) {
+      if (seq < first) this._exceeded.delete(seq);
+      else if (maxdc <= 0 || dc < maxdc) redelivered++;
+    }
     return {
       dseq: this._dseq - 1,
       sseq: this._dss,
