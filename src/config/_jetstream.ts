@@ -22,6 +22,17 @@ export interface JetStreamLimitOptions {
   maxRequestBatch: number;
   /** Largest duplicate window a stream may have, in ms; 0 = no server limit. */
   duplicateWindowMs: number;
+  /** Atomic batch publish limits (`limits { batch {} }`); 0 = the default. */
+  batch: BatchLimitOptions;
+}
+
+/** `jetstream { limits { batch { … } } }`; 0 keeps the server default. */
+export interface BatchLimitOptions {
+  maxInflightPerStream: number;
+  maxInflightTotal: number;
+  /** Messages per batch (`max_msgs`). */
+  maxMsgs: number;
+  timeoutMs: number;
 }
 
 /** The JetStream settings beyond enablement, store_dir and the memory/file maxima. */
@@ -58,7 +69,13 @@ export function defaultJetStreamOptions(): JetStreamOptions {
     extensionHint: "",
     maxOutstandingCatchup: 0,
     requestQueueLimit: 10_000,
-    limits: { maxAckPending: 0, maxHaAssets: 0, maxRequestBatch: 0, duplicateWindowMs: 0 },
+    limits: {
+      maxAckPending: 0,
+      maxHaAssets: 0,
+      maxRequestBatch: 0,
+      duplicateWindowMs: 0,
+      batch: { maxInflightPerStream: 0, maxInflightTotal: 0, maxMsgs: 0, timeoutMs: 0 },
+    },
   };
 }
 
@@ -122,7 +139,32 @@ function parseLimits(o: Options, v: ConfigValue, report: Report): void {
           l.duplicateWindowMs = durationMs("duplicate_window", val, r?.kind);
           break;
         case "batch":
-          if (!o.unsupported.includes("jetstream.limits.batch")) o.unsupported.push("jetstream.limits.batch");
+          parseBatchLimits(l.batch, val, report);
+          break;
+        default:
+          report.unknownField(r, k);
+      }
+    });
+  }
+}
+
+function parseBatchLimits(b: BatchLimitOptions, v: ConfigValue, report: Report): void {
+  if (!isMap(v)) throw new FieldFault(`Expected a map to define batch limits, got ${goType(v)}`);
+  for (const [k, val] of Object.entries(v)) {
+    const r = refOf(v, k);
+    report.guard(r, () => {
+      switch (k.toLowerCase()) {
+        case "max_inflight_per_stream":
+          b.maxInflightPerStream = asInt(val, r?.kind);
+          break;
+        case "max_inflight_total":
+          b.maxInflightTotal = asInt(val, r?.kind);
+          break;
+        case "max_msgs":
+          b.maxMsgs = asInt(val, r?.kind);
+          break;
+        case "timeout":
+          b.timeoutMs = durationMs("timeout", val, r?.kind);
           break;
         default:
           report.unknownField(r, k);

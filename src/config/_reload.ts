@@ -120,7 +120,13 @@ const FIELDS: { [K in keyof Options]: [goName: string, rule: Rule] } = {
     "JetStreamMaxStore",
     (o, n, st) => jsLimit(o.jetStreamMaxStore, n.jetStreamMaxStore, st),
   ],
-  jetStreamOpts: ["JetStream", "reload"],
+  jetStreamOpts: ["JetStream", (o, n, st) => {
+    // The JetStream limits (server-wide ack pending, batch limits, …) are fixed until a restart.
+    if (!deepEqual(o.jetStreamOpts.limits, n.jetStreamOpts.limits)) {
+      throw rejectMsg("JetStreamLimits", o.jetStreamOpts.limits, n.jetStreamOpts.limits);
+    }
+    st.changed.push("jetStreamOpts");
+  }],
   websocket: ["Websocket", (o, n) => {
     // Only the TLS settings may change; a random port (-1) in the new config keeps the bound one.
     const strip = (w: Options["websocket"], port: number) => JSON.stringify({ ...w, tls: undefined, port });

