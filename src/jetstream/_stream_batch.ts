@@ -210,7 +210,7 @@ export function stageChecker(f: StageFlags): StageCheck {
 function checkStaged(f: StageFlags, written: Set<string>, m: StagedMsg): ApiError | undefined {
   const hdr = m.hdr;
   if (hdr === undefined) return undefined;
-  if (getHeader(JS_EXPECTED_LAST_SUBJ_SEQ, hdr) !== undefined) {
+  if ((getHeader(JS_EXPECTED_LAST_SUBJ_SEQ, hdr) ?? "") !== "") {
     const on = getHeader(JS_EXPECTED_LAST_SUBJ_SEQ_SUBJ, hdr) || m.subject;
     if (written.has(on)) return newJSError("JSStreamWrongLastSequenceConstantErr");
   }
