@@ -284,13 +284,21 @@ export function checkStreamCfg(
       return invalid("discard new per subject requires max msgs per subject > 0");
     }
   }
+  // Subject delete markers need message TTLs and roll-ups: pedantic requests must ask for them, others get
+  // them turned on (the current reference; 2.11 refused the config).
   const sdm = cfg.subject_delete_marker_ttl ?? 0;
   if (sdm > 0) {
+    if (sdm < SECOND) return invalid("subject delete marker TTL must be at least 1 second");
     if (!cfg.allow_msg_ttl) {
-      return invalid("subject marker delete cannot be set if message TTLs are disabled");
+      if (pedantic) return invalid("subject delete marker cannot be set if message TTLs are disabled");
+      cfg.allow_msg_ttl = true;
     }
-    if (sdm < SECOND) return invalid("subject marker delete TTL must be at least 1 second");
-  } else if (sdm < 0) return invalid("subject marker delete TTL must not be negative");
+    if (!cfg.allow_rollup_hdrs) {
+      if (pedantic) return invalid("subject delete marker cannot be set if roll-ups are disabled");
+      cfg.allow_rollup_hdrs = true;
+      cfg.deny_purge = false;
+    }
+  } else if (sdm < 0) return invalid("subject delete marker TTL must not be negative");
 
   const streamSubs: string[] = [];
   const deliveryPrefixes: string[] = [];
@@ -517,9 +525,8 @@ export function checkStreamUpdate(old: StreamConfig, cfg: StreamConfig): StreamC
   if (JSON.stringify(cfg.mirror) !== JSON.stringify(old.mirror)) {
     return newJSError("JSStreamMirrorNotUpdatableErr");
   }
-  if (!!cfg.allow_msg_ttl !== !!old.allow_msg_ttl) {
-    return invalid("message TTL status can not be changed after stream creation");
-  }
+  // Message TTLs may be turned on by an update, not off.
+  if (!cfg.allow_msg_ttl && old.allow_msg_ttl) return invalid("message TTL status can not be disabled");
   if (!!cfg.allow_msg_counter !== !!old.allow_msg_counter) {
     return invalid("stream configuration update can not change message counter setting");
   }

@@ -669,19 +669,7 @@ Deno.test("TestJetStreamFileStoreFirstSeqAfterRestart: a stream's first_seq surv
   }
 });
 
-// blocked: the current reference words these checks "subject delete marker …" and, without pedantic,
-// turns on allow_msg_ttl and allow_rollup_hdrs for a stream with subject_delete_marker_ttl (also on update, where
-// only disabling TTLs is refused); natsdeno keeps 2.11's "subject marker delete …" texts and refuses the config,
-// which tests/jetstream/stream_snapshot_test.ts (TestJetStreamSubjectDeleteMarkers) expects. Needs a decision
-// on the target version before changing both.
-Deno.test({
-  name:
-    "TestJetStreamCreateStreamWithSubjectDeleteMarkersOptions: marker TTL checks, automatic prerequisites, updates",
-  ignore: true,
-  fn: testCreateStreamWithSdmOptions,
-});
-
-async function testCreateStreamWithSdmOptions(): Promise<void> {
+Deno.test("TestJetStreamCreateStreamWithSubjectDeleteMarkersOptions: marker TTL checks, automatic prerequisites, updates", async () => {
   await using s = await runBasic();
   await using nc = await clientFor(s);
   const pedantic = (cfg: Record<string, unknown>, p: boolean, update = false) =>
@@ -744,7 +732,7 @@ async function testCreateStreamWithSdmOptions(): Promise<void> {
   // Message TTLs cannot be disabled again.
   const off = { ...si.config, "subject_delete_marker_ttl": 0, "allow_msg_ttl": false };
   expectErr(await pedantic(off, true, true), "message TTL status can not be disabled");
-}
+});
 
 // Go locks the store, lets 50 goroutines race on expireMsgs and checks the timing wheel count does not
 // underflow; natsdeno's single event loop has no such race. Black-box: 10k messages with a TTL all expire.

@@ -102,13 +102,14 @@ Deno.test("Subject delete markers: purge and message delete leave a marker with 
   m = await jsApi(nc, "$JS.API.STREAM.MSG.GET.M", { "last_by_subj": "m.b" });
   h = atob(m.message.hdrs);
   assert(h.includes("Nats-Marker-Reason: Remove"), h);
-  // Markers need TTLs on.
+  // Markers need TTLs on: a pedantic request must ask for them (others get them turned on).
   const bad = await jsApi(nc, "$JS.API.STREAM.CREATE.B", {
     name: "B",
     storage: "memory",
     "subject_delete_marker_ttl": 1_000_000_000,
+    pedantic: true,
   });
-  assertEquals(bad.error?.description, "subject marker delete cannot be set if message TTLs are disabled");
+  assertEquals(bad.error?.description, "subject delete marker cannot be set if message TTLs are disabled");
 });
 
 Deno.test({
