@@ -259,9 +259,23 @@ export class RecIndex {
     return p;
   }
 
-  /** Size as Go's memStoreMsgSize counts it: subject + header + payload + 16. */
+  /**
+   * Record sizes as the reference counts them: false, memStoreMsgSize (subject + header + payload + 16);
+   * true, fileStoreMsgSize (the on-disk record: 22 bytes of length, sequence, time and subject length, the
+   * subject, 4 more for the header length when there are headers, header, payload, and an 8-byte hash).
+   */
+  fileSizes = false;
+
+  /** Size of record `p` (see fileSizes): what stream state bytes and max_bytes count. */
   msgSize(p: number): number {
-    return this.ss[p]!.bytes + this.hdrLen[p] + this.msgLen[p] + 16;
+    return this.sizeOf(this.ss[p]!.bytes, this.hdrLen[p], this.msgLen[p]);
+  }
+
+  /** Size of a record with this subject, header and payload length (see fileSizes). */
+  sizeOf(subjLen: number, hdrLen: number, msgLen: number): number {
+    const n = subjLen + hdrLen + msgLen;
+    if (!this.fileSizes) return n + 16;
+    return n + (hdrLen > 0 ? 34 : 30);
   }
 
   /** Position of the first live record, or -1 (the head is always live when the index is not empty). */

@@ -113,7 +113,7 @@ export class FileStore extends MemStore {
   constructor(cfg: StoreConfig, opts: FileStoreOptions) {
     // The reference refuses blocks over its large block size (8 MiB) before touching the disk.
     if ((opts.blockSize ?? 0) > DEFAULT_BLOCK) throw new RangeError("filestore max block size is 8.00 MB");
-    super(replayConfig(cfg), opts);
+    super(replayConfig(cfg), { ...opts, fileSizes: true });
     this.dir = opts.dir;
     this.#mdir = join(opts.dir, MSGS);
     this.#name = cfg.name;

@@ -25,11 +25,19 @@ import {
 export interface MemStoreOptions {
   /** Receives errors thrown by the storage-update callback during timer-driven expiry. */
   onError?: (err: unknown) => void;
+  /** Count message sizes as the reference's file store does (the FileStore's index sets it). */
+  fileSizes?: boolean;
 }
 
 /** Go's memStoreMsgSize: subject + header + payload + 16 bytes for sequence and timestamp. */
 export function memStoreMsgSize(subject: string, hdr: Uint8Array | undefined, msg: Uint8Array): number {
   return utf8Length(subject) + (hdr?.length ?? 0) + msg.length + 16;
+}
+
+/** Go's fileStoreMsgSize, what file streams count per message: the on-disk record (see RecIndex.fileSizes). */
+export function fileStoreMsgSize(subject: string, hdr: Uint8Array | undefined, msg: Uint8Array): number {
+  const hl = hdr?.length ?? 0;
+  return utf8Length(subject) + hl + msg.length + (hl > 0 ? 34 : 30);
 }
 
 const encoder = new TextEncoder();
@@ -79,6 +87,7 @@ export class MemStore implements StreamStore {
     this.cfg = { ...cfg };
     this.#maxp = cfg.maxMsgsPerSubject;
     this.#onError = opts.onError;
+    this.#all.fileSizes = opts.fileSizes === true;
     const fs = cfg.firstSeq ?? 0;
     if (fs > 0) {
       this.#firstSeq = fs;
@@ -179,11 +188,13 @@ export class MemStore implements StreamStore {
         throw new StoreError("max_msgs", "maximum messages exceeded");
       }
       if (cfg.maxBytes > 0) {
-        const size = (ss?.bytes ?? utf8Length(subj)) + hl + ml + 16;
-        if (this.#bytes + size >= cfg.maxBytes) {
-          // At the subject limit the oldest message of the subject goes: enough room if it is as large.
-          const f = asl ? this.#all.find(ss!.list.first()) : -1;
-          if (f < 0 || this.#all.msgSize(f) < size) {
+        // As the reference (2.10+): refused when the new message's whole size would take the bytes past the
+        // limit, unless it replaces the subject's oldest message and that one is at least as large.
+        const all = this.#all;
+        const size = all.sizeOf(ss?.bytes ?? utf8Length(subj), hl, ml);
+        if (this.#bytes + size > cfg.maxBytes) {
+          const f = asl ? all.find(ss!.list.first()) : -1;
+          if (f < 0 || all.msgSize(f) < size) {
             throw new StoreError("max_bytes", "maximum bytes exceeded");
           }
         }

@@ -1,6 +1,6 @@
 // JetStream storage: the StreamStore interface and its implementations.
 export * from "./store.ts";
-export { MemStore, memStoreMsgSize, type MemStoreOptions } from "./memstore.ts";
+export { fileStoreMsgSize, MemStore, memStoreMsgSize, type MemStoreOptions } from "./memstore.ts";
 export { decodeConsumerState, encodeConsumerState, MemConsumerStore } from "./_consumer_state.ts";
 export {
   FileStore,

@@ -164,12 +164,11 @@ export function recLen(subj: string, msgLen: number, hdrLen = -1): number {
 }
 
 /**
- * The bytes a natsdeno FileStore counts per message in state().bytes: the reference's memStoreMsgSize
- * (subject + header + payload + 16), not its fileStoreMsgSize (record length). A known divergence from the
- * reference, whose file streams report record lengths; the ports assert natsdeno's accounting.
+ * The bytes a FileStore counts per message in state().bytes, as the reference's file streams do: its
+ * fileStoreMsgSize (the plain record length; `hdrLen` 0 means no headers).
  */
 export function msgBytes(subj: string, msgLen: number, hdrLen = 0): number {
-  return subj.length + hdrLen + msgLen + 16;
+  return recLen(subj, msgLen, hdrLen > 0 ? hdrLen : -1);
 }
 
 /** State without the fields a restart may legitimately change (none today); for deep comparisons. */

@@ -45,7 +45,7 @@ permTest("TestFileStoreBytesLimitWithDiscardNew: discard new refuses past max_by
   maxBytes: 100,
   discardNew: true,
 }, (fs) => {
-  // natsdeno counts 4+7+16 = 27 bytes per message (see msgBytes), so three fit in 100 (Go: two of 41).
+  // 22+4+7+8 = 41 bytes per message (Go's fileStoreMsgSize): two fit in 100.
   const per = msgBytes("tiny", 7);
   const fits = Math.floor(100 / per);
   for (let i = 0; i < 10; i++) {

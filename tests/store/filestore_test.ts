@@ -20,7 +20,7 @@ for (const [cname, enc] of ciphers) {
           encryption: enc,
           blockSize: 4096,
         }),
-      { persistent: true },
+      { persistent: true, sizes: "file" },
     );
   }
 }

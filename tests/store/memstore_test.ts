@@ -5,7 +5,7 @@ import type { StoreConfig } from "../../src/store/store.ts";
 import { checkFor, delay } from "../_helpers/server.ts";
 import { b, runStoreSuite, s, storeConfig, storeErr } from "./store_suite.ts";
 
-runStoreSuite("memory", (cfg) => new MemStore(cfg), { persistent: false });
+runStoreSuite("memory", (cfg) => new MemStore(cfg), { persistent: false, sizes: "memory" });
 
 function newMemStore(over: Partial<StoreConfig> = {}): MemStore {
   return new MemStore(storeConfig(over));

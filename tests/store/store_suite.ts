@@ -2,7 +2,7 @@
 // nats-server server/store_test.go, whose tests run against both Go stores.
 import { assert, assertEquals, assertThrows } from "@std/assert";
 import { type StoreConfig, StoreError, type StreamStore } from "../../src/store/store.ts";
-import { memStoreMsgSize } from "../../src/store/memstore.ts";
+import { fileStoreMsgSize, memStoreMsgSize } from "../../src/store/memstore.ts";
 import { checkFor, delay } from "../_helpers/server.ts";
 import { storeConfig } from "../_helpers/store_config.ts";
 
@@ -12,6 +12,8 @@ export type MakeStore = (cfg: StoreConfig, dir: string) => StreamStore;
 export interface SuiteOptions {
   /** The store survives stop() and reopening the same dir. */
   persistent: boolean;
+  /** How the store counts message sizes, as the reference's stores do: memStoreMsgSize or fileStoreMsgSize. */
+  sizes: "memory" | "file";
 }
 
 const te = new TextEncoder();
@@ -55,6 +57,7 @@ export function runStoreSuite(name: string, make: MakeStore, opts: SuiteOptions)
       Deno.removeSync(dir, { recursive: true });
     }
   }
+  const msgSize = opts.sizes === "file" ? fileStoreMsgSize : memStoreMsgSize;
   const test = (title: string, fn: () => void | Promise<void>, o: { ignore?: boolean } = {}) =>
     Deno.test({ name: `${title} [${name}]`, ignore: o.ignore, fn });
 
@@ -78,7 +81,7 @@ export function runStoreSuite(name: string, make: MakeStore, opts: SuiteOptions)
       assertEquals(state.msgs, 2);
       assertEquals(
         state.bytes,
-        memStoreMsgSize("foo", hdr, payload) + memStoreMsgSize("bar", undefined, b("world")),
+        msgSize("foo", hdr, payload) + msgSize("bar", undefined, b("world")),
       );
       assertEquals([state.firstSeq, state.lastSeq, state.numSubjects], [1, 2, 2]);
       assertEquals([state.firstTime, state.lastTime], [r1.ts, r2.ts]);
@@ -113,17 +116,19 @@ export function runStoreSuite(name: string, make: MakeStore, opts: SuiteOptions)
   });
 
   test("StreamStore max_bytes drops the oldest; discard new refuses with max_bytes", async () => {
-    const size = memStoreMsgSize("foo", undefined, b("0123456789"));
+    const size = msgSize("foo", undefined, b("0123456789"));
     await withStore({ maxBytes: size * 4 }, (st) => {
       for (let i = 0; i < 10; i++) st.storeMsg("foo", undefined, b("0123456789"));
       const state = st.state();
       assertEquals([state.msgs, state.bytes, state.firstSeq], [4, size * 4, 7]);
     });
     await withStore({ maxBytes: size * 4, discardNew: true }, (st) => {
-      // Go refuses once bytes + size >= max_bytes, so only three fit.
-      for (let i = 0; i < 3; i++) st.storeMsg("foo", undefined, b("0123456789"));
+      // Refused once bytes + the new message's whole size would pass max_bytes: four fit exactly.
+      const fit = 4;
+      for (let i = 0; i < fit; i++) st.storeMsg("foo", undefined, b("0123456789"));
       storeErr(() => st.storeMsg("foo", undefined, b("0123456789")), "max_bytes");
-      assertEquals(st.state().msgs, 3);
+      assertEquals(st.state().msgs, fit);
+      assertEquals(st.state().bytes, size * fit);
     });
   });
 
@@ -371,7 +376,7 @@ export function runStoreSuite(name: string, make: MakeStore, opts: SuiteOptions)
     withStore({ maxMsgs: 2 }, (st) => {
       const ev: [number, number, number, string][] = [];
       st.registerStorageUpdates((m, by, seq, subj) => ev.push([m, by, seq, subj]));
-      const sz = memStoreMsgSize("foo", undefined, b("x"));
+      const sz = msgSize("foo", undefined, b("x"));
       st.storeMsg("foo", undefined, b("x"));
       st.storeMsg("foo", undefined, b("x"));
       st.storeMsg("foo", undefined, b("x"));
