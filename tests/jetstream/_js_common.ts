@@ -6,6 +6,7 @@
 // defaults.
 
 import { assert } from "@std/assert";
+import { headers } from "@nats-io/nats-core";
 import type { Msg, MsgHdrs, NatsConnection, Subscription } from "@nats-io/transport-node";
 import { Logger } from "../../src/util/mod.ts";
 import { defaultOptions, type Options, type Server, startServer } from "../../src/natsdeno.ts";
@@ -154,6 +155,13 @@ export async function send(
   hdrs?: MsgHdrs,
 ): Promise<Json> {
   return ok(await publish(nc, subj, data, hdrs));
+}
+
+/** Message headers from [name, value] pairs. */
+export function hdrs(...kv: [string, string][]): MsgHdrs {
+  const h = headers();
+  for (const [k, v] of kv) h.set(k, v);
+  return h;
 }
 
 /** A fresh inbox subject. */

@@ -6,7 +6,6 @@
 // nodes or something natsdeno has not built stay ignored with the reason (still written out).
 
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
-import { headers } from "@nats-io/nats-core";
 import type { Msg, NatsConnection } from "@nats-io/transport-node";
 import { Kvm, type KvWatchEntry } from "@nats-io/kv";
 import { healthz } from "../../src/monitor/mod.ts";
@@ -22,6 +21,7 @@ import {
   dec,
   enc,
   fetch,
+  hdrs,
   inbox,
   jsApi,
   type Json,
@@ -52,13 +52,6 @@ function runBasic(): Promise<TestServer> {
 /** A fresh temp dir for a config's store_dir. */
 function tempDir(): Promise<string> {
   return Deno.makeTempDir({ prefix: "natsdeno-jspc-" });
-}
-
-/** Headers from pairs. */
-function hdrs(...kv: [string, string][]) {
-  const h = headers();
-  for (const [k, v] of kv) h.set(k, v);
-  return h;
 }
 
 /** $JS.API.INFO (account info); fails on an API error. */

@@ -6,7 +6,6 @@
 // order; tests that need something natsdeno has not built stay ignored with the reason (still written out).
 
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
-import { headers } from "@nats-io/nats-core";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { Kvm } from "@nats-io/kv";
 import { checkFor, delay } from "../_helpers/server.ts";
@@ -20,6 +19,7 @@ import {
   dec,
   enc,
   fetch,
+  hdrs,
   inbox,
   jsApi,
   type Json,
@@ -43,13 +43,6 @@ function runBasic(): Promise<TestServer> {
 /** A fresh temp dir for a config's store_dir. */
 function tempDir(): Promise<string> {
   return Deno.makeTempDir({ prefix: "natsdeno-jspd-" });
-}
-
-/** Headers from pairs. */
-function hdrs(...kv: [string, string][]) {
-  const h = headers();
-  for (const [k, v] of kv) h.set(k, v);
-  return h;
 }
 
 /** jsStreamCreate: STREAM.CREATE; the parsed reply (error kept). */
@@ -453,12 +446,9 @@ async function tearBlocks(storeDir: string): Promise<void> {
 
 // Go restarts only JetStream (shutdownJetStream/restartJetStream); here the whole server restarts on the same
 // store dir.
-// blocked: natsdeno's FileStore journals removals in the block files: a torn last record loses the removal
-// of sequence 500 (501 messages from 500 come back); the reference keeps first/last in index.db. Fix in src/store.
 Deno.test({
   name:
     "TestJetStreamRecoversStreamFirstSeqWhenNotEmpty: a torn block still recovers first and last sequence",
-  ignore: true,
   fn: testRecoversFirstSeqNotEmpty,
 });
 
@@ -486,11 +476,8 @@ async function testRecoversFirstSeqNotEmpty(): Promise<void> {
   }
 }
 
-// blocked: as TestJetStreamRecoversStreamFirstSeqWhenNotEmpty: the purge recorded in the torn block is lost
-// (1000 messages from 1 come back). Fix in src/store.
 Deno.test({
   name: "TestJetStreamRecoversStreamFirstSeqWhenEmpty: a torn block of an empty stream keeps its sequences",
-  ignore: true,
   fn: testRecoversFirstSeqEmpty,
 });
 

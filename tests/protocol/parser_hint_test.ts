@@ -3,6 +3,7 @@
 // input, with hints that match, are prefixes, extensions or near misses of the next subject.
 
 import { assert, assertEquals } from "@std/assert";
+import { rng } from "../_helpers/rng.ts";
 import { Parser, type ParserHandler, type PubArg } from "../../src/protocol/parser.ts";
 
 const enc = new TextEncoder();
@@ -70,18 +71,6 @@ class Recorder implements ParserHandler {
   onMaxControlLine(): void {
     this.log.push("max control line");
   }
-}
-
-/** mulberry32, seeded so a failure names its seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 // Subjects that are each other's prefixes and near misses, of lengths around the four-byte steps.

@@ -6,22 +6,11 @@ import { assert, assertEquals } from "@std/assert";
 import { runServer } from "../_helpers/server.ts";
 import { connectRaw, type RawClient } from "../_helpers/raw_client.ts";
 import { expectMsg } from "../_helpers/proto.ts";
+import { rng } from "../_helpers/rng.ts";
 import { Parser, type ParserHandler, type PubArg } from "../../src/protocol/parser.ts";
 
 const enc = new TextEncoder();
 const STRESS = !!Deno.env.get("STRESS");
-
-/** A small seeded PRNG (mulberry32) so a failing run can be replayed with FUZZ_SEED. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SEED = Number(Deno.env.get("FUZZ_SEED") ?? Date.now() % 1_000_000);
 
