@@ -58,7 +58,8 @@ export interface Block {
 
 /**
  * Size and hash of a sealed block file; `a` marks the active block recorded at a clean stop, with the
- * stream's last sequence `l` and its time `t` (ns, decimal) at that stop.
+ * stream's state at that stop: last sequence `l` and its time `t` (ns, decimal), first sequence `f`, and the
+ * interior deleted sequences `d` as flat [from, to] pairs (left out when there were too many gaps).
  */
 export interface SealedEntry {
   s: number;
@@ -66,6 +67,16 @@ export interface SealedEntry {
   a?: 1;
   l?: number;
   t?: string;
+  f?: number;
+  d?: number[];
+}
+
+/** The stream's state recorded with the active block at a clean stop (see SealedEntry). */
+export interface StopState {
+  seq: number;
+  ts: bigint;
+  first: number;
+  deleted: number[] | undefined;
 }
 
 /** A new block record with no messages. */
@@ -233,19 +244,26 @@ export class BlockFiles {
 
   /**
    * Records a block file's size and hash in blocks.db (`file` undefined forgets it); returns the hash.
-   * `last` marks the active block at a clean stop and records the stream's last sequence then: recovery
-   * keeps it when the blocks lost the records that held it (a last block cut short or deleted).
+   * `last` marks the active block at a clean stop and records the stream's state then: recovery keeps its
+   * last sequence, first sequence and removals when the blocks lost the records that held them (a last
+   * block cut short or deleted).
    */
-  seal(idx: number, file: Uint8Array | undefined, last?: { seq: number; ts: bigint }): string {
+  seal(idx: number, file: Uint8Array | undefined, last?: StopState): string {
     let h = "";
     if (file === undefined) this.sealed.delete(idx);
     else {
       h = this.fileHash(file);
       this.sealed.set(
         idx,
-        last === undefined
-          ? { s: file.length, h }
-          : { s: file.length, h, a: 1, l: last.seq, t: last.ts.toString() },
+        last === undefined ? { s: file.length, h } : {
+          s: file.length,
+          h,
+          a: 1,
+          l: last.seq,
+          t: last.ts.toString(),
+          f: last.first,
+          ...(last.deleted !== undefined && last.deleted.length > 0 ? { d: last.deleted } : {}),
+        },
       );
     }
     writeFileDurable(

@@ -42,10 +42,15 @@ export interface ReplayTarget {
   truncate(seq: number): void;
 }
 
-/** The block writes continue in (undefined: a new block is needed) and its plain length. */
+/**
+ * The block writes continue in (undefined: a new block is needed) and its plain length; the stream's first
+ * sequence and interior removals at the last clean stop (blocks.db), to be applied again by the store when
+ * the records holding them were lost.
+ */
 export interface Recovered {
   active: Block | undefined;
   pos: number;
+  stop: { first: number; deleted: number[] } | undefined;
 }
 
 /** Replays every block file of `files.mdir` into `t`; fills `files.blocks`. */
@@ -107,10 +112,10 @@ export function recoverBlocks(files: BlockFiles, reads: BlockReads, t: ReplayTar
   // Blocks blocks.db knows of that are gone from the directory: their messages are lost. The entries are
   // forgotten once reported (blocks.db is rewritten with the next seal).
   const onDisk = new Set(idxs);
-  let stopped: { l: number; t: string; idx: number } | undefined;
+  let stopped: { l: number; t: string; idx: number; f?: number; d?: number[] } | undefined;
   for (const [idx, e] of [...files.sealed]) {
     if (e.l !== undefined && e.t !== undefined && (stopped === undefined || e.l > stopped.l)) {
-      stopped = { l: e.l, t: e.t, idx };
+      stopped = { l: e.l, t: e.t, idx, f: e.f, d: e.d };
     }
     if (onDisk.has(idx)) continue;
     files.damaged(files.path(idx), 0, "block file missing; its messages are lost");
@@ -131,8 +136,11 @@ export function recoverBlocks(files: BlockFiles, reads: BlockReads, t: ReplayTar
   }
   const last = files.blocks[files.blocks.length - 1];
   countLive(files.blocks, t);
-  if (last === undefined || last.compressed || last.damaged) return { active: undefined, pos: 0 };
-  return { active: last, pos: lastPlainLen };
+  const stop = stopped !== undefined && typeof stopped.f === "number"
+    ? { first: stopped.f, deleted: Array.isArray(stopped.d) ? stopped.d : [] }
+    : undefined;
+  if (last === undefined || last.compressed || last.damaged) return { active: undefined, pos: 0, stop };
+  return { active: last, pos: lastPlainLen, stop };
 }
 
 /** Sets each block's count of messages still stored. */

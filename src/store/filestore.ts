@@ -43,7 +43,7 @@ import { consumerKeys, openStoreKeys, readStoreKeys } from "./_fs_keys.ts";
 import { Maintenance } from "./_fs_maint.ts";
 import { readMetaFile } from "./_fs_meta.ts";
 import { BlockReads } from "./_fs_reads.ts";
-import { recoverBlocks } from "./_fs_recover.ts";
+import { recoverBlocks, type Recovered } from "./_fs_recover.ts";
 import { BlockWriter } from "./_fs_writer.ts";
 import { MemStore, type MemStoreOptions } from "./memstore.ts";
 import { OP_COMPACT, OP_LAST, OP_SKIP, OP_TRUNCATE, OP_TTL, subjBytes, TBIT } from "./msg_block.ts";
@@ -88,6 +88,8 @@ const OBS = "obs";
 const DEFAULT_BLOCK = 8 * 1024 * 1024;
 const ENCRYPTED_BLOCK = 2 * 1024 * 1024;
 const MIN_BLOCK = 32_000;
+/** At most this many gaps of deleted sequences are recorded in blocks.db at a clean stop. */
+const MAX_STOP_RUNS = 10_000;
 
 /** The durable stream store. */
 export class FileStore extends MemStore {
@@ -125,6 +127,7 @@ export class FileStore extends MemStore {
     }
     this.#blockSize = Math.max(opts.blockSize !== undefined ? 1024 : MIN_BLOCK, bs);
     const syncInterval = opts.syncAlways ? 0 : (opts.syncIntervalMs ?? 0);
+    let rec: Recovered;
     try {
       this.#keys = openStoreKeys(this.dir, this.#mdir, cfg.name, opts.encryption);
       const files = new BlockFiles(
@@ -154,7 +157,7 @@ export class FileStore extends MemStore {
       fs.mkdirSync(join(this.dir, OBS), { recursive: true, mode: 0o700 });
       fs.mkdirSync(this.#mdir, { recursive: true, mode: 0o700 });
       if (opts.meta !== undefined) this.setMeta(opts.meta);
-      const rec = recoverBlocks(files, this.#reads, {
+      rec = recoverBlocks(files, this.#reads, {
         fastState: () => this.fastState(),
         filteredState: (seq, subj) => this.filteredState(seq, subj),
         storeRawMsg: (subj, hdr, msg, seq, ts, ttl, check) =>
@@ -177,6 +180,7 @@ export class FileStore extends MemStore {
     const w = this.#writer;
     const st = this.fastState();
     w.lastAppended = w.writtenSeq = w.syncedSeq = st.lastSeq;
+    if (rec.stop !== undefined) this.#reapplyStop(rec.stop.first, rec.stop.deleted);
     if (st.lastSeq === 0 && (cfg.firstSeq ?? 0) > 1) this.compact(cfg.firstSeq!);
     this.updateConfig(cfg);
     const m = this.#maint;
@@ -285,6 +289,8 @@ export class FileStore extends MemStore {
         files.seal(w.active.idx, readBlockFile(files.path(w.active.idx)), {
           seq: st.lastSeq,
           ts: st.lastTime,
+          first: st.firstSeq,
+          deleted: this.deletedRuns(MAX_STOP_RUNS),
         });
       } else if (files.sealed.has(w.active.idx)) files.seal(w.active.idx, undefined);
     } catch (err) {
@@ -445,6 +451,29 @@ export class FileStore extends MemStore {
     w.op(OP_SKIP, seq, ts, BigInt(num));
     w.lastAppended = seq + num - 1;
     w.commit();
+  }
+
+  /**
+   * After replay: removals the last clean stop recorded (first sequence, interior deletes) whose records
+   * the blocks no longer hold (a torn or cut last block) are applied and journaled again. Sequences are never
+   * reused (a truncate forgets the stop records), so an acknowledged removal or purge never comes back.
+   */
+  #reapplyStop(first: number, deleted: number[]): void {
+    let n = 0;
+    const st = this.fastState();
+    if (st.msgs > 0 && st.firstSeq < first) {
+      n += this.compact(Math.min(first, st.lastSeq + 1));
+    }
+    for (let i = 0; i + 1 < deleted.length; i += 2) {
+      const from = deleted[i];
+      const to = deleted[i + 1];
+      if (typeof from === "number" && typeof to === "number" && to >= from) n += this.removeRange(from, to);
+    }
+    if (n > 0) {
+      const msg = `filestore '${this.#name}': ${n} messages removed before the last clean stop were back ` +
+        `(their removal records were lost); removed again`;
+      this.#files.log?.warn(msg);
+    }
   }
 
   /** Seals the active block and starts a new one when the buffered records fill it. */

@@ -681,6 +681,44 @@ export class MemStore implements StreamStore {
   }
 
   /**
+   * The interior deleted sequences as flat [from, to] pairs (gaps between the first and the last sequence),
+   * without loading any payload; undefined when there are more than `max` gaps.
+   */
+  protected deletedRuns(max: number): number[] | undefined {
+    const out: number[] = [];
+    if (this.#msgs === 0) return out;
+    const all = this.#all;
+    let prev = this.#firstSeq - 1;
+    for (let i = all.head; i < all.len; i++) {
+      if (all.slab[i] === null) continue;
+      const seq = all.seq[i];
+      if (seq > prev + 1) {
+        if (out.length >= 2 * max) return undefined;
+        out.push(prev + 1, seq - 1);
+      }
+      prev = seq;
+    }
+    if (prev < this.#lastSeq) {
+      if (out.length >= 2 * max) return undefined;
+      out.push(prev + 1, this.#lastSeq);
+    }
+    return out;
+  }
+
+  /** Removes (journaled, as removeMsg) every stored message from `from` to `to`; returns how many. */
+  protected removeRange(from: number, to: number): number {
+    this.#checkOpen();
+    const all = this.#all;
+    let n = 0;
+    for (let p = all.nextFrom(from); p >= 0 && all.seq[p] <= to; p = all.nextFrom(from)) {
+      from = all.seq[p] + 1;
+      this.#remove(p, false, true);
+      n++;
+    }
+    return n;
+  }
+
+  /**
    * Points the stored message at `seq` to `off` in `slab` (FileStore moves sealed blocks' payloads out of
    * memory); false when it is not stored.
    */

@@ -150,6 +150,57 @@ Deno.test("FileStore: a torn tail is cut to the last whole record", () => {
 
 for (const enc of [undefined, CHACHA]) {
   Deno.test(
+    `FileStore: removals and purges recorded at a clean stop survive a torn last block${
+      enc ? " (encrypted)" : ""
+    }`,
+    () => {
+      // Each case ends with the record whose loss the tear causes: the tombstone of the first message, of an
+      // interior message, or the purge.
+      const cases: [string, (st: FileStore) => void, number, number, number, number[]][] = [
+        ["first", (st) => [10, 1, 2, 3, 4, 5].forEach((q) => st.removeMsg(q)), 14, 6, 20, [10]],
+        ["interior", (st) => [1, 2, 3, 4, 5, 10].forEach((q) => st.removeMsg(q)), 14, 6, 20, [10]],
+        ["purge", (st) => st.purge(), 0, 21, 20, []],
+        ["compact", (st) => st.compact(15), 6, 15, 20, []],
+      ];
+      for (const [name, remove, msgs, first, last, deleted] of cases) {
+        const dir = tmp();
+        try {
+          const st = open1(dir, enc, 1 << 20);
+          for (let i = 0; i < 20; i++) st.storeMsg("foo", undefined, b(`msg-${i + 1}`));
+          remove(st);
+          st.stop();
+          assertEquals(blocks(dir), ["1.blk"], name);
+          const p = `${dir}/msgs/1.blk`;
+          Deno.truncateSync(p, Deno.statSync(p).size - 1);
+          const st2 = open1(dir, enc, 1 << 20);
+          const want = (x: FileStore) => {
+            const state = x.state();
+            assertEquals(
+              [state.msgs, state.firstSeq, state.lastSeq, state.deleted],
+              [msgs, first, last, deleted],
+              name,
+            );
+            if (msgs > 0) assertEquals(s(x.loadMsg(first)!.msg), `msg-${first}`, name);
+            for (const q of deleted) assertEquals(x.loadMsg(q), undefined, name);
+          };
+          want(st2);
+          st2.stop();
+          // Removed again through the journal: a later open (no blocks.db this time) keeps them removed.
+          Deno.removeSync(`${dir}/msgs/blocks.db`);
+          const st3 = open1(dir, enc, 1 << 20);
+          want(st3);
+          assertEquals(st3.storeMsg("foo", undefined, b("next")).seq, 21, name);
+          st3.stop();
+        } finally {
+          Deno.removeSync(dir, { recursive: true });
+        }
+      }
+    },
+  );
+}
+
+for (const enc of [undefined, CHACHA]) {
+  Deno.test(
     `FileStore: a bit flip is detected, reported with file and sequence, the record never served, the rest served${
       enc ? " (encrypted)" : ""
     }`,
