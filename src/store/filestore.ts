@@ -383,7 +383,8 @@ export class FileStore extends MemStore {
       this.#subjCache.set(subj, sb);
     }
     w.append(seq, 0, ts, sb, hdr, msg);
-    if (ttlNs > 0n) w.op(OP_TTL, seq, ts, ttlNs);
+    // A TTL, or -1 for a Nats-TTL of "never" (exempt from max_age).
+    if (ttlNs !== 0n) w.op(OP_TTL, seq, ts, ttlNs);
     if (b.first === 0) b.first = seq;
     b.last = seq;
     b.msgs++;

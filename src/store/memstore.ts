@@ -82,6 +82,10 @@ export class MemStore implements StreamStore {
   #ttlSeq: number[] = [];
   #timer: ReturnType<typeof setTimeout> | undefined;
   #timerAt = Infinity;
+  // Messages with a Nats-TTL of "never" (allow_msg_ttl): max_age passes over them. The age pass has looked at
+  // every stored message below #ageFloor: those still stored there are all in #never.
+  #never = new Set<number>();
+  #ageFloor = 0;
 
   constructor(cfg: StoreConfig, opts: MemStoreOptions = {}) {
     this.cfg = { ...cfg };
@@ -222,7 +226,9 @@ export class MemStore implements StreamStore {
     this.#lastSeq = seq;
     this.#lastTime = ts;
     const ttlOn = ttlNs > 0n && cfg.allowMsgTtl;
-    this.journalStore(seq, ts, subj, hdr, msg, ttlOn ? ttlNs : 0n);
+    const never = ttlNs < 0n && cfg.allowMsgTtl;
+    if (never) this.#never.add(seq);
+    this.journalStore(seq, ts, subj, hdr, msg, ttlOn || never ? ttlNs : 0n);
 
     if (this.#maxp > 0 && ss.list.size > this.#maxp) this.#enforcePerSubject(ss);
     this.#enforceLimits();
@@ -428,8 +434,9 @@ export class MemStore implements StreamStore {
         this.#firstTime = 0n;
       }
     }
-    // Sequences above `seq` will be reused: drop their TTL entries.
+    // Sequences above `seq` will be reused: drop their TTL entries; the age pass looks at them again.
     this.#ttlRebuild((s) => s <= seq);
+    if (this.#ageFloor > seq + 1) this.#ageFloor = seq + 1;
     this.journalTruncate(seq);
     this.#arm();
     if (purged > 0) this.#scb?.(-purged, -bytes, 0, "");
@@ -442,6 +449,7 @@ export class MemStore implements StreamStore {
     this.#all.clear();
     this.#subjects.clear();
     this.#slabs.reset();
+    this.#never.clear();
     this.#msgs = 0;
     this.#bytes = 0;
     this.#firstSeq = fseq;
@@ -472,6 +480,7 @@ export class MemStore implements StreamStore {
       }
     }
     all.removeAt(p);
+    if (this.#never.size > 0) this.#never.delete(seq);
     this.#slabs.release(all, slab, n);
     this.#msgs--;
     this.#bytes -= size;
@@ -789,7 +798,20 @@ export class MemStore implements StreamStore {
     if (maxAge > 0n) {
       const min = now - maxAge;
       const all = this.#all;
-      for (let f = all.first(); f >= 0 && all.ts[f] <= min; f = all.first()) this.#remove(f, false, true);
+      if (this.#never.size === 0) {
+        for (let f = all.first(); f >= 0 && all.ts[f] <= min; f = all.first()) this.#remove(f, false, true);
+      } else {
+        // Past messages that never expire (kept below the floor) to the first one that may.
+        for (
+          let p = all.nextFrom(this.#ageFloor);
+          p >= 0 && all.ts[p] <= min;
+          p = all.nextFrom(this.#ageFloor)
+        ) {
+          const seq = all.seq[p];
+          this.#ageFloor = seq + 1;
+          if (!this.#never.has(seq)) this.#remove(p, false, true);
+        }
+      }
     }
     const nowNum = Number(now);
     while (this.#ttlAt.length > 0 && this.#ttlAt[0] <= nowNum) {
@@ -805,7 +827,8 @@ export class MemStore implements StreamStore {
     if (this.#closed) return;
     let at = Infinity;
     if (this.cfg.maxAge > 0n) {
-      const f = this.#all.first();
+      // With messages that never expire, the first one past the floor (a never one wakes the timer once).
+      const f = this.#never.size === 0 ? this.#all.first() : this.#all.nextFrom(this.#ageFloor);
       if (f >= 0) at = Number(this.#all.ts[f] + this.cfg.maxAge);
     }
     if (this.#ttlAt.length > 0 && this.#ttlAt[0] < at) at = this.#ttlAt[0];

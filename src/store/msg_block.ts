@@ -27,7 +27,7 @@ export const REC_BAD = 32 * 1024 * 1024;
 export const OP_COMPACT = 1; // everything below seq is gone
 export const OP_TRUNCATE = 2; // everything above seq is gone
 export const OP_SKIP = 3; // u64 num follows: num sequences from seq reserved
-export const OP_TTL = 4; // i64 ttl ns follows: message seq has a TTL
+export const OP_TTL = 4; // i64 ttl ns follows: message seq has a TTL (-1: never, exempt from max_age)
 export const OP_LAST = 5; // the last sequence is at least seq (kept when earlier blocks are dropped)
 
 export const RK_MSG = 0;

@@ -106,8 +106,8 @@ export class StoreError extends Error {
 /** The messages of one stream. Every method is synchronous; only durability is awaited (see `flushed`). */
 export interface StreamStore {
   /**
-   * Appends a message; returns its sequence and store time. `ttlNs` > 0n sets a per-message TTL (with
-   * allowMsgTtl). Throws StoreError when a discard-new limit refuses it. `hdr` and `msg` may be views of
+   * Appends a message; returns its sequence and store time. `ttlNs` > 0n sets a per-message TTL, < 0n marks
+   * a Nats-TTL of "never" that max_age passes over (both with allowMsgTtl). Throws StoreError when a discard-new limit refuses it. `hdr` and `msg` may be views of
    * a buffer the caller reuses: the store copies what it keeps before returning.
    */
   storeMsg(

@@ -146,11 +146,8 @@ Deno.test("TestJetStreamMessageTTLNotUpdatable: allow_msg_ttl cannot be turned o
   assert(r.error !== undefined, JSON.stringify(r));
 });
 
-// blocked: a Nats-TTL of "never" does not exempt a message from max_age in natsdeno's stores
-// (src/store: MemStore and FileStore keep no mark for it, so max_age expires it with the rest).
 Deno.test({
   name: "TestJetStreamMessageTTLNeverExpire: a TTL of never outlives max_age",
-  ignore: true,
   fn: testMessageTTLNeverExpire,
 });
 

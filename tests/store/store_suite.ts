@@ -186,6 +186,34 @@ export function runStoreSuite(name: string, make: MakeStore, opts: SuiteOptions)
     });
   });
 
+  test("StreamStore max_age passes over messages with a Nats-TTL of never (-1n), only with allowMsgTtl", async () => {
+    await withStore({ allowMsgTtl: true, maxAge: 100_000_000n }, async (st, ctx) => {
+      st.storeMsg("a", undefined, b("never-1"), -1n);
+      for (let i = 0; i < 5; i++) st.storeMsg("b", undefined, b(`${i}`));
+      st.storeMsg("a", undefined, b("never-2"), -1n);
+      st.storeMsg("c", undefined, b("x"));
+      await checkFor(2000, 5, () => assertEquals(st.state().msgs, 2));
+      assertEquals([s(st.loadMsg(1)!.msg), s(st.loadMsg(7)!.msg)], ["never-1", "never-2"]);
+      assertEquals([st.state().firstSeq, st.state().lastSeq, st.state().deleted], [1, 8, [2, 3, 4, 5, 6, 8]]);
+      // Later messages still expire; removing a never message by hand works as for any other.
+      st.storeMsg("d", undefined, b("y"));
+      await checkFor(2000, 5, () => assertEquals(st.loadMsg(9), undefined));
+      assert(st.removeMsg(1));
+      assertEquals(st.state().firstSeq, 7);
+      if (opts.persistent) {
+        // The mark survives a restart.
+        const st2 = ctx.reopen();
+        await delay(150);
+        assertEquals(s(st2.loadMsg(7)!.msg), "never-2");
+        assertEquals(st2.state().msgs, 1);
+      }
+    });
+    await withStore({ allowMsgTtl: false, maxAge: 50_000_000n }, async (st) => {
+      st.storeMsg("a", undefined, b("1"), -1n);
+      await checkFor(2000, 5, () => assertEquals(st.state().msgs, 0));
+    });
+  });
+
   test("StreamStore.removeMsg() leaves interior deletes in state() and moves first on the head", () =>
     withStore({}, (st) => {
       for (let i = 0; i < 10; i++) st.storeMsg("foo", undefined, b(`${i}`));
