@@ -439,8 +439,14 @@ export function decodeConsumerConfig(v: unknown, strict: boolean): ConsumerConfi
   return decodeStruct(v, "ConsumerConfig", CONSUMER_CONFIG_SCHEMA, strict) as unknown as ConsumerConfig;
 }
 
-/** The config in the reference's JSON field order. */
-export function consumerConfigJson(c: ConsumerConfig): Record<string, unknown> {
+/**
+ * The config in the reference's JSON field order. `metadata` replaces the stored metadata (API responses
+ * show it with the dynamic versioning keys).
+ */
+export function consumerConfigJson(
+  c: ConsumerConfig,
+  metadata: Record<string, string> | undefined = c.metadata,
+): Record<string, unknown> {
   const o: Record<string, unknown> = {};
   if (c.durable_name) o["durable_name"] = c.durable_name;
   if (c.name) o.name = c.name;
@@ -471,7 +477,7 @@ export function consumerConfigJson(c: ConsumerConfig): Record<string, unknown> {
   o["num_replicas"] = c.num_replicas ?? 0;
   if (c.mem_storage) o["mem_storage"] = true;
   if (c.direct) o.direct = true;
-  if (c.metadata && Object.keys(c.metadata).length > 0) o.metadata = c.metadata;
+  if (metadata && Object.keys(metadata).length > 0) o.metadata = metadata;
   if (c.pause_until) o["pause_until"] = c.pause_until;
   if (c.priority_groups && c.priority_groups.length > 0) o["priority_groups"] = c.priority_groups;
   if (c.priority_policy && c.priority_policy !== "none") o["priority_policy"] = c.priority_policy;

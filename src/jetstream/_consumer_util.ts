@@ -4,6 +4,7 @@
 import { encoder } from "../util/mod.ts";
 import { nowNs, parseRfc3339, rfc3339Nano } from "./_headers.ts";
 import { consumerConfigJson } from "./_consumer_config.ts";
+import { dynamicMetadata } from "./_versioning.ts";
 import type { Consumer } from "./consumer.ts";
 
 /** `NATS/1.0 <status>\r\n` plus header lines and the closing CRLF. */
@@ -59,14 +60,17 @@ function num(s: string, start: number, end: number): number {
   return n < 16 ? v : Number(s.slice(start, end)); // 16 digits may pass 2^53: round as Number() does
 }
 
-/** The ConsumerInfo body, in the reference's field order. */
-export function consumerInfo(c: Consumer): Record<string, unknown> {
+/**
+ * The ConsumerInfo body, in the reference's field order; `versioned` (API responses) shows the config's
+ * metadata with the dynamic versioning keys.
+ */
+export function consumerInfo(c: Consumer, versioned = false): Record<string, unknown> {
   const s = c.snapshot();
   const o: Record<string, unknown> = {
     "stream_name": c.stream.name,
     name: c.name,
     created: rfc3339Nano(c.created),
-    config: consumerConfigJson(c.config),
+    config: consumerConfigJson(c.config, versioned ? dynamicMetadata(c.config.metadata) : c.config.metadata),
     delivered: seqInfo(s.dseq, s.sseq, s.lastDelivery),
     "ack_floor": seqInfo(s.adflr, s.asflr, s.lastAck),
     "num_ack_pending": s.pending,

@@ -572,8 +572,14 @@ export function goDuration(ns: number): string {
   return secs;
 }
 
-/** The config in the reference's JSON field order; newer optional fields only when set. */
-export function streamConfigJson(c: StreamConfig): Record<string, unknown> {
+/**
+ * The config in the reference's JSON field order; newer optional fields only when set. `metadata` replaces
+ * the stored metadata (API responses show it with the dynamic versioning keys).
+ */
+export function streamConfigJson(
+  c: StreamConfig,
+  metadata: Record<string, string> | undefined = c.metadata,
+): Record<string, unknown> {
   const o: Record<string, unknown> = { name: c.name };
   if (c.description) o.description = c.description;
   if (c.subjects && c.subjects.length > 0) o.subjects = c.subjects;
@@ -613,6 +619,6 @@ export function streamConfigJson(c: StreamConfig): Record<string, unknown> {
   if (c.allow_msg_schedules) o["allow_msg_schedules"] = true;
   if (c.persist_mode && c.persist_mode !== "default") o["persist_mode"] = c.persist_mode;
   if (c.allow_batched) o["allow_batched"] = true;
-  if (c.metadata && Object.keys(c.metadata).length > 0) o.metadata = c.metadata;
+  if (metadata && Object.keys(metadata).length > 0) o.metadata = metadata;
   return o;
 }

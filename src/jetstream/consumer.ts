@@ -20,8 +20,9 @@ const ACK_TERM = "+TERM";
 
 /** One consumer of one stream. */
 export class Consumer extends ConsumerDelivery {
-  info(): Record<string, unknown> {
-    return consumerInfo(this);
+  /** The ConsumerInfo body; `versioned` for API responses (dynamic versioning metadata). */
+  info(versioned = false): Record<string, unknown> {
+    return consumerInfo(this, versioned);
   }
 
   // ---- Acks and redelivery ------------------------------------------------------------------------------

@@ -236,6 +236,13 @@ export class JetStream {
   /** Atomic batches in flight on this server, and their limits (tests may lower them). */
   readonly batchInflight = { n: 0 };
   batchLimits: BatchLimits;
+  /**
+   * ADR-44 versioning metadata (_versioning.ts) in stored configs and API responses. A 2.11 feature: on only
+   * when the version we report is 2.11 or newer, as clients refuse config metadata from older servers
+   * (nats.js: "'metadata' requires server 2.10.0" on an update that sends back a config it was given).
+   * Tests may turn it on.
+   */
+  versioning = reportsApiLevel();
 
   constructor(server: Server, deps: JetStreamDeps = {}) {
     this.server = server;

@@ -7,6 +7,7 @@ import type { Subscription } from "../server/mod.ts";
 import type { StoredMsg, StreamState } from "../store/mod.ts";
 import { rfc3339Nano } from "./_headers.ts";
 import { type StreamConfig, streamConfigJson } from "./_stream_config.ts";
+import { dynamicMetadata } from "./_versioning.ts";
 import { StreamFeeds } from "./_stream_feeds.ts";
 import { type PurgeRequest, storeConfig, type StreamConsumer } from "./_stream_base.ts";
 
@@ -238,10 +239,16 @@ export class Stream extends StreamFeeds {
     return o;
   }
 
-  /** The StreamInfo body (config, created, state, …) shared by create/update/info/list. */
-  infoJson(opts: { subjectsFilter?: string; deleted?: boolean } = {}): Record<string, unknown> {
+  /**
+   * The StreamInfo body (config, created, state, …) shared by create/update/info/list; `versioned` (API
+   * responses) shows the config's metadata with the dynamic versioning keys.
+   */
+  infoJson(
+    opts: { subjectsFilter?: string; deleted?: boolean; versioned?: boolean } = {},
+  ): Record<string, unknown> {
+    const md = opts.versioned ? dynamicMetadata(this.config.metadata) : this.config.metadata;
     const o: Record<string, unknown> = {
-      config: streamConfigJson(this.config),
+      config: streamConfigJson(this.config, md),
       created: rfc3339Nano(this.created),
       state: this.stateJson(opts),
     };

@@ -34,6 +34,9 @@ import {
   updateStream,
 } from "./_js_common.ts";
 import { createConfFile, runServerWithConfig, subscribeSync } from "./_ports_b_helpers.ts";
+import type { JetStream } from "../../src/jetstream/jetstream.ts";
+import type { Stream } from "../../src/jetstream/stream.ts";
+import type { Consumer } from "../../src/jetstream/consumer.ts";
 
 /** RunBasicJetStreamServer: the real stores, a fresh store dir. */
 function runBasic(): Promise<TestServer> {
@@ -498,43 +501,68 @@ async function testRecoversFirstSeqEmpty(): Promise<void> {
   }
 }
 
-// blocked: natsdeno does not stamp the 2.11 versioning metadata (_nats.req.level, _nats.ver, _nats.level) into
-// stream and consumer configs; Go also creates the first stream/consumer through internal calls without it.
-Deno.test({
-  name: "TestJetStreamUpgradeStreamVersioning: versioning metadata is idempotent on create and set on update",
-  ignore: true,
-  async fn() {
-    await using s = await runBasic();
-    await using nc = await clientFor(s);
-    await addStream(nc, { name: "TEST", subjects: ["foo"] });
-    const dyn = (m: Record<string, string>) => {
-      for (const k of Object.keys(m)) if (k.startsWith("_nats.") && k !== "_nats.req.level") delete m[k];
-    };
-    const si = await addStream(nc, { name: "TEST", subjects: ["foo"], metadata: { "_nats.req.level": "0" } });
-    dyn(si.config.metadata ?? {});
-    assertEquals(Object.keys(si.config.metadata ?? {}).length, 0);
-    const u = await updateStream(nc, { name: "TEST", subjects: ["foo"] });
-    assertEquals(Object.keys(u.config.metadata ?? {}).length, 3);
-  },
+/**
+ * A basic server with the ADR-44 versioning metadata on: natsdeno turns it on only when the version it
+ * reports is 2.11 or newer (JetStream.versioning), the reference has it since 2.11.
+ */
+async function runVersioned(): Promise<TestServer> {
+  const s = await runBasic();
+  (s.jetStream!.impl as JetStream).versioning = true;
+  return s;
+}
+
+/** The global account's stream `name` on `s` (Go's acc.lookupStream), for the internal steps of the ports. */
+function globalStream(s: TestServer, name: string): Stream {
+  const js = s.jetStream!.impl as JetStream;
+  return js.accounts.get("$G")!.streams.get(name)!;
+}
+
+/** deleteDynamicMetadata: the metadata without _nats.ver and _nats.level. */
+function withoutDynamic(m: Record<string, string> | undefined): Record<string, string> {
+  const out = { ...m };
+  delete out["_nats.ver"];
+  delete out["_nats.level"];
+  return out;
+}
+
+// Go creates the first stream through acc.addStream, which stamps no metadata (as a stream stored by an
+// older server); here it is created through the API and its stored metadata removed in place.
+Deno.test("TestJetStreamUpgradeStreamVersioning: versioning metadata is idempotent on create and set on update", async () => {
+  await using s = await runVersioned();
+  await using nc = await clientFor(s);
+  await addStream(nc, { name: "TEST", subjects: ["foo"] });
+  const mset = globalStream(s, "TEST");
+  delete mset.config.metadata;
+  // Create is idempotent: the versioning metadata of the request is not compared.
+  const si = await addStream(nc, { name: "TEST", subjects: ["foo"], metadata: { "_nats.req.level": "0" } });
+  assertEquals(Object.keys(withoutDynamic(si.config.metadata)).length, 0);
+  assertEquals(mset.config.metadata, undefined);
+  // Update populates the versioning metadata.
+  const u = await updateStream(nc, { name: "TEST", subjects: ["foo"] });
+  assertEquals(u.error, undefined);
+  assertEquals(Object.keys(u.config.metadata ?? {}).length, 3);
 });
 
-// blocked: as TestJetStreamUpgradeStreamVersioning, for consumers.
-Deno.test({
-  name:
-    "TestJetStreamUpgradeConsumerVersioning: consumer versioning metadata is idempotent on create and set on update",
-  ignore: true,
-  async fn() {
-    await using s = await runBasic();
-    await using nc = await clientFor(s);
-    await addStream(nc, { name: "TEST", subjects: ["foo"], retention: "limits", "num_replicas": 1 });
-    await addConsumer(nc, "TEST", { "durable_name": "CONSUMER" });
-    const r = await jsApi(nc, "$JS.API.CONSUMER.DURABLE.CREATE.TEST.CONSUMER", {
-      "stream_name": "TEST",
-      config: { "durable_name": "CONSUMER" },
-      action: "update",
-    });
-    assertEquals(Object.keys(r.config.metadata ?? {}).length, 3);
-  },
+// As TestJetStreamUpgradeStreamVersioning: Go's mset.addConsumer stamps no metadata.
+Deno.test("TestJetStreamUpgradeConsumerVersioning: consumer versioning metadata is idempotent on create and set on update", async () => {
+  await using s = await runVersioned();
+  await using nc = await clientFor(s);
+  await addStream(nc, { name: "TEST", subjects: ["foo"], retention: "limits", "num_replicas": 1 });
+  await addConsumer(nc, "TEST", { "durable_name": "CONSUMER" });
+  const obs = globalStream(s, "TEST").consumers.get("CONSUMER") as Consumer;
+  delete obs.config.metadata;
+  // Create is idempotent.
+  const ci = await addConsumer(nc, "TEST", { "durable_name": "CONSUMER" }, { action: "create" });
+  assertEquals(Object.keys(withoutDynamic(ci.config.metadata)).length, 0);
+  assertEquals(obs.config.metadata, undefined);
+  // Update populates the versioning metadata.
+  const r = await jsApi(nc, "$JS.API.CONSUMER.DURABLE.CREATE.TEST.CONSUMER", {
+    "stream_name": "TEST",
+    config: { "durable_name": "CONSUMER" },
+    action: "update",
+  });
+  assertEquals(r.error, undefined);
+  assertEquals(Object.keys(r.config.metadata ?? {}).length, 3);
 });
 
 Deno.test("TestJetStreamMirrorCrossAccountWithFilteredSubjectAndSubjectTransform: cross-account mirrors with a filter or transform, across a restart", async () => {
