@@ -155,7 +155,7 @@ export abstract class StreamFeeds extends StreamIngest {
       if (this.config.allow_msg_ttl && hdr !== undefined) {
         const h = getHeader(JS_MSG_TTL, hdr);
         const t = h ? parseTtl(h) : undefined;
-        if (t !== undefined && t > 0n) ttlNs = t;
+        if (t !== undefined && t !== 0n) ttlNs = t; // -1n: "never", exempt from max_age
       }
       this.store.storeRawMsg(subject, hdr?.slice(), msg.slice(), seq, ts, ttlNs);
     } catch (e) {

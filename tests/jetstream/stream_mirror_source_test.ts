@@ -303,3 +303,26 @@ Deno.test("TestJetStreamMirrorUpdatesNotSupported: changing the mirror of a stre
     description: "stream mirror configuration can not be updated",
   });
 });
+
+Deno.test("Stream mirror: a copy with Nats-TTL never outlives the mirror's max_age, as on its origin", async () => {
+  await using s = await runJsServer();
+  await using nc = await clientFor(s);
+  const base = { storage: "memory", "allow_msg_ttl": true, "max_age": 500_000_000 };
+  const src = await jsApi(nc, "$JS.API.STREAM.CREATE.SRC", { ...base, name: "SRC", subjects: ["t.>"] });
+  assertEquals(src.error, undefined);
+  const mir = await jsApi(nc, "$JS.API.STREAM.CREATE.MIR", { ...base, name: "MIR", mirror: { name: "SRC" } });
+  assertEquals(mir.error, undefined);
+  const h = headers();
+  h.set("Nats-TTL", "never");
+  await nc.request("t.keep", enc.encode("k"), { headers: h, timeout: 2_000 });
+  await nc.request("t.drop", enc.encode("d"));
+  const msgs = async (name: string) => (await jsApi(nc, `$JS.API.STREAM.INFO.${name}`, {})).state.messages;
+  await checkFor(3_000, 50, async () => assertEquals(await msgs("MIR"), 2));
+  // After max_age only the never-expiring message is left, in both streams.
+  await checkFor(5_000, 100, async () => {
+    assertEquals(await msgs("SRC"), 1);
+    assertEquals(await msgs("MIR"), 1);
+  });
+  const m = (await jsApi(nc, "$JS.API.STREAM.MSG.GET.MIR", { "last_by_subj": "t.keep" })).message;
+  assertEquals(m?.seq, 1);
+});
