@@ -789,11 +789,14 @@ function directBatch(jsa: JsAccount, s: Stream, reply: string, r: MsgGetRequest)
     seq = s.store.getSeqFromTime(t);
   }
   const maxBytes = r.max_bytes ?? 0;
+  // As the reference, a batch also stops once it has sent the server's max_pending bytes (the message that
+  // reaches it included), so a large batch cannot make its requester a slow consumer.
+  const maxPending = jsa.js.server.opts.maxPending;
   let sent = 0;
   let bytes = 0;
   let last = 0;
   const batch = r.batch ?? 1;
-  while (sent < batch) {
+  while (sent < batch && (maxPending <= 0 || bytes < maxPending)) {
     const m = s.store.loadNextMsg(filter, seq);
     if (m === undefined) break;
     bytes += m.msg.length + (m.hdr?.length ?? 0) + m.subject.length;
