@@ -701,9 +701,9 @@ export class Parser {
     return j + 2;
   }
 
-  #dv: DataView = new DataView(new ArrayBuffer(0));
+  #dv: DataView = EMPTY_DV;
   #dvOf: Uint8Array = EMPTY;
-  #hintDv: DataView = new DataView(new ArrayBuffer(0));
+  #hintDv: DataView = EMPTY_DV;
   #hintOf: Uint8Array = EMPTY;
 
   /**
@@ -734,6 +734,8 @@ export class Parser {
 }
 
 const EMPTY = new Uint8Array(0);
+/** Shared by every parser until its first fast-path publish (10,000 idle clients need none of their own). */
+const EMPTY_DV = new DataView(new ArrayBuffer(0));
 
 /** The argument state that follows each "skip spaces" state. */
 const ARG_AFTER: Record<number, State> = {
