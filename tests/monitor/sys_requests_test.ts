@@ -344,10 +344,14 @@ async function collect(port: number, serverId: () => Promise<string>): Promise<R
   out["in-account PING.STATZ"] = (await nc.request("$SYS.REQ.ACCOUNT.PING.STATZ")).json();
   out["error 400"] = (await ncs.request("$SYS.REQ.SERVER.PING.CONNZ", "{MALFORMED")).json();
   out["error 500"] = (await ncs.request("$SYS.REQ.ACCOUNT.NOPE.INFO")).json();
-  await connect({ servers: `127.0.0.1:${port}`, user: "a", pass: "bad", reconnect: false }).then(
-    (c) => c.close(),
-    () => {},
-  );
+  // A refused login over a raw socket: nats-server 2.9.10 often resets the connection after its -ERR (the
+  // client's PING still unread), and nats.js leaves that reset as an uncaught error once it has given up.
+  {
+    await using bad = await RawClient.connect(port);
+    await bad.info();
+    await bad.send('CONNECT {"user":"a","pass":"bad","verbose":false,"protocol":1}\r\nPING\r\n');
+    await bad.expect(/-ERR 'Authorization Violation'\r\n/);
+  }
   await nc.close();
   await checkFor(
     2_000,
