@@ -744,8 +744,18 @@ function directGet(
   ) {
     return status(client, reply, "408 Bad Request");
   }
-  if (multi.length > 0) return directMultiLast(jsa, s, reply, r);
-  if ((r.batch ?? 0) > 0) return directBatch(jsa, s, reply, r);
+  if (multi.length > 0) {
+    directMultiLast(jsa, s, reply, r).catch((e) =>
+      jsa.js.server.log.error(`JetStream direct get failed: ${e}`)
+    );
+    return;
+  }
+  if ((r.batch ?? 0) > 0) {
+    directBatch(jsa, s, reply, r).catch((e) =>
+      jsa.js.server.log.error(`JetStream direct get batch failed: ${e}`)
+    );
+    return;
+  }
   if (seq === 0 && !r.last_by_subj && !r.next_by_subj && !r.start_time) {
     return status(client, reply, "408 Empty Request");
   }
@@ -779,7 +789,26 @@ function sendDirect(
   client.publishInternal(reply, undefined, buildHeaders(pairs), m.msg);
 }
 
-function directBatch(jsa: JsAccount, s: Stream, reply: string, r: MsgGetRequest): void {
+/** Outbound bytes of a requester above which a direct get batch waits for its writes (see directBatch). */
+const DIRECT_STALL_BYTES = 8 * 1024 * 1024;
+/** How often (bytes sent) a batch looks at its requesters' outbound buffers. */
+const DIRECT_CHECK_BYTES = 1024 * 1024;
+
+/** A client subscribed to `reply` whose outbound buffer holds more than DIRECT_STALL_BYTES, if any. */
+function stalledRequester(jsa: JsAccount, reply: string): Client | undefined {
+  for (const sub of jsa.account.sl.matchUncached(reply).psubs) {
+    const c = sub.client as Client;
+    if (!c.closed && c.pendingBytes() > DIRECT_STALL_BYTES) return c;
+  }
+  return undefined;
+}
+
+/**
+ * Sends a batch of messages to `reply`, ending with 204 EOB. A large batch waits whenever its requester has
+ * more than DIRECT_STALL_BYTES waiting to be written, as the reference's writes pace it, so tens of megabytes
+ * reach the requester without making it a slow consumer.
+ */
+async function directBatch(jsa: JsAccount, s: Stream, reply: string, r: MsgGetRequest): Promise<void> {
   const client = jsa.client;
   const filter = r.next_by_subj || ">";
   let seq = r.seq ?? 0;
@@ -796,7 +825,16 @@ function directBatch(jsa: JsAccount, s: Stream, reply: string, r: MsgGetRequest)
   let bytes = 0;
   let last = 0;
   const batch = r.batch ?? 1;
+  let checked = 0;
   while (sent < batch && (maxPending <= 0 || bytes < maxPending)) {
+    if (bytes - checked >= DIRECT_CHECK_BYTES) {
+      checked = bytes;
+      const c = stalledRequester(jsa, reply);
+      if (c !== undefined) {
+        await c.drained(1_000);
+        if (s.closed || c.closed) return;
+      }
+    }
     const m = s.store.loadNextMsg(filter, seq);
     if (m === undefined) break;
     bytes += m.msg.length + (m.hdr?.length ?? 0) + m.subject.length;
@@ -816,7 +854,12 @@ function directBatch(jsa: JsAccount, s: Stream, reply: string, r: MsgGetRequest)
   status(client, reply, "204 EOB", [[JS_NUM_PENDING, String(pending)], [JS_LAST_SEQUENCE, String(last)]]);
 }
 
-function directMultiLast(jsa: JsAccount, s: Stream, reply: string, r: MsgGetRequest): void {
+/**
+ * The last message of each subject matching multi_last (at or below up_to_seq/up_to_time), from `seq` on, in
+ * pages: a page ends after `batch` messages or once max_pending bytes were sent, and its EOB says how many are
+ * left and where it stopped, so the next request resumes with `seq` after Nats-Last-Sequence.
+ */
+async function directMultiLast(jsa: JsAccount, s: Stream, reply: string, r: MsgGetRequest): Promise<void> {
   const client = jsa.client;
   let upTo = r.up_to_seq ?? 0;
   if (r.up_to_time) {
@@ -839,25 +882,42 @@ function directMultiLast(jsa: JsAccount, s: Stream, reply: string, r: MsgGetRequ
       if (m) seqs.push(m.seq);
     }
   }
-  const uniq = [...new Set(seqs)].sort((a, b) => a - b);
+  const from = r.seq ?? 0;
+  const all = [...new Set(seqs)].filter((q) => q >= from).sort((a, b) => a - b);
   const batch = r.batch ?? 0;
-  const limited = batch > 0 ? uniq.slice(0, batch) : uniq;
-  if (limited.length === 0) return status(client, reply, "404 No Results");
-  if (limited.length > MAX_NAMES && batch === 0) return status(client, reply, "413 Too Many Results");
+  if (all.length === 0) return status(client, reply, "404 No Results");
+  if (all.length > MAX_NAMES && batch === 0) return status(client, reply, "413 Too Many Results");
   const upToSeq = upTo > 0 ? upTo : s.store.fastState().lastSeq;
+  const maxPending = jsa.js.server.opts.maxPending;
   let last = 0;
-  for (let i = 0; i < limited.length; i++) {
-    const m = s.store.loadMsg(limited[i]);
+  let sent = 0;
+  let bytes = 0;
+  let checked = 0;
+  let i = 0;
+  for (; i < all.length; i++) {
+    if ((batch > 0 && sent >= batch) || (maxPending > 0 && bytes >= maxPending)) break;
+    if (bytes - checked >= DIRECT_CHECK_BYTES) {
+      checked = bytes;
+      const c = stalledRequester(jsa, reply);
+      if (c !== undefined) {
+        await c.drained(1_000);
+        if (s.closed || c.closed) return;
+      }
+    }
+    const m = s.store.loadMsg(all[i]);
     if (!m) continue;
     sendDirect(client, reply, s.name, m, r.no_hdr === true, [
-      [JS_NUM_PENDING, String(limited.length - i - 1)],
+      [JS_NUM_PENDING, String(all.length - i - 1)],
       [JS_LAST_SEQUENCE, String(last)],
       [JS_UP_TO_SEQUENCE, String(upToSeq)],
     ]);
+    bytes += m.msg.length + (m.hdr?.length ?? 0) + m.subject.length;
+    sent++;
     last = m.seq;
   }
+  // The reference's EOB counts one fewer than are left after a page cut short (0 once none are left).
   status(client, reply, "204 EOB", [
-    [JS_NUM_PENDING, "0"],
+    [JS_NUM_PENDING, String(Math.max(0, all.length - i - 1))],
     [JS_LAST_SEQUENCE, String(last)],
     [JS_UP_TO_SEQUENCE, String(upToSeq)],
   ]);

@@ -1176,10 +1176,7 @@ Deno.test("TestJetStreamDirectGetBatch: direct get batches end with an EOB carry
 Deno.test({
   name:
     "stress: TestJetStreamDirectGetBatchMaxBytes: max_bytes and the server's max pending cut a direct get batch",
-  // blocked: natsdeno queues a direct-get batch in one synchronous pass, so a batch of about max_pending bytes
-  // (128 messages of 512 KiB here) fills the requester's outbound buffer and closes it as a slow consumer; the
-  // reference writes while it sends. The batch does stop at max_pending bytes (src/jetstream/_api.ts).
-  ignore: true,
+  ignore: !Deno.env.get("STRESS"),
   async fn() {
     await using s = await runBasic();
     await using nc = await clientFor(s);
@@ -1430,10 +1427,7 @@ Deno.test("TestJetStreamDirectGetMultiMaxAllowed: more than 1024 results is 413 
 Deno.test({
   name:
     "stress: TestJetStreamDirectGetMultiPaging: a multi-get cut by max pending bytes resumes where it stopped",
-  // blocked: natsdeno queues a direct-get batch in one synchronous pass, so a batch of about max_pending bytes
-  // (128 messages of 512 KiB here) fills the requester's outbound buffer and closes it as a slow consumer; the
-  // reference writes while it sends. The batch does stop at max_pending bytes (src/jetstream/_api.ts).
-  ignore: true,
+  ignore: !Deno.env.get("STRESS"),
   async fn() {
     await using s = await runBasic();
     await using nc = await clientFor(s);
