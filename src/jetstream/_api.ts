@@ -794,13 +794,18 @@ const DIRECT_STALL_BYTES = 8 * 1024 * 1024;
 /** How often (bytes sent) a batch looks at its requesters' outbound buffers. */
 const DIRECT_CHECK_BYTES = 1024 * 1024;
 
-/** A client subscribed to `reply` whose outbound buffer holds more than DIRECT_STALL_BYTES, if any. */
-function stalledRequester(jsa: JsAccount, reply: string): Client | undefined {
+/**
+ * Waits while a client subscribed to `reply` has more than DIRECT_STALL_BYTES waiting to be written; false when
+ * the batch must stop (the stream or the requester went away meanwhile).
+ */
+async function paced(jsa: JsAccount, s: Stream, reply: string): Promise<boolean> {
   for (const sub of jsa.account.sl.matchUncached(reply).psubs) {
     const c = sub.client as Client;
-    if (!c.closed && c.pendingBytes() > DIRECT_STALL_BYTES) return c;
+    if (c.closed || c.pendingBytes() <= DIRECT_STALL_BYTES) continue;
+    await c.drained(1_000);
+    return !s.closed && !c.closed;
   }
-  return undefined;
+  return true;
 }
 
 /**
@@ -829,11 +834,7 @@ async function directBatch(jsa: JsAccount, s: Stream, reply: string, r: MsgGetRe
   while (sent < batch && (maxPending <= 0 || bytes < maxPending)) {
     if (bytes - checked >= DIRECT_CHECK_BYTES) {
       checked = bytes;
-      const c = stalledRequester(jsa, reply);
-      if (c !== undefined) {
-        await c.drained(1_000);
-        if (s.closed || c.closed) return;
-      }
+      if (!(await paced(jsa, s, reply))) return;
     }
     const m = s.store.loadNextMsg(filter, seq);
     if (m === undefined) break;
@@ -898,11 +899,7 @@ async function directMultiLast(jsa: JsAccount, s: Stream, reply: string, r: MsgG
     if ((batch > 0 && sent >= batch) || (maxPending > 0 && bytes >= maxPending)) break;
     if (bytes - checked >= DIRECT_CHECK_BYTES) {
       checked = bytes;
-      const c = stalledRequester(jsa, reply);
-      if (c !== undefined) {
-        await c.drained(1_000);
-        if (s.closed || c.closed) return;
-      }
+      if (!(await paced(jsa, s, reply))) return;
     }
     const m = s.store.loadMsg(all[i]);
     if (!m) continue;
