@@ -289,6 +289,9 @@ export class Maintenance {
 
   #journalLast(): void {
     const l = this.t.last();
+    // The last sequence is a live message: its record stays in its block (a rewrite keeps live messages), so
+    // an op record would only take space in the active block and move where the next block starts.
+    if (l.seq > 0 && this.t.hasMsg(l.seq)) return;
     this.writer.op(OP_LAST, l.seq, l.ts);
     this.writer.commit();
   }

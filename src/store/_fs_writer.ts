@@ -32,6 +32,11 @@ function isTooLarge(err: unknown): boolean {
   return e?.code === "EFBIG" || /file too large/i.test(e?.message ?? "");
 }
 
+function isNoSpace(err: unknown): boolean {
+  const e = err as { code?: string; message?: string } | undefined;
+  return e?.code === "ENOSPC" || /no space left on device/i.test(e?.message ?? "");
+}
+
 /** Appends records to the active block and tracks what is written and what is durable. */
 export class BlockWriter {
   active!: Block;
@@ -49,6 +54,8 @@ export class BlockWriter {
   failed: StoreError | undefined;
   /** A write hit the file size limit (EFBIG): the next message starts a new block. */
   forceRotate = false;
+  /** Bytes of the last write that failed for lack of space (0: none); see checkSpace(). */
+  #needSpace = 0;
   /** Set by the store: rolls the index back after a failed write or fdatasync. */
   onFailure: WriteFailure | undefined;
   #hkey: Uint8Array = EMPTY;
@@ -126,9 +133,13 @@ export class BlockWriter {
     this.wb.append(seq, (EBIT | TBIT) >>> 0, ts, EMPTY, undefined, data, this.#hkey);
   }
 
-  /** True when the buffered records would take the active block past `blockSize`. */
-  full(blockSize: number): boolean {
-    return this.forceRotate || this.pos + this.wb.len >= blockSize;
+  /**
+   * True when a record of `rl` bytes would take the active block past `blockSize` (as the reference, a new
+   * block is started before such a write; a record larger than a block goes alone into a new one).
+   */
+  full(blockSize: number, rl: number): boolean {
+    const cur = this.pos + this.wb.len;
+    return this.forceRotate || (cur > 0 && cur + rl > blockSize);
   }
 
   /**
@@ -216,20 +227,47 @@ export class BlockWriter {
     try {
       while (off < len) off += fs.writeSync(this.fd, buf, off, len - off, at + off);
     } catch (err) {
-      // Cut what was written so the block keeps whole records only.
+      // Cut what was written so the block keeps whole records only. Always: a write that fails part way
+      // (ENOSPC past the last page it could fill) may have extended the file and still report no bytes.
       try {
-        if (off > 0) fs.ftruncateSync(this.fd, at);
+        fs.ftruncateSync(this.fd, at);
       } catch {
         // Reported below; recovery cuts a torn tail.
       }
       this.wb.reset();
       // A file size limit (ulimit -f, a filesystem's maximum): later messages go to a new block.
       if (isTooLarge(err)) this.forceRotate = true;
+      else if (isNoSpace(err)) this.#needSpace = len;
       throw this.#failed(this.#ioError("writing a message block", err, "write"), this.writtenSeq);
     }
     this.pos += len;
     this.wb.reset();
     this.writtenSeq = this.lastAppended;
+  }
+
+  /**
+   * After a write failed for lack of space: fails with that error until a write of the same size fits at
+   * the end of the active block again (tried with zeros, cut at once). Without it a message small enough
+   * for the rest of a partly used page or filesystem block would be taken in while the disk is still full.
+   */
+  checkSpace(): void {
+    const n = this.#needSpace;
+    if (n === 0) return;
+    const at = this.pos + this.files.fileOff();
+    const zeros = new Uint8Array(n);
+    let off = 0;
+    try {
+      while (off < n) off += fs.writeSync(this.fd, zeros, off, n - off, at + off);
+    } catch (err) {
+      throw this.#ioError("writing a message block", err, "write");
+    } finally {
+      try {
+        fs.ftruncateSync(this.fd, at);
+      } catch {
+        // The zeros past the last record are cut by recovery as a torn tail.
+      }
+    }
+    this.#needSpace = 0;
   }
 
   /** fdatasyncs the active block now (rotation, stop). */

@@ -11,8 +11,9 @@
 // payloads of sealed blocks are not kept in memory: they are read back through a bounded block cache.
 //
 // Write errors (ENOSPC, EIO, EFBIG, EACCES on a new block): no message is acknowledged before its write (and,
-// without sync_interval, its fdatasync) succeeded. A full active block is rotated before the index changes,
-// so a failure there refuses the message itself; a failed write or fdatasync cuts the block back to its last
+// without sync_interval, its fdatasync) succeeded. As the reference, a new block is started before a record
+// that would take the active one past the block size, and before the index changes, so a failure there
+// refuses the message itself; a failed write or fdatasync cuts the block back to its last
 // good record, removes the messages it held from the index (their sequences stay used) and fails their acks;
 // reads go on, and the next message tries again.
 //
@@ -45,7 +46,7 @@ import { readMetaFile } from "./_fs_meta.ts";
 import { BlockReads } from "./_fs_reads.ts";
 import { recoverBlocks, type Recovered } from "./_fs_recover.ts";
 import { BlockWriter } from "./_fs_writer.ts";
-import { MemStore, type MemStoreOptions } from "./memstore.ts";
+import { fileStoreMsgSize, MemStore, type MemStoreOptions } from "./memstore.ts";
 import { OP_COMPACT, OP_LAST, OP_SKIP, OP_TRUNCATE, OP_TTL, subjBytes, TBIT } from "./msg_block.ts";
 import {
   type ConsumerStore,
@@ -88,6 +89,9 @@ const OBS = "obs";
 const DEFAULT_BLOCK = 8 * 1024 * 1024;
 const ENCRYPTED_BLOCK = 2 * 1024 * 1024;
 const MIN_BLOCK = 32_000;
+/** Bytes of a record without subject, header or payload (a tombstone), and of an op record with its argument. */
+const REC_LEN = 30;
+const OP_REC_LEN = REC_LEN + 9;
 /** At most this many gaps of deleted sequences are recorded in blocks.db at a clean stop. */
 const MAX_STOP_RUNS = 10_000;
 
@@ -335,7 +339,7 @@ export class FileStore extends MemStore {
     msg: Uint8Array,
     ttlNs?: bigint,
   ): { seq: number; ts: bigint } {
-    this.#beforeWrite();
+    this.#beforeWrite(this.#recLen(subject, hdr, msg, ttlNs));
     return super.storeMsg(subject, hdr, msg, ttlNs);
   }
 
@@ -348,17 +352,17 @@ export class FileStore extends MemStore {
     ttlNs?: bigint,
     discardNewCheck?: boolean,
   ): void {
-    this.#beforeWrite();
+    if (!this.#replaying) this.#beforeWrite(this.#recLen(subject, hdr, msg, ttlNs));
     super.storeRawMsg(subject, hdr, msg, seq, ts, ttlNs, discardNewCheck);
   }
 
   override skipMsg(): number {
-    this.#beforeWrite();
+    this.#beforeWrite(OP_REC_LEN);
     return super.skipMsg();
   }
 
   override skipMsgs(seq: number, num: number): void {
-    this.#beforeWrite();
+    this.#beforeWrite(OP_REC_LEN);
     super.skipMsgs(seq, num);
   }
 
@@ -373,15 +377,16 @@ export class FileStore extends MemStore {
     ttlNs: bigint,
   ): void {
     if (this.#replaying) return;
-    this.#rotateQuiet();
-    const w = this.#writer;
-    const b = w.active;
     let sb = this.#subjCache.get(subj);
     if (sb === undefined) {
       if (this.#subjCache.size >= 4096) this.#subjCache.clear();
       sb = subjBytes(subj);
       this.#subjCache.set(subj, sb);
     }
+    const hl = hdr !== undefined && hdr.length > 0 ? hdr.length + 4 : 0;
+    this.#rotateQuiet(REC_LEN + sb.length + hl + msg.length + (ttlNs !== 0n ? OP_REC_LEN : 0));
+    const w = this.#writer;
+    const b = w.active;
     w.append(seq, 0, ts, sb, hdr, msg);
     // A TTL, or -1 for a Nats-TTL of "never" (exempt from max_age).
     if (ttlNs !== 0n) w.op(OP_TTL, seq, ts, ttlNs);
@@ -395,7 +400,7 @@ export class FileStore extends MemStore {
 
   protected override journalRemove(seq: number, erase: boolean): void {
     if (this.#replaying || this.#rollingBack) return;
-    this.#rotateQuiet();
+    this.#rotateQuiet(REC_LEN);
     const w = this.#writer;
     w.append(seq, TBIT, this.fastState().lastTime, EMPTY, undefined, EMPTY);
     if (seq > (w.active.tombHi ?? 0)) w.active.tombHi = seq;
@@ -416,7 +421,7 @@ export class FileStore extends MemStore {
 
   protected override journalCompact(seq: number): void {
     if (this.#replaying) return;
-    this.#rotateQuiet();
+    this.#rotateQuiet(OP_REC_LEN);
     this.#writer.op(OP_COMPACT, seq, this.fastState().lastTime);
     for (const b of this.#files.blocks) {
       if (b.msgs > 0 && b.last < seq) b.live = 0;
@@ -430,7 +435,7 @@ export class FileStore extends MemStore {
 
   protected override journalTruncate(seq: number): void {
     if (this.#replaying || this.#rollingBack) return;
-    this.#rotateQuiet();
+    this.#rotateQuiet(OP_REC_LEN);
     const w = this.#writer;
     w.flushWrites();
     // Sequences above `seq` will be reused: drop their records from the blocks now.
@@ -447,7 +452,7 @@ export class FileStore extends MemStore {
 
   protected override journalSkip(seq: number, num: number, ts: bigint): void {
     if (this.#replaying) return;
-    this.#rotateQuiet();
+    this.#rotateQuiet(OP_REC_LEN);
     const w = this.#writer;
     w.op(OP_SKIP, seq, ts, BigInt(num));
     w.lastAppended = seq + num - 1;
@@ -477,15 +482,24 @@ export class FileStore extends MemStore {
     }
   }
 
-  /** Seals the active block and starts a new one when the buffered records fill it. */
-  #maybeRotate(): void {
-    if (this.#writer.full(this.#blockSize)) this.#maint.rotate();
+  /** The bytes a message's records take in a block (the message, and its TTL op when it has one). */
+  #recLen(subject: string, hdr: Uint8Array | undefined, msg: Uint8Array, ttlNs: bigint | undefined): number {
+    const ttl = ttlNs !== undefined && ttlNs !== 0n && this.cfg.allowMsgTtl ? OP_REC_LEN : 0;
+    const sb = this.#subjCache.get(subject);
+    if (sb === undefined) return fileStoreMsgSize(subject, hdr, msg) + ttl;
+    const hl = hdr !== undefined && hdr.length > 0 ? hdr.length + 4 : 0;
+    return REC_LEN + sb.length + hl + msg.length + ttl;
+  }
+
+  /** Seals the active block and starts a new one when a record of `rl` bytes would take it past its size. */
+  #maybeRotate(rl: number): void {
+    if (this.#writer.full(this.#blockSize, rl)) this.#maint.rotate();
   }
 
   /** Rotation from a journal hook, inside a MemStore change: a failure is retried by the next store. */
-  #rotateQuiet(): void {
+  #rotateQuiet(rl: number): void {
     try {
-      this.#maybeRotate();
+      this.#maybeRotate(rl);
     } catch {
       // A failed write schedules its rollback; a block that cannot be started leaves the active one longer.
     }
@@ -495,12 +509,13 @@ export class FileStore extends MemStore {
    * Before a new message or sequence: refuses it while a failed write awaits its rollback, and starts a new
    * block when the active one is full, so that these failures reach the publisher before the index changes.
    */
-  #beforeWrite(): void {
+  #beforeWrite(rl: number): void {
     if (this.#replaying) return;
     const w = this.#writer;
     if (w.failed !== undefined) throw new StoreError("io", w.failed.message, { cause: w.failed });
     try {
-      this.#maybeRotate();
+      w.checkSpace(); // after ENOSPC: refused with it until the failed write would fit again
+      this.#maybeRotate(rl);
     } catch (err) {
       throw err instanceof StoreError ? err : ioError("starting a new message block", err);
     }

@@ -603,17 +603,10 @@ Deno.test("TestJetStreamMetaDataFailOnKernelFault: a stream with empty meta file
   }
 });
 
-// blocked: natsdeno's FileStore rotates a block after the write that fills it (a block may pass block_size by
-// one record), the reference before a write that would overflow; with 1 MiB messages in 4 MiB blocks the lost
-// interior block holds 4 messages here, not the reference's 3 ([16,17,18]). Rotating before the write passes
-// this test but changes the block layout that 20 FileStore ports in tests/store were sized for (and the ENOSPC
-// test in filestore_errors_test.ts): to do together with refitting those ports (src/store, _fs_writer full()).
-Deno.test({
-  name:
-    "TestJetStreamMsgBlkFailOnKernelFault: a lost interior block shows as deleted and max_bytes still holds",
-  ignore: true,
-  fn: testMsgBlkFailOnKernelFault,
-});
+Deno.test(
+  "TestJetStreamMsgBlkFailOnKernelFault: a lost interior block shows as deleted and max_bytes still holds",
+  testMsgBlkFailOnKernelFault,
+);
 
 async function testMsgBlkFailOnKernelFault(): Promise<void> {
   let s = await runBasic();

@@ -29,6 +29,8 @@ import { sha256Key } from "../../src/store/_fs_crypto.ts";
 const now = () => BigInt(Date.now()) * 1_000_000n;
 /** A 1-char-subject payload making a 512-byte record: two records fill a 1024-byte block. */
 const HALF = fill(512 - recLen("A", 0));
+/** Half a 1024-byte block with a 10-byte subject ("foo.22.bar"): two records fill a block, as in the Go tests. */
+const HALF10 = fill(512 - recLen("foo.22.bar", 0));
 
 function storeErrCode(fn: () => unknown): string {
   try {
@@ -239,9 +241,8 @@ permTest(
   },
   (fs, ctx) => {
     for (let i = 0; i < 500; i++) fs.storeMsg("foo", undefined, b("Hello World"));
-    // 44-byte records in 4096-byte blocks: the second block starts at 95 (natsdeno rotates once a block is
-    // full, Go before it would overflow).
-    const fseq = 95;
+    // 44-byte records in 4096-byte blocks: 93 fit (4092 bytes), so the second block starts at 94, as in Go.
+    const fseq = 94;
     if (ctx.perm === PLAIN) assertEquals(ctx.records(2)[0].seq, fseq);
     for (let q = fseq; q < fseq + 10; q++) assert(fs.removeMsg(q));
     assertEquals(fs.fastState().numDeleted, 10);
@@ -263,7 +264,7 @@ permTest(
     let fs2 = ctx.reopen();
     assertEquals(fs2.loadMsg(1), undefined);
     let state = fs2.state();
-    assertEquals([state.firstSeq, state.lastSeq], [95, 500]);
+    assertEquals([state.firstSeq, state.lastSeq], [94, 500]); // 93 44-byte records per 4096-byte block
     // The lost block is reported (natsdeno's damage list stands for Go's state.Lost).
     assert(ctx.damage.some((d) => d.file.endsWith(`${first[0]}.blk`)), "first block loss reported");
     // Last block.
@@ -274,7 +275,7 @@ permTest(
     Deno.removeSync(ctx.blockPath(lastIdx));
     fs2 = ctx.reopen();
     state = fs2.state();
-    assertEquals(state.firstSeq, 95);
+    assertEquals(state.firstSeq, 94);
     assertEquals(state.lastSeq, 500, "the last sequence survives losing the last block");
     assert(ctx.damage.some((d) => d.file.endsWith(`${lastIdx}.blk`)), "last block loss reported");
     const lost = 500 - fs2.loadPrevMsg(500)!.seq;
@@ -286,7 +287,7 @@ permTest(
     Deno.removeSync(ctx.blockPath(mid));
     fs2 = ctx.reopen();
     state = fs2.state();
-    assertEquals([state.firstSeq, state.lastSeq], [95, 500]);
+    assertEquals([state.firstSeq, state.lastSeq], [94, 500]); // 93 44-byte records per 4096-byte block
     assert(ctx.damage.some((d) => d.file.endsWith(`${mid}.blk`)), "interior block loss reported");
     assertEquals(fs2.loadMsg(200)?.seq, undefined);
     assertEquals(fs2.loadMsg(95)!.seq, 95);
@@ -759,15 +760,15 @@ Deno.test("TestFileStoreMsgBlockCompactionAndHoles: a sealed block with most mes
     const msg = fill(1024);
     for (const subj of "ABCDEFGHIJ") fs.storeMsg(subj, undefined, msg);
     for (let q = 2; q < 10; q++) fs.removeMsg(q);
-    // natsdeno rewrites only sealed blocks (Go compacts this block by hand): seal it.
+    // natsdeno rewrites only sealed blocks (Go compacts this block by hand): K does not fit in what is left of
+    // the block, so storing it starts a new block and seals this one.
     fs.storeMsg("K", undefined, fill(8 * 1024));
-    fs.storeMsg("L", undefined, fill(16));
     await settle();
     const after = Deno.statSync(ctx.blockPath(1)).size;
     const recs = ctx.records(1);
-    assertEquals(recs.filter((r) => r.kind === 0).map((r) => r.seq), [1, 10, 11]);
-    // The live records plus the eight tombstones natsdeno keeps next to them (30 bytes each).
-    assertEquals(after, 2 * recLen("A", 1024) + recLen("K", 8 * 1024) + 8 * recLen("", 0));
+    assertEquals(recs.filter((r) => r.kind === 0).map((r) => r.seq), [1, 10]);
+    // The two live records plus the eight tombstones natsdeno keeps next to them (30 bytes each).
+    assertEquals(after, 2 * recLen("A", 1024) + 8 * recLen("", 0));
     const state = st(fs.state());
     assertEquals(st(ctx.reopen().state()), state);
   }, { blockSize: 16 * 1024 });
@@ -834,8 +835,9 @@ permTest(
     maxMsgsPerSubject: 1,
   },
   async (fs, ctx) => {
-    // 20 records of 52 bytes per block (natsdeno's smallest block is 1024 bytes; Go's test uses 50 and 1000).
-    const msg = fill(21);
+    // 20 records of 51 bytes fill a block (natsdeno's smallest block is 1024 bytes; Go's test puts 20 records of
+    // 50 bytes in 1000).
+    const msg = fill(20);
     const subjects = "ABCDEFGHIJKLMNOPQRST";
     for (const subj of subjects) fs.storeMsg(subj, undefined, msg);
     assertEquals(ctx.blockFiles().length, 1);
@@ -861,7 +863,8 @@ permTest(
 
 Deno.test("TestFileStoreCompactAndPSIMWhenDeletingBlocks: compact that drops blocks leaves the subject totals right", async () => {
   await withFs({ subjects: ["*"] }, async (fs, ctx) => {
-    const msg = fill(400, "A"); // three records per 1024-byte block
+    // Three 331-byte records per 1024-byte block (Go's test: three 130-byte records per 512-byte block).
+    const msg = fill(300, "A");
     for (let i = 0; i < 10; i++) fs.storeMsg("A", undefined, msg);
     assertEquals(ctx.blockFiles().length, 4);
     assertEquals(fs.compact(10), 9);
@@ -1216,8 +1219,8 @@ Deno.test("TestFileStoreWildcardFilteredPendingPSIMFirstBlockUpdate: the same wi
 Deno.test("TestFileStoreFilteredPendingPSIMFirstBlockUpdateNextBlock: first block of a subject moves by one block", async () => {
   await withFs({ subjects: ["foo.*.*"] }, async (fs, ctx) => {
     for (let i = 0; i < 4; i++) {
-      fs.storeMsg("foo.22.bar", undefined, HALF);
-      fs.storeMsg("foo.22.baz", undefined, HALF);
+      fs.storeMsg("foo.22.bar", undefined, HALF10);
+      fs.storeMsg("foo.22.baz", undefined, HALF10);
     }
     assertEquals(ctx.blockFiles().length, 4);
     assert(fs.removeMsg(1));
@@ -1233,10 +1236,10 @@ Deno.test("TestFileStoreFilteredPendingPSIMFirstBlockUpdateNextBlock: first bloc
 Deno.test("TestFileStoreLargeSparseMsgsDoNotLoadAfterLast: loadNextMsg past the last match decodes no tail blocks", () =>
   withFs({ subjects: ["foo.*.*"] }, (fs, ctx) => {
     for (let i = 0; i < 2; i++) {
-      fs.storeMsg("foo.22.bar", undefined, HALF);
-      fs.storeMsg("foo.22.baz", undefined, HALF);
+      fs.storeMsg("foo.22.bar", undefined, HALF10);
+      fs.storeMsg("foo.22.baz", undefined, HALF10);
     }
-    for (let i = 0; i < 16; i++) fs.storeMsg("foo.22.baz", undefined, HALF);
+    for (let i = 0; i < 16; i++) fs.storeMsg("foo.22.baz", undefined, HALF10);
     assertEquals(ctx.blockFiles().length, 10);
     const fs2 = ctx.reopen();
     const before = fs2.cacheStats()!.loads;
@@ -1246,16 +1249,16 @@ Deno.test("TestFileStoreLargeSparseMsgsDoNotLoadAfterLast: loadNextMsg past the 
 
 Deno.test("TestFileStoreCheckSkipFirstBlockBug: loadNextMsg after an interior block was emptied", async () => {
   await withFs({ subjects: ["foo.*.*"] }, async (fs, ctx) => {
-    fs.storeMsg("foo.BB.bar", undefined, HALF);
-    fs.storeMsg("foo.BB.bar", undefined, HALF);
-    fs.storeMsg("foo.AA.bar", undefined, HALF);
-    for (let i = 0; i < 5; i++) fs.storeMsg("foo.BB.bar", undefined, HALF);
-    fs.storeMsg("foo.AA.bar", undefined, HALF);
-    fs.storeMsg("foo.AA.bar", undefined, HALF);
+    fs.storeMsg("foo.BB.bar", undefined, HALF10);
+    fs.storeMsg("foo.BB.bar", undefined, HALF10);
+    fs.storeMsg("foo.AA.bar", undefined, HALF10);
+    for (let i = 0; i < 5; i++) fs.storeMsg("foo.BB.bar", undefined, HALF10);
+    fs.storeMsg("foo.AA.bar", undefined, HALF10);
+    fs.storeMsg("foo.AA.bar", undefined, HALF10);
     assertEquals(ctx.blockFiles().length, 5);
     fs.removeMsg(3);
     fs.removeMsg(4);
-    fs.storeMsg("foo.CC.bar", undefined, HALF);
+    fs.storeMsg("foo.CC.bar", undefined, HALF10);
     await settle();
     // The emptied second block is gone (the tombstones went to a new active block).
     assert(!ctx.blockFiles().includes(2));
@@ -1299,16 +1302,16 @@ Deno.test("TestFileStoreMsgBlockShouldCompact: a sealed block with half its byte
 
 Deno.test("TestFileStoreCheckSkipFirstBlockNotLoadOldBlocks: loadNextMsg near the end decodes at most one block", async () => {
   await withFs({ subjects: ["foo.*.*"] }, async (fs, ctx) => {
-    fs.storeMsg("foo.BB.bar", undefined, HALF);
-    fs.storeMsg("foo.AA.bar", undefined, HALF);
-    for (let i = 0; i < 6; i++) fs.storeMsg("foo.BB.bar", undefined, HALF);
-    fs.storeMsg("foo.AA.bar", undefined, HALF); // 9
-    fs.storeMsg("foo.AA.bar", undefined, HALF); // 10
-    for (let i = 0; i < 4; i++) fs.storeMsg("foo.BB.bar", undefined, HALF);
+    fs.storeMsg("foo.BB.bar", undefined, HALF10);
+    fs.storeMsg("foo.AA.bar", undefined, HALF10);
+    for (let i = 0; i < 6; i++) fs.storeMsg("foo.BB.bar", undefined, HALF10);
+    fs.storeMsg("foo.AA.bar", undefined, HALF10); // 9
+    fs.storeMsg("foo.AA.bar", undefined, HALF10); // 10
+    for (let i = 0; i < 4; i++) fs.storeMsg("foo.BB.bar", undefined, HALF10);
     assertEquals(ctx.blockFiles().length, 7);
     fs.removeMsg(1);
     fs.removeMsg(2);
-    fs.storeMsg("foo.CC.bar", undefined, HALF);
+    fs.storeMsg("foo.CC.bar", undefined, HALF10);
     await settle();
     assert(!ctx.blockFiles().includes(1), "the emptied first block is gone");
     const fs2 = ctx.reopen();
@@ -1322,7 +1325,7 @@ Deno.test("TestFileStoreSyncCompressOnlyIfDirty: a sealed block is rewritten onc
   // Go checks its shouldCompactSync/noCompact flags; natsdeno's equivalent is which block files maintenance
   // replaces (a rewrite renames a new file into place: a new inode).
   await withFs({ subjects: ["foo.*"] }, async (fs, ctx) => {
-    const msg = fill(171 - recLen("foo.BB", 0)); // six records per 1024-byte block
+    const msg = fill(170 - recLen("foo.BB", 0)); // six 170-byte records per 1024-byte block, as six per block in Go
     for (let i = 0; i < 13; i++) fs.storeMsg("foo.BB", undefined, msg);
     assertEquals(ctx.blockFiles().length, 3);
     for (const q of [2, 3, 4, 5, 8, 9, 10, 11]) fs.removeMsg(q);
@@ -1365,9 +1368,9 @@ Deno.test("TestFileStoreDmapBlockRecoverAfterCompact: limit removals in a rewrit
 
 Deno.test("TestFileStoreRestoreIndexWithMatchButLeftOverBlocks: an old blocks.db after the first block was dropped", () =>
   withFs({ subjects: ["foo.*"], maxMsgsPerSubject: 1 }, async (fs, ctx) => {
-    // Six 171-byte records per 1024-byte block.
+    // Six 170-byte records per 1024-byte block (six records per block, as in Go).
     const subj = (i: number) => `foo.${String(i).padStart(2, "0")}`;
-    const msg = fill(171 - recLen("foo.01", 0));
+    const msg = fill(170 - recLen("foo.01", 0));
     for (let i = 1; i <= 12; i++) fs.storeMsg(subj(i), undefined, msg);
     assertEquals(ctx.blockFiles().length, 2);
     fs.stop();

@@ -28,8 +28,8 @@ const EMPTY = new Uint8Array(0);
 const HALF = fill(512 - recLen("foo", 0));
 /** A payload making a 1024-byte record with a 3-char subject: one fills a block. */
 const FULL = fill(1024 - recLen("foo", 0));
-/** A payload making a 103-byte record with a 3-char subject: ten fill a 1024-byte block. */
-const TENTH = fill(103 - recLen("foo", 0));
+/** A payload making a 102-byte record with a 3-char subject: ten fill a 1024-byte block, an eleventh does not fit. */
+const TENTH = fill(102 - recLen("foo", 0));
 const ROOT = Deno.uid() === 0;
 const PLAIN_S2 = [PERMS[0], PERMS[1]];
 
@@ -896,7 +896,8 @@ permTest(
   async (fs, ctx) => {
     fs.storeMsg("foo", undefined, TENTH);
     fs.storeMsg("foo", undefined, TENTH);
-    fs.storeMsg("foo", undefined, FULL); // fills 1.blk
+    // Fills what is left of 1.blk exactly (a whole-block record would start a new block, as in Go).
+    fs.storeMsg("foo", undefined, fill(1024 - 2 * recLen("foo", TENTH.length) - recLen("foo", 0)));
     fs.storeMsg("foo", undefined, EMPTY); // 2.blk
     fs.removeMsg(3);
     fs.removeMsg(2);
@@ -967,16 +968,17 @@ Deno.test("TestFileStoreCompactRewritesFileWithSwap: a compacted block is rewrit
   withFs({}, async (fs, ctx) => {
     const msg = new Uint8Array(256 * 1024);
     for (let i = 0; i < 20; i++) fs.storeMsg("foo", undefined, msg);
+    assertEquals(ctx.blockFiles(), [1], "20 records of 256 KiB fill one block exactly");
     assertEquals(fs.compact(20), 19);
     const state = fs.state();
     assertEquals([state.msgs, state.firstSeq, state.lastSeq], [1, 20, 20]);
-    // natsdeno rewrites sealed blocks only (Go rewrites the active one): seal it.
+    // natsdeno rewrites sealed blocks only (Go rewrites the active one): it was sealed by the compact's op record.
     fs.storeMsg("foo", undefined, msg);
     await settle();
     assertEquals(ctx.records(1).map((r) => r.seq), [20]);
     assertEquals(Deno.statSync(ctx.blockPath(1)).size, recLen("foo", msg.length));
     assertEquals(ctx.reopen().loadMsg(20)!.msg.length, msg.length);
-  }, { blockSize: 5 * 1024 * 1024 }));
+  }, { blockSize: 20 * recLen("foo", 256 * 1024) })); // ~5 MiB: the compact's op record starts block 2
 
 Deno.test("TestFileStoreIndexCacheBufIdxMismatch: a sealed block truncated on disk under a running store", async (t) => {
   for (const kind of ["TruncateFull", "TruncatePartial"]) {
@@ -1083,7 +1085,7 @@ Deno.test("TestFileStoreLoadNextMsgSkipAhead: loadNextMsg skips blocks without t
               { subjects: [">"] },
               (fs, ctx) => {
                 for (let i = 0; i < 10; i++) {
-                  fs.storeMsg(!single && i % 2 === 0 ? "c" : "a", undefined, fill(509));
+                  fs.storeMsg(!single && i % 2 === 0 ? "c" : "a", undefined, fill(512 - recLen("a", 0)));
                 }
                 fs.storeMsg("b", undefined, EMPTY);
                 assertEquals(ctx.blockFiles().length, 6);
