@@ -789,30 +789,24 @@ function sendDirect(
   client.publishInternal(reply, undefined, buildHeaders(pairs), m.msg);
 }
 
-/** Outbound bytes of a requester above which a direct get batch waits for its writes (see directBatch). */
-const DIRECT_STALL_BYTES = 8 * 1024 * 1024;
-/** How often (bytes sent) a batch looks at its requesters' outbound buffers. */
-const DIRECT_CHECK_BYTES = 1024 * 1024;
-
 /**
- * Waits while a client subscribed to `reply` has more than DIRECT_STALL_BYTES waiting to be written; false when
- * the batch must stop (the stream or the requester went away meanwhile).
+ * After a send of a direct get batch: when the requester went over the stall mark, waits for its writes (as a
+ * connection's publisher waits, and as the reference's writes pace it), so tens of megabytes reach it without
+ * making it a slow consumer. Synchronous unless there is something to wait for; false when the batch must
+ * stop (the stream or the requester went away meanwhile).
  */
-async function paced(jsa: JsAccount, s: Stream, reply: string): Promise<boolean> {
-  for (const sub of jsa.account.sl.matchUncached(reply).psubs) {
-    const c = sub.client as Client;
-    if (c.closed || c.pendingBytes() <= DIRECT_STALL_BYTES) continue;
-    await c.drained(1_000);
-    return !s.closed && !c.closed;
-  }
-  return true;
+function paced(jsa: JsAccount, s: Stream): true | Promise<boolean> {
+  const c = jsa.client.takeStalled();
+  if (c === undefined || c.closed) return true;
+  return c.drained(1_000).then(() => !s.closed && !c.closed);
 }
 
-/**
- * Sends a batch of messages to `reply`, ending with 204 EOB. A large batch waits whenever its requester has
- * more than DIRECT_STALL_BYTES waiting to be written, as the reference's writes pace it, so tens of megabytes
- * reach the requester without making it a slow consumer.
- */
+/** What a direct get reply counts toward max_bytes and max_pending: subject, headers and payload. */
+function directSize(m: { subject: string; hdr: Uint8Array | undefined; msg: Uint8Array }): number {
+  return m.subject.length + (m.hdr?.length ?? 0) + m.msg.length;
+}
+
+/** Sends a batch of messages to `reply`, ending with 204 EOB; paced by the requester's writes (see paced). */
 async function directBatch(jsa: JsAccount, s: Stream, reply: string, r: MsgGetRequest): Promise<void> {
   const client = jsa.client;
   const filter = r.next_by_subj || ">";
@@ -824,21 +818,17 @@ async function directBatch(jsa: JsAccount, s: Stream, reply: string, r: MsgGetRe
   }
   const maxBytes = r.max_bytes ?? 0;
   // As the reference, a batch also stops once it has sent the server's max_pending bytes (the message that
-  // reaches it included), so a large batch cannot make its requester a slow consumer.
+  // reaches it included).
   const maxPending = jsa.js.server.opts.maxPending;
+  jsa.client.takeStalled(); // a stall left by an earlier publish is not this requester's
   let sent = 0;
   let bytes = 0;
   let last = 0;
   const batch = r.batch ?? 1;
-  let checked = 0;
   while (sent < batch && (maxPending <= 0 || bytes < maxPending)) {
-    if (bytes - checked >= DIRECT_CHECK_BYTES) {
-      checked = bytes;
-      if (!(await paced(jsa, s, reply))) return;
-    }
     const m = s.store.loadNextMsg(filter, seq);
     if (m === undefined) break;
-    bytes += m.msg.length + (m.hdr?.length ?? 0) + m.subject.length;
+    bytes += directSize(m);
     if (maxBytes > 0 && bytes > maxBytes && sent > 0) break;
     // The pending count of a batch message includes the message itself (the reference's numbering).
     const pending = s.store.numPending(m.seq, filter, false).total;
@@ -849,6 +839,8 @@ async function directBatch(jsa: JsAccount, s: Stream, reply: string, r: MsgGetRe
     last = m.seq;
     seq = m.seq + 1;
     sent++;
+    const p = paced(jsa, s);
+    if (p !== true && !(await p)) return;
   }
   if (sent === 0) return status(client, reply, "404 Message Not Found");
   const pending = s.store.numPending(seq, filter, false).total;
@@ -890,17 +882,13 @@ async function directMultiLast(jsa: JsAccount, s: Stream, reply: string, r: MsgG
   if (all.length > MAX_NAMES && batch === 0) return status(client, reply, "413 Too Many Results");
   const upToSeq = upTo > 0 ? upTo : s.store.fastState().lastSeq;
   const maxPending = jsa.js.server.opts.maxPending;
+  jsa.client.takeStalled();
   let last = 0;
   let sent = 0;
   let bytes = 0;
-  let checked = 0;
   let i = 0;
   for (; i < all.length; i++) {
     if ((batch > 0 && sent >= batch) || (maxPending > 0 && bytes >= maxPending)) break;
-    if (bytes - checked >= DIRECT_CHECK_BYTES) {
-      checked = bytes;
-      if (!(await paced(jsa, s, reply))) return;
-    }
     const m = s.store.loadMsg(all[i]);
     if (!m) continue;
     sendDirect(client, reply, s.name, m, r.no_hdr === true, [
@@ -908,9 +896,11 @@ async function directMultiLast(jsa: JsAccount, s: Stream, reply: string, r: MsgG
       [JS_LAST_SEQUENCE, String(last)],
       [JS_UP_TO_SEQUENCE, String(upToSeq)],
     ]);
-    bytes += m.msg.length + (m.hdr?.length ?? 0) + m.subject.length;
+    bytes += directSize(m);
     sent++;
     last = m.seq;
+    const p = paced(jsa, s);
+    if (p !== true && !(await p)) return;
   }
   // The reference's EOB counts one fewer than are left after a page cut short (0 once none are left).
   status(client, reply, "204 EOB", [

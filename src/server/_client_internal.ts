@@ -6,9 +6,20 @@ import { PubArg } from "../protocol/mod.ts";
 import { type InternalCallback, Subscription } from "./subscription.ts";
 import { addShadowSubscriptions } from "./_account_service.ts";
 import { attachBody, ClientDelivery, GR_PREFIX, makePubArg } from "./_client_deliver.ts";
+import type { ClientBase } from "./_client_base.ts";
 
 /** ClientInternal: see ClientBase for the layering. */
 export abstract class ClientInternal extends ClientDelivery {
+  /**
+   * The receiver that went over the stall mark during this client's publishes since the last call (the same
+   * fast-producer signal a connection's read loop waits on), then cleared; undefined when none did.
+   */
+  takeStalled(): ClientBase | undefined {
+    const c = this._stallOn;
+    this._stallOn = undefined;
+    return c;
+  }
+
   /**
    * Publishes a message from this (internal) client into its account, as if it had arrived as PUB/HPUB.
    * Allocates per call; not for a client connection's read path.
