@@ -2,7 +2,7 @@
 // TTL, counters), the store, republish and the PubAck. Layer two of the stream (see _stream_base.ts).
 // Behaviour follows nats-server server/stream.go (processJetStreamMsg).
 
-import { StoreError } from "../store/mod.ts";
+import { fileStoreMsgSize, StoreError } from "../store/mod.ts";
 import { ApiError, newJSError } from "./api_errors.ts";
 import {
   appendHeaders,
@@ -29,11 +29,11 @@ import {
 } from "./_headers.ts";
 import type { Batcher } from "./_stream_batch.ts";
 import { parseTtl } from "./_ttl.ts";
+import { applyIncr, checkIncr, parseIncr } from "./_stream_counter.ts";
+import { StreamBase } from "./_stream_base.ts";
 
 /** The largest file store record (header, subject, headers, payload, checksum) plus one. */
 const FILE_RECORD_LIMIT = 32 * 1024 * 1024;
-import { applyIncr, checkIncr, parseIncr } from "./_stream_counter.ts";
-import { StreamBase } from "./_stream_base.ts";
 
 const MAX_HDR = 65_535;
 
@@ -193,7 +193,7 @@ export abstract class StreamIngest extends StreamBase {
 
     const storeSubject = this._ingestTransform?.match(subject) ?? subject;
     // A file record of 32 MiB or more reads back as corrupt (the reference's rlBadThresh): refuse it here.
-    if (cfg.storage === "file" && 30 + storeSubject.length + hlen + body.length >= FILE_RECORD_LIMIT) {
+    if (cfg.storage === "file" && fileStoreMsgSize(storeSubject, hdr, body) >= FILE_RECORD_LIMIT) {
       return this._replyErr(r, newJSError("JSStreamStoreFailedF", { err: "message too large" }));
     }
     // The store copies what it keeps, so the views go in as they are.
