@@ -171,6 +171,9 @@ export function msgBytes(subj: string, msgLen: number, hdrLen = 0): number {
   return recLen(subj, msgLen, hdrLen > 0 ? hdrLen : -1);
 }
 
+/** The wall clock in ns, as stores take times. */
+export const now = (): bigint => BigInt(Date.now()) * 1_000_000n;
+
 /** State without the fields a restart may legitimately change (none today); for deep comparisons. */
 export function st(s: StreamState): StreamState {
   return { ...s, deleted: s.deleted ?? [] };

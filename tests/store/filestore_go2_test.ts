@@ -13,6 +13,7 @@ import {
   Ctx,
   fill,
   msgBytes,
+  now,
   PERMS,
   permTest,
   PLAIN,
@@ -26,7 +27,6 @@ import { delay } from "../_helpers/server.ts";
 import { RecBuf, subjBytes } from "../../src/store/msg_block.ts";
 import { sha256Key } from "../../src/store/_fs_crypto.ts";
 
-const now = () => BigInt(Date.now()) * 1_000_000n;
 /** A 1-char-subject payload making a 512-byte record: two records fill a 1024-byte block. */
 const HALF = fill(512 - recLen("A", 0));
 /** Half a 1024-byte block with a 10-byte subject ("foo.22.bar"): two records fill a block, as in the Go tests. */

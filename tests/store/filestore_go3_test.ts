@@ -9,6 +9,7 @@ import {
   Ctx,
   fill,
   msgBytes,
+  now,
   type Perm,
   PERMS,
   permTest,
@@ -22,7 +23,6 @@ import { checkFor, delay } from "../_helpers/server.ts";
 import { isCompressed, RecBuf, subjBytes, TBIT } from "../../src/store/msg_block.ts";
 import { sha256Key } from "../../src/store/_fs_crypto.ts";
 
-const now = () => BigInt(Date.now()) * 1_000_000n;
 const EMPTY = new Uint8Array(0);
 /** A payload making a 512-byte record with a 3-char subject: two fill a 1024-byte block. */
 const HALF = fill(512 - recLen("foo", 0));
