@@ -310,7 +310,7 @@ function accountInfo(req: ApiRequest): Record<string, unknown> {
     },
   };
   if (jsa.js.domain !== "") o.domain = jsa.js.domain;
-  o.api = { total: jsa.apiTotal, errors: jsa.apiErrors };
+  o.api = { level: JS_API_LEVEL, total: jsa.apiTotal, errors: jsa.apiErrors };
   return o;
 }
 
@@ -388,16 +388,15 @@ function createStream(req: ApiRequest): Record<string, unknown> {
   const cfg = checkStreamCfg(raw, cfgContext(jsa, raw), pedantic);
   if (cfg instanceof ApiError) throw cfg;
   if (cfg.num_replicas > 1) throw newJSError("JSStreamReplicasNotSupportedErr");
-  const versioned = jsa.js.versioning;
-  if (versioned) setStaticStreamMetadata(cfg);
+  setStaticStreamMetadata(cfg);
   const existing = jsa.streams.get(cfg.name);
   if (existing !== undefined) {
     // The same config again is no error, whatever versioning metadata either carries.
-    if (versioned) copyStreamMetadata(cfg, existing.config);
+    copyStreamMetadata(cfg, existing.config);
     if (JSON.stringify(existing.config) !== JSON.stringify({ ...cfg })) {
       if (!sameConfig(existing.config, cfg)) throw newJSError("JSStreamNameExistErr");
     }
-    return { ...existing.infoJson({ versioned }), "did_create": true };
+    return { ...existing.infoJson({ versioned: true }), "did_create": true };
   }
   checkAccountLimits(jsa, cfg);
   if (subjectsOverlap(jsa, cfg.subjects ?? [])) throw newJSError("JSStreamSubjectOverlapErr");
@@ -419,7 +418,7 @@ function createStream(req: ApiRequest): Record<string, unknown> {
   s.start();
   if (cfg.allow_direct) subscribeDirect(jsa, s);
   jsa.js.api.streamAction(jsa, cfg.name, "create");
-  return { ...s.infoJson({ versioned }), "did_create": true };
+  return { ...s.infoJson({ versioned: true }), "did_create": true };
 }
 
 function sameConfig(a: StreamConfig, b: StreamConfig): boolean {
@@ -463,7 +462,7 @@ function updateStream(req: ApiRequest): Record<string, unknown> {
   if (checked.num_replicas > 1) throw newJSError("JSStreamReplicasNotSupportedErr");
   const cfg = checkStreamUpdate(s.config, checked);
   if (cfg instanceof ApiError) throw cfg;
-  if (jsa.js.versioning) setStaticStreamMetadata(cfg);
+  setStaticStreamMetadata(cfg);
   checkAccountLimits(jsa, cfg, s.config);
   if (subjectsOverlap(jsa, cfg.subjects ?? [], name)) throw newJSError("JSStreamSubjectOverlapErr");
   checkConsumerLimitsUpdate(s, cfg);
@@ -473,7 +472,7 @@ function updateStream(req: ApiRequest): Record<string, unknown> {
   // Off again: leave the `_sys_` queue group, or it would swallow its share of a mirror's direct gets.
   else if (!cfg.allow_direct && hadDirect) unsubscribeDirect(jsa, name);
   jsa.js.api.streamAction(jsa, name, "update");
-  return s.infoJson({ versioned: jsa.js.versioning });
+  return s.infoJson({ versioned: true });
 }
 
 function filteredStreams(jsa: JsAccount, filter: string | undefined): Stream[] {
@@ -500,9 +499,7 @@ function streamList(req: ApiRequest): Record<string, unknown> {
   const r = decodeBody(req, "JSApiStreamListRequest", PAGED);
   const all = filteredStreams(req.jsa, r.subject as string | undefined);
   const offset = Math.max(0, Math.min((r.offset as number) ?? 0, all.length));
-  const page = all.slice(offset, offset + MAX_LIST).map((s) =>
-    s.infoJson({ versioned: req.jsa.js.versioning })
-  );
+  const page = all.slice(offset, offset + MAX_LIST).map((s) => s.infoJson({ versioned: true }));
   return { total: all.length, offset, limit: MAX_LIST, streams: page, missing: undefined };
 }
 
@@ -514,7 +511,7 @@ function streamInfo(req: ApiRequest): Record<string, unknown> {
   let total = 0;
   let offset = 0;
   let limit = 0;
-  const info = s.infoJson({ deleted: r.deleted_details === true, versioned: req.jsa.js.versioning });
+  const info = s.infoJson({ deleted: r.deleted_details === true, versioned: true });
   if (filter) {
     const totals = s.store.subjectsTotals(filter);
     total = totals.size;

@@ -128,9 +128,9 @@ function createConsumer(req: ApiRequest): Record<string, unknown> {
   }
   if ((cfg.num_replicas ?? 0) > 1) throw newJSError("JSStreamReplicasNotSupportedErr");
   const stream = lookupStream(jsa, streamName);
-  if (jsa.js.versioning) setStaticConsumerMetadata(cfg);
+  setStaticConsumerMetadata(cfg);
   const c = addConsumer(jsa, stream, cfg, action, pedantic);
-  return c.info(jsa.js.versioning);
+  return c.info(true);
 }
 
 /**
@@ -186,7 +186,7 @@ export function addConsumer(
     if (eo instanceof Consumer) {
       // A create of the same config is no error, whatever versioning metadata either carries; the
       // existing consumer then keeps its own.
-      if (action === "create" && jsa.js.versioning) copyConsumerMetadata(cfg, eo.config);
+      if (action === "create") copyConsumerMetadata(cfg, eo.config);
       if (action === "create" && (!isDurable(cfg) || !sameConfig(cfg, eo.config))) {
         // An existing ephemeral is never created again; a durable only with the same config.
         throw newJSError("JSConsumerAlreadyExists");
@@ -276,7 +276,7 @@ function removeConsumer(jsa: JsAccount, stream: Stream, c: Consumer): void {
 
 function consumerInfoReq(req: ApiRequest): Record<string, unknown> {
   if (!isEmptyRequest(req.body)) throw newJSError("JSNotEmptyRequestErr");
-  return lookupConsumer(req.jsa, req.tokens[2], req.tokens[3]).info(req.jsa.js.versioning);
+  return lookupConsumer(req.jsa, req.tokens[2], req.tokens[3]).info(true);
 }
 
 function sortedConsumers(s: Stream): Consumer[] {
@@ -309,7 +309,7 @@ function consumerList(req: ApiRequest): Record<string, unknown> {
     total: all.length,
     offset,
     limit: MAX_LIST,
-    consumers: all.slice(offset, offset + MAX_LIST).map((c) => c.info(req.jsa.js.versioning)),
+    consumers: all.slice(offset, offset + MAX_LIST).map((c) => c.info(true)),
   };
 }
 
@@ -332,12 +332,10 @@ function pauseConsumer(req: ApiRequest): Record<string, unknown> {
     until = t > nowNs() ? rfc3339Nano(t) : undefined;
   }
   c.pause(until);
-  if (req.jsa.js.versioning) {
-    // The pause deadline is a versioned feature: the stored required level follows it, as on an update.
-    setStaticConsumerMetadata(c.config);
-    const store = c.store as { setMeta?: (m: unknown) => void };
-    store.setMeta?.(consumerMetaJson(c.name, c.config, c.created));
-  }
+  // The pause deadline is a versioned feature: the stored required level follows it, as on an update.
+  setStaticConsumerMetadata(c.config);
+  const store = c.store as { setMeta?: (m: unknown) => void };
+  store.setMeta?.(consumerMetaJson(c.name, c.config, c.created));
   const paused = c.isPaused();
   const o: Record<string, unknown> = { paused, "pause_until": until ?? ZERO_TIME };
   if (paused) o["pause_remaining"] = Number(parseRfc3339(until!)! - nowNs());
@@ -379,7 +377,7 @@ function resetConsumer(req: ApiRequest): Record<string, unknown> {
     }
   }
   c.reset(seq);
-  return { ...c.info(req.jsa.js.versioning), "reset_seq": seq };
+  return { ...c.info(true), "reset_seq": seq };
 }
 
 /** Registers the consumer routes on the dispatcher and the pull request hook. */

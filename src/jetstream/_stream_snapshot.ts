@@ -483,5 +483,5 @@ function createRestored(
     }
   }
   if (cfg.allow_direct) deps.subscribeDirect(jsa, s);
-  return s.infoJson({ versioned: jsa.js.versioning });
+  return s.infoJson({ versioned: true });
 }

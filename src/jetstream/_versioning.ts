@@ -4,8 +4,7 @@
 // A stored config carries one static key, the API level its features need (`_nats.req.level`, always set by
 // a create or update through the API, "0" when nothing newer is used). Two dynamic keys, the server version
 // and the API level this server implements, are never stored: they are added to the copies that API
-// responses carry. Configs stored before this (no metadata) are recovered as they are. All of it is on only
-// while JetStream.versioning is (the version natsdeno reports is 2.11 or newer); the API handlers check it.
+// responses carry. Configs stored before this (no metadata) are recovered as they are.
 
 import { VERSION } from "../protocol/mod.ts";
 import type { StreamConfig } from "./_stream_config.ts";

@@ -4,7 +4,6 @@
 import { join } from "node:path";
 import { tmpdir } from "node:os";
 import type { Account, Client, Server, Subscription } from "../server/mod.ts";
-import { VERSION } from "../protocol/mod.ts";
 import type { StoreConfig, StreamStore } from "../store/mod.ts";
 import { type ApiError, newJSError } from "./api_errors.ts";
 import { ApiDispatcher, subscribeAccountPurge, subscribeMirrorDirect } from "./_api.ts";
@@ -26,15 +25,9 @@ export interface JetStreamDeps {
 /**
  * The API level natsdeno implements (ADR-44): level 2 brings atomic batches, counters, schedules and the
  * prioritized policy, all served; level 3 and up need fast batches and ack flow control, which are not.
- * Gates Nats-Required-Api-Level; reported only when VERSION is 2.11 or newer.
+ * Gates Nats-Required-Api-Level; sent as `api_lvl` in INFO and as `api.level` in /varz, /jsz and account info.
  */
 export const JS_API_LEVEL = 2;
-
-/** True when the nats-server version we report knows API levels (2.11+). */
-export function reportsApiLevel(version = VERSION): boolean {
-  const [maj, min] = version.split(".").map(Number);
-  return maj > 2 || (maj === 2 && min >= 11);
-}
 
 /** JetStream account limits; -1 = unlimited. */
 export interface JsLimits {
@@ -236,13 +229,6 @@ export class JetStream {
   /** Atomic batches in flight on this server, and their limits (tests may lower them). */
   readonly batchInflight = { n: 0 };
   batchLimits: BatchLimits;
-  /**
-   * ADR-44 versioning metadata (_versioning.ts) in stored configs and API responses. A 2.11 feature: on only
-   * when the version we report is 2.11 or newer, as clients refuse config metadata from older servers
-   * (nats.js: "'metadata' requires server 2.10.0" on an update that sends back a config it was given).
-   * Tests may turn it on.
-   */
-  versioning = reportsApiLevel();
 
   constructor(server: Server, deps: JetStreamDeps = {}) {
     this.server = server;
@@ -341,7 +327,7 @@ export class JetStream {
     log.notice(`  Max Storage:     ${friendlyBytes(this.maxStore)}`);
     log.notice(`  Store Directory: "${this.storeDir}"`);
     if (this.domain !== "") log.notice(`  Domain:          ${this.domain}`);
-    if (reportsApiLevel()) log.notice(`  API Level:       ${JS_API_LEVEL}`);
+    log.notice(`  API Level:       ${JS_API_LEVEL}`);
     log.notice("-------------------------------------------");
     this.#enableAccounts();
     subscribeAccountPurge(this);
@@ -441,7 +427,7 @@ export class JetStream {
       "reserved_storage": rs,
       accounts: this.accounts.size,
       "ha_assets": 0,
-      api: { total: this.apiTotal, errors: this.apiErrors },
+      api: { level: JS_API_LEVEL, total: this.apiTotal, errors: this.apiErrors },
     };
   }
 
@@ -485,7 +471,7 @@ export class JetStream {
           "reserved_storage": a.reserved("file"),
           accounts: 0,
           "ha_assets": 0,
-          api: { total: a.apiTotal, errors: a.apiErrors },
+          api: { level: 0, total: a.apiTotal, errors: a.apiErrors },
         };
         if (opts.streams || opts.consumers) {
           d["stream_detail"] = [...a.streams.values()].map((s) => {

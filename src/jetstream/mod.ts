@@ -16,7 +16,6 @@ export {
   JS_API_LEVEL,
   JsAccount,
   type JsLimits,
-  reportsApiLevel,
   type StreamStoreFactory,
 } from "./jetstream.ts";
 export { ApiDispatcher, type ApiHandler, type ApiRequest } from "./_api.ts";

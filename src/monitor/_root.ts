@@ -1,6 +1,8 @@
 // The HTML index served at the monitor's base path: links to every endpoint, as nats-server's root
 // page offers them (same link texts and relative targets; our own markup).
 
+import { VERSION } from "../protocol/mod.ts";
+
 const LINKS: [string, string][] = [
   ["/varz", "General"],
   ["/jsz", "JetStream"],
@@ -32,7 +34,7 @@ export function rootHtml(base: string): string {
     </style>
   </head>
   <body>
-    <h2>NATS Server <a href=https://github.com/nats-io/nats-server class='version'>v2.9.10</a></h2>
+    <h2>NATS Server <a href=https://github.com/nats-io/nats-server class='version'>v${VERSION}</a></h2>
     <p>natsdeno monitoring</p>
 ${items}
     <a href=https://docs.nats.io/running-a-nats-service/nats_admin/monitoring class="help">Help</a>

@@ -5,14 +5,12 @@
 // Events are queued and published from a microtask, as nats-server's internal send loop does: an event
 // raised while a client's read is being parsed never re-enters that client's routing.
 
+import { VERSION } from "../protocol/mod.ts";
 import type { Account, Client, Server } from "../server/mod.ts";
 import { encoder, Nuid, type TimerEntry } from "../util/mod.ts";
 import { goJson, goTime, nowMs } from "./_format.ts";
 import { accountStatz } from "./accountz.ts";
 import { CpuSampler } from "./varz.ts";
-
-/** The nats-server release whose event shapes natsdeno sends. */
-const EVENT_VERSION = "2.9.10";
 
 export const CONNECT_EVENT_TYPE = "io.nats.server.advisory.v1.client_connect";
 export const DISCONNECT_EVENT_TYPE = "io.nats.server.advisory.v1.client_disconnect";
@@ -233,7 +231,7 @@ export class SystemEvents {
     si.id = s.id;
     si.cluster = o.cluster?.name || undefined;
     si.domain = (o as { jetStreamDomain?: string }).jetStreamDomain || undefined;
-    si.ver = EVENT_VERSION;
+    si.ver = VERSION;
     si.tags = o.serverTags.length > 0 ? [...o.serverTags] : undefined;
     si.seq = ++this.#seq;
     si.jetstream = false;

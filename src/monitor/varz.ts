@@ -2,13 +2,10 @@
 // createVarz() and updateVarzRuntimeFields() in nats-server server/monitor.go.
 
 import process from "node:process";
+import { PROTO, VERSION } from "../protocol/mod.ts";
 import { NATSDENO_VERSION, type Server } from "../server/mod.ts";
 import { goTime, msToNs, myUptime, nowMs } from "./_format.ts";
 import { websocketBlock } from "./_varz_websocket.ts";
-
-/** Version fields reported: natsdeno implements nats-server 2.9.10's client-visible behaviour. */
-const VERSION = "2.9.10";
-const PROTO = 1;
 
 /** The /varz answer, keys in nats-server's order; undefined fields are omitted. */
 export interface Varz {

@@ -27,6 +27,8 @@ export interface ServerInfo {
   "connect_urls"?: string[];
   "ws_connect_urls"?: string[];
   ldm?: boolean;
+  /** The JetStream API level (ADR-44) the server serves; sent when JetStream is on. */
+  "api_lvl"?: number;
   /** The server's public curve key for sealed authorization callout requests. */
   xkey?: string;
 }
@@ -57,6 +59,11 @@ export interface ConnectOptions {
 export const CLIENT_PROTO_ZERO = 0;
 export const CLIENT_PROTO_INFO = 1;
 
-/** The nats-server release whose client-visible core behaviour natsdeno implements. */
-export const VERSION = "2.9.10";
+/**
+ * The nats-server release natsdeno reports. Clients enable features by this version (nats.js refuses
+ * `filter_subjects`, stream metadata or batch direct gets from a server before 2.10/2.11), so it is the release
+ * whose JetStream API level natsdeno serves in full (2.12: API level 2); the core protocol is the same in every
+ * release since 2.9.
+ */
+export const VERSION = "2.12.0";
 export const PROTO = 1;

@@ -52,6 +52,8 @@ export interface JetStreamHooks {
   enabled?(): boolean;
   /** The first problem /healthz reports (e.g. a stream that could not be recovered), or undefined. */
   healthError?(): string | undefined;
+  /** The JetStream API level served (ADR-44), sent as `api_lvl` in INFO. */
+  readonly apiLevel: number;
   /** The JetStream instance, for code that imports src/jetstream. */
   readonly impl: unknown;
 }
@@ -385,6 +387,7 @@ export class Server {
       "client_ip": c.host,
       nonce: c.nonce,
       ldm: this.ldm || undefined,
+      "api_lvl": this.jetStream?.apiLevel,
       xkey: (this.operator?.callout ?? this.authCallout)?.xkeyPub,
     };
     return `INFO ${JSON.stringify(info)} \r\n`;

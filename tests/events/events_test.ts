@@ -5,6 +5,7 @@
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import { checkFor, delay, runServer } from "../_helpers/server.ts";
 import { ACCOUNT_CONNS_TYPE, CONNECT_EVENT_TYPE, DISCONNECT_EVENT_TYPE } from "../../src/monitor/mod.ts";
+import { VERSION } from "../../src/protocol/mod.ts";
 import { connectAs, json, runSysServer, syncSub, sysOf } from "./_helpers.ts";
 
 const enc = new TextEncoder();
@@ -409,7 +410,7 @@ Deno.test("STATSZ is published periodically and on request, with the server's co
   const m = json(await sub.next());
   assertEquals(m.server.id, s.id);
   assertEquals(m.server.name, "A_SRV");
-  assertEquals(m.server.ver, "2.9.10");
+  assertEquals(m.server.ver, VERSION);
   assertEquals(m.server.tags, ["t1"]);
   assert(Date.parse(m.statsz.start) >= before - 1_000, "start time");
   assertEquals(m.statsz.connections, 1);
@@ -447,7 +448,7 @@ Deno.test("SHUTDOWN and LAMEDUCK events carry the server's identity", async () =
   assertEquals(m.subject, `$SYS.SERVER.${s.id}.SHUTDOWN`);
   const si = json(m);
   assertEquals(si.id, s.id);
-  assertEquals(si.ver, "2.9.10");
+  assertEquals(si.ver, VERSION);
   assert(si.seq > 0);
   await nc.closed();
 

@@ -501,14 +501,9 @@ async function testRecoversFirstSeqEmpty(): Promise<void> {
   }
 }
 
-/**
- * A basic server with the ADR-44 versioning metadata on: natsdeno turns it on only when the version it
- * reports is 2.11 or newer (JetStream.versioning), the reference has it since 2.11.
- */
-async function runVersioned(): Promise<TestServer> {
-  const s = await runBasic();
-  (s.jetStream!.impl as JetStream).versioning = true;
-  return s;
+/** A basic server; the ADR-44 versioning metadata is always on (natsdeno reports 2.12). */
+function runVersioned(): Promise<TestServer> {
+  return runBasic();
 }
 
 /** The global account's stream `name` on `s` (Go's acc.lookupStream), for the internal steps of the ports. */

@@ -42,10 +42,12 @@ const NEWER_FIELDS = new Set<string>([
   "consumers[].cluster",
   "consumers[].config.name",
   // ADR-44 versioning metadata (_nats.req.level, _nats.ver, _nats.level) in every config of an API reply:
-  // 2.11+ sends it, 2.9 predates ADR-44 (and config metadata). natsdeno sends it only when it reports 2.11+.
+  // 2.11+ sends it, 2.9 predates ADR-44 (and config metadata).
   "config.metadata",
   "streams[].config.metadata",
   "consumers[].config.metadata",
+  // The API level in account info (2.11+).
+  "api.level",
 ]);
 
 /**

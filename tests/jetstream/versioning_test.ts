@@ -5,7 +5,7 @@
 import { assert, assertEquals } from "@std/assert";
 import { join } from "node:path";
 import { VERSION } from "../../src/protocol/mod.ts";
-import { type JetStream, JS_API_LEVEL, reportsApiLevel } from "../../src/jetstream/jetstream.ts";
+import { JS_API_LEVEL } from "../../src/jetstream/jetstream.ts";
 import { hh64, sha256Key } from "../../src/store/mod.ts";
 import {
   addConsumer,
@@ -23,14 +23,8 @@ import {
 const REQ = "_nats.req.level";
 const DYNAMIC = { "_nats.level": String(JS_API_LEVEL), "_nats.ver": VERSION };
 
-/** Turns the versioning metadata on (natsdeno does so itself only when it reports 2.11 or newer). */
-function versioned(s: TestServer): TestServer {
-  (s.jetStream!.impl as JetStream).versioning = true;
-  return s;
-}
-
-async function runJs(): Promise<TestServer> {
-  return versioned(await runRealJs({}, "natsdeno-jsver-"));
+function runJs(): Promise<TestServer> {
+  return runRealJs({}, "natsdeno-jsver-");
 }
 
 /** The stream's meta.inf JSON under the global account. */
@@ -174,17 +168,15 @@ Deno.test("versioning: a stream stored without metadata recovers as it is; an up
     await addStream(nc, { name: "OLD", subjects: ["old"], storage: "file" });
     await nc.close();
     const path = streamMetaPath(s.opts.storeDir, "OLD");
-    s = versioned(
-      await restart(s, async () => {
-        // Rewrite meta.inf (and its checksum) as a store written before versioning metadata.
-        const meta = await readJson(path);
-        delete meta.metadata;
-        const body = new TextEncoder().encode(JSON.stringify(meta));
-        await Deno.writeFile(path, body);
-        const sum = Array.from(hh64(sha256Key("OLD"), body), (b) => b.toString(16).padStart(2, "0")).join("");
-        await Deno.writeTextFile(join(path, "..", "meta.sum"), sum);
-      }),
-    );
+    s = await restart(s, async () => {
+      // Rewrite meta.inf (and its checksum) as a store written before versioning metadata.
+      const meta = await readJson(path);
+      delete meta.metadata;
+      const body = new TextEncoder().encode(JSON.stringify(meta));
+      await Deno.writeFile(path, body);
+      const sum = Array.from(hh64(sha256Key("OLD"), body), (b) => b.toString(16).padStart(2, "0")).join("");
+      await Deno.writeTextFile(join(path, "..", "meta.sum"), sum);
+    });
     nc = await clientFor(s);
     const si = await streamInfo(nc, "OLD");
     assertEquals(si.config.metadata, DYNAMIC);
@@ -206,19 +198,29 @@ Deno.test("versioning: a stream stored without metadata recovers as it is; an up
   }
 });
 
-Deno.test("versioning: off while natsdeno reports a version before 2.11: configs are stored and shown as given", async () => {
-  await using s = await runRealJs({}, "natsdeno-jsver-");
-  const on = reportsApiLevel();
-  assertEquals((s.jetStream!.impl as JetStream).versioning, on);
+Deno.test("versioning: INFO carries version 2.12.0 and api_lvl; /varz, /jsz and account info report api.level", async () => {
+  await using s = await runRealJs({ httpPort: -1 }, "natsdeno-jsver-");
   await using nc = await clientFor(s);
-  const si = await addStream(nc, { name: "F", subjects: ["f"], storage: "file", "allow_msg_ttl": true });
-  const ci = await addConsumer(nc, "F", { "durable_name": "D", metadata: { a: "b" } });
-  if (on) {
-    assertEquals(si.config.metadata, { ...DYNAMIC, [REQ]: "1" });
-    assertEquals(ci.config.metadata, { ...DYNAMIC, [REQ]: "0", a: "b" });
-  } else {
-    assertEquals(si.config.metadata, undefined);
-    assertEquals(ci.config.metadata, { a: "b" });
-    assertEquals((await readJson(streamMetaPath(s.opts.storeDir, "F"))).metadata, undefined);
-  }
+  const info = (nc as unknown as { info: Record<string, unknown> }).info;
+  assertEquals(info.version, "2.12.0");
+  assertEquals(info["api_lvl"], JS_API_LEVEL);
+  assertEquals(JS_API_LEVEL, 2);
+  const acct = await jsApi(nc, "$JS.API.INFO");
+  assertEquals(acct.api, { level: 2, total: 0, errors: 0 });
+  const base = s.monitorUrls[0];
+  const varz = await (await fetch(`${base}/varz`)).json();
+  assertEquals(varz.version, "2.12.0");
+  assertEquals(varz.jetstream.stats.api.level, 2);
+  const jsz = await (await fetch(`${base}/jsz?accounts=true`)).json();
+  assertEquals(jsz.api.level, 2);
+  // Per-account details carry the field as the reference's do, at zero.
+  assertEquals(jsz.account_details[0].api.level, 0);
+});
+
+Deno.test("versioning: no api_lvl in INFO without JetStream", async () => {
+  await using s = await runRealJs({ jetStream: false }, "natsdeno-jsver-");
+  await using nc = await clientFor(s);
+  const info = (nc as unknown as { info: Record<string, unknown> }).info;
+  assertEquals(info["api_lvl"], undefined);
+  assertEquals(info.jetstream, undefined);
 });
