@@ -116,6 +116,11 @@ export abstract class StreamBase {
   protected _nuid = new Nuid();
   /** Set while a batch commit or a schedule stores through processInbound. */
   protected _internalIngest = false;
+  /**
+   * Set while an atomic batch is applied: the steps that cannot be undone (rollup purges, schedules,
+   * republishing), run only once every message of the batch is stored.
+   */
+  protected _batchAfter: (() => void)[] | undefined;
   /** The last refusal of processInbound (for sources, batches and schedules, which have no reply). */
   protected _ingestErr: ApiError | undefined;
   /** Consumer notifications held back while a batch commit may still roll back. */

@@ -230,11 +230,18 @@ export abstract class StreamFeeds extends StreamIngest {
     return this._batcher;
   }
 
-  /** Stores all staged messages or none (a refusal rolls the store back to where the batch began). */
+  /**
+   * Stores all staged messages or none. While the batch is applied the store holds its limits and the
+   * irreversible steps wait (_batchAfter), so a refusal half way truncates the store back to where the batch
+   * began and leaves every earlier message in place.
+   */
   #commitBatch(id: string, msgs: StagedMsg[], reply: string | undefined, check: StageCheck): void {
     const start = this._lseq;
     this._deferred = [];
+    const after: (() => void)[] = [];
+    this._batchAfter = after;
     this._internalIngest = true;
+    this.store.holdLimits(true);
     let err: ApiError | undefined;
     try {
       for (const m of msgs) {
@@ -250,21 +257,28 @@ export abstract class StreamFeeds extends StreamIngest {
       }
     } finally {
       this._internalIngest = false;
+      this._batchAfter = undefined;
     }
     const deferred = this._deferred;
     this._deferred = undefined;
     if (err !== undefined) {
-      if (this._lseq > start) {
-        this._ownOps++;
-        try {
-          this.store.truncate(start);
-        } finally {
-          this._ownOps--;
-        }
-        this._lseq = start;
+      this._ownOps++;
+      try {
+        if (this._lseq > start) this.store.truncate(start);
+        this.store.holdLimits(false);
+      } finally {
+        this._ownOps--;
       }
+      this._lseq = start;
       return this._replyErr(reply, err);
     }
+    this._ownOps++;
+    try {
+      this.store.holdLimits(false);
+    } finally {
+      this._ownOps--;
+    }
+    for (const step of after) step();
     for (const [seq, subj] of deferred) for (const c of this.consumers.values()) c.onStored(seq, subj);
     if (reply === undefined || reply === "" || this.config.no_ack) return;
     const ack = `${this._pubAckPrefix}${this._lseq}, "batch":${JSON.stringify(id)}, "count":${msgs.length}}`;

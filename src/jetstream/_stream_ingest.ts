@@ -232,11 +232,20 @@ export abstract class StreamIngest extends StreamBase {
       this.#storeMsgId(msgId, seq);
       this.#lastMsgId = msgId;
     }
-    if (rollup === ROLLUP_SUBJECT) this._purgeQuiet({ filter: storeSubject, keep: 1 });
-    else if (rollup === ROLLUP_ALL) this._purgeQuiet({ keep: 1 });
-    if (cfg.allow_msg_schedules) this._trackSchedule(storeSubject, seq, hcopy);
-
-    if (this._republish !== undefined) this.#doRepublish(storeSubject, hcopy, bcopy, seq);
+    const after = this._batchAfter;
+    if (after !== undefined) {
+      // In an atomic batch, what cannot be undone waits for the whole batch (the staged views are owned).
+      // A rollup then removes what is below this message: the same as keeping one at this point.
+      if (rollup === ROLLUP_SUBJECT) after.push(() => this._purgeQuiet({ filter: storeSubject, seq }));
+      else if (rollup === ROLLUP_ALL) after.push(() => this._purgeQuiet({ seq }));
+      if (cfg.allow_msg_schedules) after.push(() => this._trackSchedule(storeSubject, seq, hcopy));
+      if (this._republish !== undefined) after.push(() => this.#doRepublish(storeSubject, hcopy, bcopy, seq));
+    } else {
+      if (rollup === ROLLUP_SUBJECT) this._purgeQuiet({ filter: storeSubject, keep: 1 });
+      else if (rollup === ROLLUP_ALL) this._purgeQuiet({ keep: 1 });
+      if (cfg.allow_msg_schedules) this._trackSchedule(storeSubject, seq, hcopy);
+      if (this._republish !== undefined) this.#doRepublish(storeSubject, hcopy, bcopy, seq);
+    }
 
     if (r !== undefined) {
       if (counterVal === undefined) {

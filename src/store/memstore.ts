@@ -73,6 +73,8 @@ export class MemStore implements StreamStore {
   #scb: StorageUpdateHandler | undefined;
   #consumers = 0;
   #closed = false;
+  /** While an atomic batch holds the limits (holdLimits): the subjects written meanwhile. */
+  #held: Set<SubjState> | undefined;
   #onError: ((err: unknown) => void) | undefined;
   // Clock: a wall-clock base plus the monotonic clock, so a timestamp costs one BigInt conversion.
   #baseNs = 0n;
@@ -230,8 +232,11 @@ export class MemStore implements StreamStore {
     if (never) this.#never.add(seq);
     this.journalStore(seq, ts, subj, hdr, msg, ttlOn || never ? ttlNs : 0n);
 
-    if (this.#maxp > 0 && ss.list.size > this.#maxp) this.#enforcePerSubject(ss);
-    this.#enforceLimits();
+    if (this.#held !== undefined) this.#held.add(ss);
+    else {
+      if (this.#maxp > 0 && ss.list.size > this.#maxp) this.#enforcePerSubject(ss);
+      this.#enforceLimits();
+    }
     if (ttlOn) {
       this.#ttlPush(Number(ts + ttlNs), seq);
       this.#arm();
@@ -500,6 +505,18 @@ export class MemStore implements StreamStore {
       this.journalRemove(seq, secure);
       this.#scb?.(-1, -size, seq, ss.subj);
     }
+  }
+
+  holdLimits(on: boolean): void {
+    if (on) {
+      this.#held ??= new Set();
+      return;
+    }
+    const held = this.#held;
+    this.#held = undefined;
+    if (held === undefined || this.#closed) return;
+    if (this.#maxp > 0) for (const ss of held) if (ss.list.size > this.#maxp) this.#enforcePerSubject(ss);
+    this.#enforceLimits();
   }
 
   #enforcePerSubject(ss: SubjState): void {

@@ -183,6 +183,12 @@ export interface StreamStore {
    * Throws StoreError "invalid_sequence" when `seq` is past the last sequence.
    */
   truncate(seq: number): void;
+  /**
+   * With `on`, stores stop removing old messages for max_msgs, max_bytes and max_msgs_per_subject (discard
+   * old) until called again without: then they catch up at once. Discard-new refusals go on as usual. An
+   * atomic batch holds them so that a batch refused half way, and truncated back, has removed nothing.
+   */
+  holdLimits(on: boolean): void;
 
   /** The first sequence stored at or after `tsNs`. */
   getSeqFromTime(tsNs: bigint): number;
