@@ -515,7 +515,7 @@ export class MemStore implements StreamStore {
     const held = this.#held;
     this.#held = undefined;
     if (held === undefined || this.#closed) return;
-    if (this.#maxp > 0) for (const ss of held) if (ss.list.size > this.#maxp) this.#enforcePerSubject(ss);
+    if (this.#maxp > 0) { for (const ss of held) if (ss.list.size > this.#maxp) this.#enforcePerSubject(ss); }
     this.#enforceLimits();
   }
 
