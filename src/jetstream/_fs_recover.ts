@@ -18,6 +18,7 @@ import { ApiError } from "./api_errors.ts";
 import { isValidSubject } from "../sublist/mod.ts";
 import type { ConsumerConfig } from "./_consumer_config.ts";
 import { consumerMetaJson, parseMetaJson, streamMetaJson } from "./_fs_meta_json.ts";
+import { tornBatchStart } from "./_batch_wal.ts";
 
 /** The encryption settings of the jetstream config for `account`, or undefined. */
 export function fsEncryption(js: JetStream, account: string): FsEncryption | undefined {
@@ -106,6 +107,14 @@ export function recoverAccount(jsa: JsAccount): void {
       if (cfg === undefined) continue;
       const t0 = performance.now();
       const store = js.newStreamStore(storeConfig(cfg), dir);
+      const torn = tornBatchStart(dir, store.fastState().lastSeq);
+      if (torn !== undefined) {
+        log.warn(
+          `JetStream: stream '${jsa.account.name} > ${cfg.name}' holds part of an atomic batch a crash cut short; ` +
+            `removing it (messages after ${torn})`,
+        );
+        store.truncate(torn);
+      }
       const s = new Stream(jsa.host, cfg, store, meta.created);
       jsa.streams.set(cfg.name, s);
       const st = store.fastState();

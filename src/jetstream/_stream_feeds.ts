@@ -34,10 +34,14 @@ import {
 } from "./_stream_schedule.ts";
 import { parseTtl } from "./_ttl.ts";
 import { StreamIngest } from "./_stream_ingest.ts";
+import { BatchWal } from "./_batch_wal.ts";
+import { FileStore } from "../store/mod.ts";
 
 /** StreamFeeds: see StreamBase for the layering. */
 export abstract class StreamFeeds extends StreamIngest {
   #mirror: SourceLink | undefined;
+  /** The commit journal of atomic batches (file streams). */
+  #batchWal: BatchWal | undefined;
   protected _sources = new Map<string, SourceLink>();
   protected _batcher: Batcher | undefined;
   protected _scheduler: Scheduler | undefined;
@@ -50,6 +54,8 @@ export abstract class StreamFeeds extends StreamIngest {
     for (const l of this._sources.values()) l.stop();
     this._sources.clear();
     this._batcher?.clear();
+    this.#batchWal?.close();
+    this.#batchWal = undefined;
     this._scheduler?.stop();
   }
 
@@ -237,6 +243,20 @@ export abstract class StreamFeeds extends StreamIngest {
    */
   #commitBatch(id: string, msgs: StagedMsg[], reply: string | undefined, check: StageCheck): void {
     const start = this._lseq;
+    if (this.store instanceof FileStore) {
+      // A crash part way through must not leave half the batch on disk: journal where it begins.
+      try {
+        this.#batchWal ??= new BatchWal(this.store.dir);
+        this.#batchWal.begin(start, msgs.length);
+      } catch (e) {
+        this.host.log.error(
+          `JetStream failed to journal a batch on stream '${this.host.accountName} > ${this.config.name}': ${
+            (e as Error).message
+          }`,
+        );
+        return this._replyErr(reply, newJSError("JSStreamStoreFailedF", { err: (e as Error).message }));
+      }
+    }
     this._deferred = [];
     const after: (() => void)[] = [];
     this._batchAfter = after;

@@ -733,8 +733,9 @@ Deno.test({
   name:
     "TestJetStreamAtomicBatchPublishSingleServerRecovery: a batch half applied at a crash is completed on restart",
   ignore: true,
-  // blocked: natsdeno stages batches in memory and commits them in one synchronous step; there is no on-disk batch
-  // store (streams/<name>/batches/<hash>) to recover, and the test seeds it through server internals
+  // blocked: natsdeno stages batches in memory and has no on-disk batch store (streams/<name>/batches/<hash>) to
+  // complete a half-applied batch from: a batch a crash cut short is rolled back at recovery instead (its client
+  // never got a PubAck; see batch_rollback_test.ts). The test also seeds the batch through server internals
   // (newBatchGroup, processJetStreamMsg of the first message only, then a hard kill).
   fn: async () => {
     await using s = await runJsServer();

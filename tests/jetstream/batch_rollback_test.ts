@@ -141,3 +141,47 @@ for (const storage of ["memory", "file"]) {
     assertEquals(await rp.next(200), null);
   });
 }
+
+/**
+ * The store directory of a running server as a crash would leave it: a copy taken while the server runs (no
+ * clean-stop files), optionally with the last `tear` bytes of the stream's last block cut (records that never
+ * reached the disk).
+ */
+async function crashImage(storeDir: string, tear: number): Promise<string> {
+  const copy = await Deno.makeTempDir({ prefix: "natsdeno-batchcrash-" });
+  const p = new Deno.Command("cp", { args: ["-a", `${storeDir}/.`, copy] }).outputSync();
+  assertEquals(p.code, 0);
+  if (tear > 0) {
+    const msgs = `${copy}/jetstream/$G/streams/S/msgs`;
+    const blocks = [...Deno.readDirSync(msgs)].map((e) => e.name).filter((n) => n.endsWith(".blk"));
+    const last = blocks.sort((a, b) => parseInt(a) - parseInt(b)).at(-1)!;
+    const size = Deno.statSync(`${msgs}/${last}`).size;
+    Deno.truncateSync(`${msgs}/${last}`, size - tear);
+  }
+  return copy;
+}
+
+Deno.test("atomic batch (file): a batch a crash cut short is rolled back at recovery; a whole one stays", async () => {
+  await using s = await runRealJs({}, "natsdeno-batchrb-");
+  await using nc = await clientFor(s);
+  await addStream(nc, { name: "S", subjects: ["a"], storage: "file", "allow_atomic": true });
+  await send(nc, "a", {}, "1");
+  await send(nc, "a", {}, "2");
+  await send(nc, "a", batchHdr("c", 1), "b1");
+  await send(nc, "a", batchHdr("c", 2), "b2");
+  const r = await send(nc, "a", batchHdr("c", 3, true), "b3");
+  assertEquals([r.error, r.seq, r.count], [undefined, 5, 3]);
+  for (const [tear, want] of [[0, 5], [5, 2]]) {
+    const dir = await crashImage(s.opts.storeDir, tear);
+    try {
+      await using s2 = await runRealJs({ storeDir: dir }, "natsdeno-batchrb-");
+      await using nc2 = await clientFor(s2);
+      const si = await jsApi(nc2, "$JS.API.STREAM.INFO.S");
+      assertEquals([si.state.messages, si.state.last_seq], [want, want], `tear ${tear}`);
+      // The stream goes on after what it kept.
+      assertEquals((await send(nc2, "a", {}, "next")).seq, want + 1);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  }
+});
