@@ -361,6 +361,11 @@ export class FileStore extends MemStore {
     return super.skipMsg();
   }
 
+  override skipMsgNoInterest(seq?: number): number {
+    this.#beforeWrite(OP_REC_LEN);
+    return super.skipMsgNoInterest(seq);
+  }
+
   override skipMsgs(seq: number, num: number): void {
     this.#beforeWrite(OP_REC_LEN);
     super.skipMsgs(seq, num);

@@ -133,6 +133,16 @@ export class MemStore implements StreamStore {
     return seq;
   }
 
+  skipMsgNoInterest(seq = 0): number {
+    if (seq !== this.#lastSeq + 1) {
+      if (seq > 0) throw new StoreError("sequence_mismatch", "expected sequence does not match store");
+      seq = this.#lastSeq + 1;
+    }
+    const now = this.#clock();
+    this.skipAt(seq, 1, now > this.#lastTime ? now : this.#lastTime);
+    return seq;
+  }
+
   skipMsgs(seq: number, num: number): void {
     if (seq !== this.#lastSeq + 1) {
       if (seq > 0) throw new StoreError("sequence_mismatch", "expected sequence does not match store");
@@ -276,10 +286,56 @@ export class MemStore implements StreamStore {
     return p < 0 ? undefined : toStored(this.#all, p);
   }
 
-  loadPrevMsg(start: number): StoredMsg | undefined {
+  loadPrevMsg(start: number, filter = ""): StoredMsg | undefined {
     if (start > this.#lastSeq) start = this.#lastSeq;
-    const p = this.#all.prevFrom(start);
+    let p: number;
+    if (isAll(filter)) p = this.#all.prevFrom(start);
+    else if (!subjectHasWildcard(filter)) {
+      const s = this.#subjects.get(filter)?.list.prevFrom(start) ?? -1;
+      p = s < 0 ? -1 : this.#all.find(s);
+    } else p = this.#prevRecAny(anyFilter([filter])!, start);
     return p < 0 ? undefined : toStored(this.#all, p);
+  }
+
+  loadNextMsgMulti(filters: readonly string[], start: number): StoredMsg | undefined {
+    const f = anyFilter(filters);
+    if (f === undefined) return this.loadNextMsg(">", start);
+    if (f.wilds.length + f.lits.size === 1) return this.loadNextMsg(filters[0], start);
+    if (start < this.#firstSeq) start = this.#firstSeq;
+    if (start > this.#lastSeq || this.#msgs === 0) return undefined;
+    const p = this.#nextRecAny(f, start);
+    return p < 0 ? undefined : toStored(this.#all, p);
+  }
+
+  loadPrevMsgMulti(filters: readonly string[], start: number): StoredMsg | undefined {
+    const f = anyFilter(filters);
+    if (f === undefined) return this.loadPrevMsg(start);
+    if (f.wilds.length + f.lits.size === 1) return this.loadPrevMsg(start, filters[0]);
+    if (start > this.#lastSeq) start = this.#lastSeq;
+    if (start < this.#firstSeq || this.#msgs === 0) return undefined;
+    const p = this.#prevRecAny(f, start);
+    return p < 0 ? undefined : toStored(this.#all, p);
+  }
+
+  multiLastMsgs(
+    filters: string[],
+    minSeq: number,
+    maxSeq: number,
+    maxAllowed: number,
+    cb: (sm: StoredMsg, np: number) => boolean,
+  ): { total: number; np: number } {
+    const seqs = this.multiLastSeqs(filters, maxSeq, maxAllowed);
+    let i = 0;
+    while (i < seqs.length && seqs[i] < minSeq) i++;
+    let np = seqs.length - i;
+    // Positions are looked up per message: the callback may change the store.
+    for (; i < seqs.length; i++) {
+      const p = this.#all.find(seqs[i]);
+      const sm = p < 0 ? undefined : toStored(this.#all, p);
+      np--;
+      if (sm !== undefined && !cb(sm, np)) break;
+    }
+    return { total: seqs.length, np };
   }
 
   multiLastSeqs(filters: string[], maxSeq: number, maxAllowed: number): number[] {
@@ -296,6 +352,52 @@ export class MemStore implements StreamStore {
       }
     }
     return [...seen].sort((a, b) => a - b);
+  }
+
+  /**
+   * Position of the first message at or after `start` (within the stream) matching `f`, or -1: a forward
+   * scan of the index while that is cheaper than asking each candidate subject, as #nextRec does.
+   */
+  #nextRecAny(f: AnyFilter, start: number): number {
+    const all = this.#all;
+    let i = all.lowerBound(start);
+    for (const end = Math.min(all.len, i + this.#askCost(f)); i < end; i++) {
+      if (all.slab[i] !== null && matchesAny(f, all.ss[i]!)) return i;
+    }
+    if (i >= all.len) return -1;
+    const from = all.seq[i];
+    let best = -1;
+    this.#eachMatchingAny(f, (ss) => {
+      const l = ss.list.last();
+      if (l < from || (best >= 0 && ss.list.first() > best)) return;
+      const r = ss.list.nextFrom(from);
+      if (r >= 0 && (best < 0 || r < best)) best = r;
+    });
+    return best < 0 ? -1 : all.find(best);
+  }
+
+  /** Position of the last message at or before `start` (within the stream) matching `f`, or -1. */
+  #prevRecAny(f: AnyFilter, start: number): number {
+    const all = this.#all;
+    let i = all.lowerBound(start + 1) - 1;
+    for (const end = Math.max(all.head, i - this.#askCost(f)) - 1; i > end; i--) {
+      if (all.slab[i] !== null && matchesAny(f, all.ss[i]!)) return i;
+    }
+    if (i < all.head) return -1;
+    const from = all.seq[i];
+    let best = -1;
+    this.#eachMatchingAny(f, (ss) => {
+      const first = ss.list.first();
+      if (first < 0 || first > from || ss.list.last() <= best) return;
+      const r = ss.list.prevFrom(from);
+      if (r > best) best = r;
+    });
+    return best < 0 ? -1 : all.find(best);
+  }
+
+  /** How many subjects #eachMatchingAny visits (at most): the budget of a scan that would replace it. */
+  #askCost(f: AnyFilter): number {
+    return Math.max(32, f.wilds.length === 0 ? f.lits.size : this.#subjects.size);
   }
 
   /** Position of the first message at or after `start` matching `filter`, or -1. */
@@ -594,6 +696,32 @@ export class MemStore implements StreamStore {
     return { total, validThrough: this.#lastSeq };
   }
 
+  numPendingMulti(
+    sseq: number,
+    filters: readonly string[],
+    lastPerSubject: boolean,
+  ): { total: number; validThrough: number } {
+    const f = anyFilter(filters);
+    if (f === undefined) return this.numPending(sseq, ">", lastPerSubject);
+    if (f.wilds.length + f.lits.size === 1) return this.numPending(sseq, filters[0], lastPerSubject);
+    const validThrough = this.#lastSeq;
+    if (sseq < this.#firstSeq) sseq = this.#firstSeq;
+    if (sseq > this.#lastSeq || this.#msgs === 0) return { total: 0, validThrough };
+    let total = 0;
+    const all = this.#all;
+    const from = all.lowerBound(sseq);
+    if (!lastPerSubject && all.len - from <= this.#askCost(f)) {
+      // A short tail: counting its records beats asking every candidate subject.
+      for (let i = from; i < all.len; i++) if (all.slab[i] !== null && matchesAny(f, all.ss[i]!)) total++;
+    } else {
+      this.#eachMatchingAny(f, (ss) => {
+        if (ss.list.last() < sseq) return;
+        total += lastPerSubject ? 1 : ss.list.countFrom(sseq);
+      });
+    }
+    return { total, validThrough };
+  }
+
   state(): StreamState {
     const st = this.fastState();
     const deleted: number[] = [];
@@ -791,6 +919,18 @@ export class MemStore implements StreamStore {
     }
   }
 
+  /** Calls `fn` once for each subject matching any filter of `f`. `fn` must not change the store. */
+  #eachMatchingAny(f: AnyFilter, fn: (ss: SubjState) => void): void {
+    if (f.wilds.length === 0) {
+      for (const subj of f.lits) {
+        const ss = this.#subjects.get(subj);
+        if (ss !== undefined) fn(ss);
+      }
+      return;
+    }
+    for (const ss of this.#subjects.values()) if (matchesAny(f, ss)) fn(ss);
+  }
+
   #clock(): bigint {
     const mono = performance.now();
     if (mono - this.#baseMono > RESYNC_MS) {
@@ -918,6 +1058,34 @@ export class MemStore implements StreamStore {
     this.#ttlSeq = [];
     for (let i = 0; i < at.length; i++) if (keep(seqs[i])) this.#ttlPush(at[i], seqs[i]);
   }
+}
+
+/** A set of subject filters split for matching: literal subjects, and the filters with wildcards. */
+interface AnyFilter {
+  lits: Set<string>;
+  wilds: string[];
+}
+
+/** Splits `filters`; undefined when they match every subject (one is "" or ">", or there are none). */
+function anyFilter(filters: readonly string[]): AnyFilter | undefined {
+  if (filters.length === 0) return undefined;
+  const f: AnyFilter = { lits: new Set(), wilds: [] };
+  for (const x of filters) {
+    if (isAll(x)) return undefined;
+    if (subjectHasWildcard(x)) {
+      if (!f.wilds.includes(x)) f.wilds.push(x);
+    } else f.lits.add(x);
+  }
+  return f;
+}
+
+function matchesAny(f: AnyFilter, ss: SubjState): boolean {
+  if (f.lits.size > 0 && f.lits.has(ss.subj)) return true;
+  const w = f.wilds;
+  // One wildcard filter uses the subject's one-entry cache; several would only thrash it.
+  if (w.length === 1) return ss.matches(w[0], matchLiteral);
+  for (let i = 0; i < w.length; i++) if (matchLiteral(ss.subj, w[i])) return true;
+  return false;
 }
 
 function toStored(all: RecIndex, p: number): StoredMsg | undefined {

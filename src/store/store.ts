@@ -134,6 +134,13 @@ export interface StreamStore {
   /** Reserves the next sequence without a message; returns it. */
   skipMsg(): number;
   /**
+   * Reserves sequence `seq` (0 = the next one; any other value must be the next one, else StoreError
+   * "sequence_mismatch") for a message nobody was interested in; returns it. Unlike skipMsg, which carries
+   * the last time forward, it stamps the current time as the last time, as the message it stands for
+   * arrived now (Go SkipMsgNoInterest).
+   */
+  skipMsgNoInterest(seq?: number): number;
+  /**
    * Reserves `num` sequences starting at `seq`, which must be the next one (0 = the next one); throws
    * StoreError "sequence_mismatch" otherwise.
    */
@@ -156,14 +163,40 @@ export interface StreamStore {
   loadNextMsg(filter: string, start: number): StoredMsg | undefined;
   /** The last message on `subject` (may be a wildcard; "" = any), or undefined. */
   loadLastMsg(subject: string): StoredMsg | undefined;
-  /** The last message at or before `start`, or undefined. */
-  loadPrevMsg(start: number): StoredMsg | undefined;
+  /**
+   * The last message at or before `start` whose subject matches `filter` (wildcards allowed; "" or ">", the
+   * default, = all), or undefined.
+   */
+  loadPrevMsg(start: number, filter?: string): StoredMsg | undefined;
+  /**
+   * The first message at or after `start` whose subject matches any of `filters` (an empty list, or one
+   * that holds "" or ">", matches all). Answered from the per-subject index: only the found message is
+   * read (Go LoadNextMsgMulti, which takes a sublist of the filters).
+   */
+  loadNextMsgMulti(filters: readonly string[], start: number): StoredMsg | undefined;
+  /** The last message at or before `start` matching any of `filters`, as loadNextMsgMulti (Go LoadPrevMsgMulti). */
+  loadPrevMsgMulti(filters: readonly string[], start: number): StoredMsg | undefined;
   /**
    * The last sequence of each subject matching any of `filters`, at or below `maxSeq` (0 = last), sorted;
    * throws StoreError "too_many_results" past `maxAllowed` (0 = no limit). Added with MemStore (Go
    * MultiLastSeqs, used by batched direct gets).
    */
   multiLastSeqs(filters: string[], maxSeq: number, maxAllowed: number): number[];
+  /**
+   * The last message of each subject matching any of `filters`, at or below `maxSeq` (0 = last), handed to
+   * `cb` in sequence order, skipping those below `minSeq`. `np` is the number of messages still to come
+   * after this one; `cb` returns false to stop. Returns `total`, the number of subjects found (those below
+   * `minSeq` included), and `np` where delivery stopped (0 when it ran to the end). Throws StoreError
+   * "too_many_results", before delivering anything, when `total` is past `maxAllowed` (<= 0 = no limit)
+   * (Go MultiLastMsgs).
+   */
+  multiLastMsgs(
+    filters: string[],
+    minSeq: number,
+    maxSeq: number,
+    maxAllowed: number,
+    cb: (sm: StoredMsg, np: number) => boolean,
+  ): { total: number; np: number };
 
   /** Removes a message; false when it was not there. */
   removeMsg(seq: number): boolean;
@@ -203,6 +236,17 @@ export interface StreamStore {
    * `validThrough` is the last sequence the count covers.
    */
   numPending(sseq: number, filter: string, lastPerSubject: boolean): { total: number; validThrough: number };
+  /**
+   * numPending over several filters: messages at or after `sseq` whose subject matches any of `filters` (an
+   * empty list, or one that holds "" or ">", matches all), each subject counted once even when several
+   * filters match it; with `lastPerSubject`, one per subject whose last message is at or after `sseq`. Go
+   * NumPendingMulti takes a sublist of the filters; here they are the consumer's filter subjects as given.
+   */
+  numPendingMulti(
+    sseq: number,
+    filters: readonly string[],
+    lastPerSubject: boolean,
+  ): { total: number; validThrough: number };
   /** Full state, with the deleted list. */
   state(): StreamState;
   /** State without the deleted list (cheap). */

@@ -4,6 +4,7 @@
 import { assert, assertEquals } from "@std/assert";
 import { MemStore } from "../../src/store/memstore.ts";
 import type { StoreConfig } from "../../src/store/store.ts";
+import { Nuid } from "../../src/util/mod.ts";
 import { checkFor } from "../_helpers/server.ts";
 import { b, storeConfig, storeErr } from "./store_suite.ts";
 
@@ -75,13 +76,32 @@ Deno.test(
   }),
 );
 
-Deno.test({
-  name: "TestMemStoreNumPendingMulti: pending count over a sublist of 5000 literal filters",
-  // blocked: StreamStore has no numPendingMulti(sseq, filters, lastPerSubject) (Go NumPendingMulti, which
-  // takes a sublist of filters).
-  ignore: true,
-  fn() {},
-});
+Deno.test(
+  "TestMemStoreNumPendingMulti: pending count over 5000 literal filters equals a scan",
+  withMem({ name: "zzz", subjects: ["ev.*"] }, (ms) => {
+    const totalMsgs = 100_000;
+    const totalSubjects = 10_000;
+    const numFiltered = 5000;
+    const rand = rng(7);
+    const startSeq = 5_000 + rand(90_000);
+    const nuid = new Nuid();
+    const subjects: string[] = [];
+    for (let i = 0; i < totalSubjects; i++) subjects.push(`ev.${nuid.next()}`);
+    const msg = b("ZZZ".repeat(333));
+    for (let i = 0; i < totalMsgs; i++) ms.storeMsg(subjects[rand(totalSubjects)], undefined, msg);
+    // Go fills a sublist with distinct filters; natsdeno takes them as a list of subjects.
+    const filters = new Set<string>();
+    while (filters.size < numFiltered) filters.add(subjects[rand(totalSubjects)]);
+    const { total } = ms.numPendingMulti(startSeq, [...filters], false);
+    let check = 0;
+    for (let seq = startSeq; seq <= totalMsgs; seq++) {
+      const sm = ms.loadMsg(seq);
+      assert(sm !== undefined, `seq ${seq}`);
+      if (filters.has(sm.subject)) check++;
+    }
+    assertEquals(total, check, `from ${startSeq}`);
+  }),
+);
 
 Deno.test(
   "TestMemStoreNumPendingBug: numPending from seq 4 over foo.* equals a scan",

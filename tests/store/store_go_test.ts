@@ -6,7 +6,7 @@ import { assert, assertEquals } from "@std/assert";
 import { MemStore } from "../../src/store/memstore.ts";
 import { FileStore, type FsEncryption } from "../../src/store/filestore.ts";
 import type { StoreConfig, StreamStore } from "../../src/store/store.ts";
-import { b, storeConfig } from "./store_suite.ts";
+import { b, storeConfig, storeErr } from "./store_suite.ts";
 
 interface StoreCtx {
   cfg: StoreConfig;
@@ -172,24 +172,42 @@ Deno.test("TestStorePurgeExKeepWithInteriorDeletes: keep counts live messages, n
     assertEquals([ss.msgs, ss.firstSeq, ss.lastSeq], [5, 41, 50]);
   }));
 
-Deno.test("TestStoreMsgLoadPrevMsg: the last message at or before a sequence (unfiltered only)", (t) =>
+Deno.test("TestStoreMsgLoadPrevMsg: the last message at or before a sequence, optionally filtered", (t) =>
   allStores(t, { name: "zzz", subjects: ["foo.*", "bar.*"] }, async (st, { t }) => {
     for (const subj of ["foo.1", "bar.1", "foo.2", "bar.2", "foo.3"]) st.storeMsg(subj, undefined, b("ZZZ"));
     await t.step("all subjects", () => {
       const sm = st.loadPrevMsg(5)!;
       assertEquals([sm.subject, sm.seq], ["foo.3", 5]);
     });
-    // blocked: StreamStore.loadPrevMsg(start) takes no subject filter (Go LoadPrevMsg(filter, wc, start)),
-    // so "foo.2" from 5 → 3, "foo.*" from 5 → 5 and "baz.*" from 5 → ErrStoreEOF at 1 cannot be asked.
-    await t.step({ name: "filtered", ignore: true, fn() {} });
+    await t.step("filtered", () => {
+      let sm = st.loadPrevMsg(5, "foo.2")!;
+      assertEquals([sm.subject, sm.seq], ["foo.2", 3]);
+      sm = st.loadPrevMsg(5, "foo.*")!;
+      assertEquals([sm.subject, sm.seq], ["foo.3", 5]);
+      // Go answers ErrStoreEOF with the sequence it stopped at (1); natsdeno's miss is undefined.
+      assertEquals(st.loadPrevMsg(5, "baz.*"), undefined);
+    });
   }));
 
-Deno.test({
-  name: "TestStoreMsgLoadPrevMsgMultiFullWildcardSkip: walking back over '>' visits every sequence",
-  // blocked: StreamStore has no loadPrevMsgMulti(sublist, start) (Go LoadPrevMsgMulti).
-  ignore: true,
-  fn() {},
-});
+Deno.test("TestStoreMsgLoadPrevMsgMultiFullWildcardSkip: walking back over '>' visits every sequence", (t) =>
+  allStores(t, { name: "zzz", subjects: ["foo.*"] }, (st) => {
+    for (let i = 0; i < 10; i++) st.storeMsg(`foo.${i + 1}`, undefined, b("ZZZ"));
+    const state = st.fastState();
+    const filters = [">"];
+    const got: number[] = [];
+    for (let seq = state.lastSeq;;) {
+      const sm = st.loadPrevMsgMulti(filters, seq);
+      // Go's ErrStoreEOF also reports the first sequence; natsdeno's miss is undefined.
+      if (sm === undefined) break;
+      got.push(sm.seq);
+      if (sm.seq === state.firstSeq) {
+        assertEquals(st.loadPrevMsgMulti(filters, sm.seq - 1), undefined);
+        break;
+      }
+      seq = sm.seq - 1;
+    }
+    assertEquals(got, [10, 9, 8, 7, 6, 5, 4, 3, 2, 1]);
+  }));
 
 Deno.test("TestStoreSkipMsgsCarryForwardLastTime: skips keep the last message time; time lookups cross them", (t) =>
   allStores(t, { name: "zzz", subjects: ["foo"] }, (st) => {
@@ -261,20 +279,70 @@ Deno.test("TestStoreSkipMsgsCarryForwardLastTimeFromEmpty: the first skip stamps
     }));
 });
 
-Deno.test({
-  name: "TestStoreSkipMsgNoInterestAdvancesLastTime: a skip without interest moves the last time",
-  // blocked: StreamStore has no skipMsgNoInterest(seq) (Go SkipMsgNoInterest).
-  ignore: true,
-  fn() {},
-});
+Deno.test("TestStoreSkipMsgNoInterestAdvancesLastTime: a skip without interest moves the last time", (t) =>
+  allStores(t, { name: "zzz", subjects: ["foo"] }, async (st) => {
+    assertEquals(st.skipMsgNoInterest(0), 1);
+    let ss = st.fastState();
+    assertEquals([ss.msgs, ss.lastSeq], [0, 1]);
+    const first = ss.lastTime;
+    // Go sleeps two ticks of its 100 ms access-time clock; natsdeno stamps the precise clock.
+    await new Promise((r) => setTimeout(r, 20));
+    assertEquals(st.skipMsgNoInterest(0), 2);
+    ss = st.fastState();
+    assertEquals([ss.msgs, ss.lastSeq], [0, 2]);
+    assert(ss.lastTime > first, `lastTime ${ss.lastTime} after ${first}`);
+  }));
 
-Deno.test({
-  name:
-    "TestStoreMultiLastMsgs: last message per subject between bounds, delivered in order with pending counts",
-  // blocked: StreamStore has no multiLastMsgs(filters, minSeq, maxSeq, maxAllowed, cb) (Go MultiLastMsgs).
-  ignore: true,
-  fn() {},
-});
+Deno.test(
+  "TestStoreMultiLastMsgs: last message per subject between bounds, delivered in order with pending counts",
+  (t) =>
+    allStores(t, { name: "zzz", subjects: ["foo.*"] }, (st) => {
+      // Three rounds over ten subjects: sequences 1-30, the last of foo.<i> is 21+i.
+      for (let r = 0; r < 3; r++) for (let i = 0; i < 10; i++) st.storeMsg(`foo.${i}`, undefined, NONE);
+      const load = (
+        filters: string[],
+        minSeq: number,
+        maxSeq: number,
+        maxAllowed: number,
+        stopAfter: number,
+      ) => {
+        const msgs: { seq: number; np: number }[] = [];
+        const { total, np } = st.multiLastMsgs(filters, minSeq, maxSeq, maxAllowed, (sm, np) => {
+          msgs.push({ seq: sm.seq, np });
+          return stopAfter === 0 || msgs.length < stopAfter;
+        });
+        return { msgs, total, np };
+      };
+
+      // The whole stream: the last per subject in sequence order, np counting down.
+      let r = load(["foo.*"], 0, 0, -1, 0);
+      assertEquals([r.total, r.np, r.msgs.length], [10, 0, 10]);
+      r.msgs.forEach((d, i) => assertEquals(d, { seq: 21 + i, np: 9 - i }));
+
+      // minSeq skips lower sequences; total still counts them.
+      r = load(["foo.*"], 26, 0, -1, 0);
+      assertEquals([r.total, r.np, r.msgs.length], [10, 0, 5]);
+      r.msgs.forEach((d, i) => assertEquals(d, { seq: 26 + i, np: 4 - i }));
+
+      // maxSeq takes the last at or below it, from an earlier round where needed.
+      r = load(["foo.*"], 0, 25, -1, 0);
+      assertEquals([r.total, r.np, r.msgs.length], [10, 0, 10]);
+      r.msgs.forEach((d, i) => assertEquals(d.seq, 16 + i));
+
+      // Stopping early leaves np at what is left.
+      r = load(["foo.*"], 0, 0, -1, 3);
+      assertEquals([r.total, r.np, r.msgs.length], [10, 7, 3]);
+
+      // Past maxAllowed: an error, nothing delivered.
+      const got: number[] = [];
+      storeErr(() => st.multiLastMsgs(["foo.*"], 0, 0, 5, (sm) => got.push(sm.seq) > 0), "too_many_results");
+      assertEquals(got.length, 0);
+
+      // No matches.
+      r = load(["bar.>"], 0, 0, -1, 0);
+      assertEquals([r.total, r.msgs.length], [0, 0]);
+    }),
+);
 
 Deno.test("TestStoreNumPendingLastPerSubjectExcludeOvercount: subjects whose last is below the start count 0", (t) =>
   allStores(t, { name: "zzz", subjects: ["foo.*"] }, async (st, { t }) => {
@@ -290,8 +358,9 @@ Deno.test("TestStoreNumPendingLastPerSubjectExcludeOvercount: subjects whose las
       // foo.A's last (10) is below 13; foo.B (100) and foo.C (1000) count once each.
       assertEquals(st.numPending(13, "foo.*", true).total, 2);
     });
-    // blocked: StreamStore has no numPendingMulti(sseq, sublist, lastPerSubject) (Go NumPendingMulti).
-    await t.step({ name: "NumPendingMulti", ignore: true, fn() {} });
+    await t.step("NumPendingMulti", () => {
+      assertEquals(st.numPendingMulti(13, ["foo.*"], true).total, 2);
+    });
   }));
 
 Deno.test({
