@@ -19,6 +19,7 @@ import {
   st,
   withFs,
 } from "./_fs_go_helpers.ts";
+import { Nuid } from "../../src/util/mod.ts";
 import { checkFor, delay } from "../_helpers/server.ts";
 import { isCompressed, RecBuf, subjBytes, TBIT } from "../../src/store/msg_block.ts";
 import { sha256Key } from "../../src/store/_fs_crypto.ts";
@@ -89,10 +90,32 @@ blocked(
   "TestFileStoreResetConsumerToStreamState",
   "blocked: ConsumerStore has no forceUpdate() (Go ForceUpdate)",
 );
-blocked(
-  "TestFileStoreNumPendingMulti",
-  "blocked: StreamStore has no numPendingMulti() over a sublist of filters",
-);
+Deno.test("TestFileStoreNumPendingMulti: pending count over 5000 literal filters equals a scan", () =>
+  withFs({ subjects: ["ev.*"] }, (fs) => {
+    const totalMsgs = 100_000;
+    const totalSubjects = 10_000;
+    const numFiltered = 5000;
+    // Deterministic stand-in for Go's math/rand.
+    let x = 11;
+    const rand = (n: number) => (x = (Math.imul(x, 1103515245) + 12345) & 0x7fffffff) % n;
+    const startSeq = 5_000 + rand(90_000);
+    const nuid = new Nuid();
+    const subjects: string[] = [];
+    for (let i = 0; i < totalSubjects; i++) subjects.push(`ev.${nuid.next()}`);
+    const msg = b("ZZZ".repeat(333));
+    for (let i = 0; i < totalMsgs; i++) fs.storeMsg(subjects[rand(totalSubjects)], undefined, msg);
+    // Go fills a sublist with distinct filters; natsdeno takes them as a list of subjects.
+    const filters = new Set<string>();
+    while (filters.size < numFiltered) filters.add(subjects[rand(totalSubjects)]);
+    const { total } = fs.numPendingMulti(startSeq, [...filters], false);
+    let check = 0;
+    for (let seq = startSeq; seq <= totalMsgs; seq++) {
+      const sm = fs.loadMsg(seq);
+      assert(sm !== undefined, `seq ${seq}`);
+      if (filters.has(sm.subject)) check++;
+    }
+    assertEquals(total, check, `from ${startSeq}`);
+  }));
 
 Deno.test("TestFileStoreMessageTTL: messages with a per-message TTL expire", () =>
   withFs({ subjects: ["test"], allowMsgTtl: true }, async (fs) => {
@@ -1103,10 +1126,37 @@ Deno.test("TestFileStoreLoadNextMsgSkipAhead: loadNextMsg skips blocks without t
   }
 });
 
-blocked(
-  "TestFileStoreLoadNextMsgMultiSkipAhead",
-  "blocked: StreamStore has no loadNextMsgMulti() over a sublist of filters",
-);
+Deno.test("TestFileStoreLoadNextMsgMultiSkipAhead: loadNextMsgMulti skips blocks without the filters' subjects", async (t) => {
+  for (const single of [true, false]) {
+    for (const head of [true, false]) {
+      for (const p of [PERMS[0], PERMS[3]]) {
+        await t.step(
+          `${single ? "Single" : "Multi"}/${head ? "Head" : "Interior"}/${p.name}`,
+          () =>
+            withFs(
+              { subjects: [">"] },
+              (fs, ctx) => {
+                // Two messages per block (Go cuts a new block after every second one), then "b" alone.
+                for (let i = 0; i < 10; i++) {
+                  fs.storeMsg(!single && i % 2 === 0 ? "c" : "a", undefined, fill(512 - recLen("a", 0)));
+                }
+                fs.storeMsg("b", undefined, EMPTY);
+                assertEquals(ctx.blockFiles().length, 6);
+                // Go clears every block's last-access time; a reopened store has no block loaded.
+                const fs2 = ctx.reopen();
+                const before = fs2.cacheStats()!.loads;
+                const sm = fs2.loadNextMsgMulti(["b", "d"], head ? 0 : 3)!;
+                assertEquals([sm.seq, sm.subject], [11, "b"]);
+                assert(fs2.cacheStats()!.loads - before <= 1, "at most the matching block is read");
+              },
+              { blockSize: 1024 },
+              p,
+            ),
+        );
+      }
+    }
+  }
+});
 blocked(
   "TestFileStoreDeleteRangeTwoGaps",
   "blocked: StreamStore has no deleteBlocks()/syncDeleted() (replicated delete sync)",

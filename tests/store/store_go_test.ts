@@ -6,6 +6,7 @@ import { assert, assertEquals } from "@std/assert";
 import { MemStore } from "../../src/store/memstore.ts";
 import { FileStore, type FsEncryption } from "../../src/store/filestore.ts";
 import type { StoreConfig, StreamStore } from "../../src/store/store.ts";
+import { matchLiteral } from "../../src/sublist/mod.ts";
 import { b, storeConfig, storeErr } from "./store_suite.ts";
 
 interface StoreCtx {
@@ -414,3 +415,55 @@ Deno.test("FileStore state after trailing removes, skips and truncates is identi
     }
   }
 });
+
+// New test (no Go original): the multi-filter queries walk the per-subject index and switch between a scan
+// and per-subject lookups; every answer is checked against a plain scan of the stored messages.
+Deno.test("StreamStore multi-filter queries agree with a scan of every message", (t) =>
+  allStores(t, { name: "zzz", subjects: [">"] }, (st) => {
+    let x = 3;
+    const rand = (n: number) => (x = (Math.imul(x, 1103515245) + 12345) & 0x7fffffff) % n;
+    for (let i = 0; i < 2000; i++) {
+      const k = rand(102);
+      st.storeMsg(k === 101 ? "bar.x" : `foo.${k >> 1}.${k & 1 ? "b" : "a"}`, undefined, NONE);
+    }
+    for (let i = 0; i < 600; i++) st.removeMsg(1 + rand(2000));
+    st.skipMsgs(0, 5);
+    const live: { seq: number; subject: string }[] = [];
+    for (let m = st.loadNextMsg("", 0); m !== undefined; m = st.loadNextMsg("", m.seq + 1)) {
+      live.push({ seq: m.seq, subject: m.subject });
+    }
+    const any = (fs: string[], subj: string) => fs.some((f) => f === ">" || matchLiteral(subj, f));
+    const lists = [
+      ["foo.1.a", "foo.2.b"],
+      ["foo.4.a", "foo.5.b", "foo.6.a", "foo.8.b"],
+      ["foo.*.a", "bar.x"],
+      ["foo.1.*", "foo.*.a", "foo.1.a"],
+      ["foo.>", "foo.3.a"],
+      ["nope", "foo.7.b", "foo.7.b"],
+      ["baz.*", "nope.>"],
+      ["foo.9.a", ">"],
+      [],
+    ];
+    const last = st.fastState().lastSeq;
+    for (const fs of lists) {
+      const all = fs.length === 0 ? [">"] : fs;
+      const starts = [0, 1, 2000, last, last + 5];
+      for (let q = 17; q < last; q += 37) starts.push(q);
+      for (const start of starts) {
+        const tag = `${JSON.stringify(fs)} from ${start}`;
+        const after = live.filter((m) => m.seq >= start && any(all, m.subject));
+        const upTo = live.filter((m) => m.seq <= start && any(all, m.subject));
+        assertEquals(st.loadNextMsgMulti(fs, start)?.seq, after[0]?.seq, `next ${tag}`);
+        assertEquals(st.loadPrevMsgMulti(fs, start)?.seq, upTo.at(-1)?.seq, `prev ${tag}`);
+        assertEquals(st.numPendingMulti(start, fs, false).total, after.length, `pending ${tag}`);
+        const lastPer = new Set(live.filter((m) => any(all, m.subject)).map((m) => m.subject));
+        const lastAfter = [...lastPer].filter((s) => live.findLast((m) => m.subject === s)!.seq >= start);
+        assertEquals(st.numPendingMulti(start, fs, true).total, lastAfter.length, `last per subject ${tag}`);
+        if (fs.length === 1 || fs.length === 2) {
+          const f = fs[0];
+          const want = live.filter((m) => m.seq <= start && any([f], m.subject)).at(-1)?.seq;
+          assertEquals(st.loadPrevMsg(start, f)?.seq, want, `prev ${f} ${tag}`);
+        }
+      }
+    }
+  }));
