@@ -328,7 +328,7 @@ export abstract class ConsumerBase implements StreamConsumer {
     let n = 0;
     if (this._lss !== undefined) n = this._lss.length;
     else if (this._filters.length === 0) n = store.numPending(this._sseq, ">", false).total;
-    else for (const f of this._filters) n += store.numPending(this._sseq, f, false).total;
+    else n = store.numPendingMulti(this._sseq, this._filters, false).total;
     this._npc = n;
     this._npf = last;
   }

@@ -169,12 +169,7 @@ export abstract class ConsumerDelivery extends ConsumerPull {
     const store = this.stream.store;
     if (f.length === 0) return store.loadNextMsg(">", start);
     if (f.length === 1) return store.loadNextMsg(f[0], start);
-    let best: StoredMsg | undefined;
-    for (const filter of f) {
-      const m = store.loadNextMsg(filter, start);
-      if (m !== undefined && (best === undefined || m.seq < best.seq)) best = m;
-    }
-    return best;
+    return store.loadNextMsgMulti(f, start);
   }
 
   /** The wall clock of the current delivery pass in ns, read at its first delivery (0n: not yet). */
