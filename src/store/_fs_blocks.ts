@@ -5,11 +5,11 @@
 import * as fs from "node:fs";
 import { join } from "node:path";
 import {
-  blockNonceLen,
+  type BlockKey,
   hh64,
-  open,
+  newBlockKey,
+  openBlockKey,
   randomBytes,
-  seal,
   sha256Key,
   type StreamKeys,
   xorAt,
@@ -45,7 +45,8 @@ export interface Block {
   msgs: number;
   live: number;
   compressed: boolean;
-  seed?: Uint8Array;
+  /** The block's keystream (encrypted stores). */
+  bk?: BlockKey;
   /** Damaged records were found at open: never sealed as good before a rewrite drops them. */
   damaged?: boolean;
   /** The highest sequence a tombstone in the block removes (0 or undefined: none). */
@@ -147,9 +148,9 @@ export class BlockFiles {
     return sha256Key(`${this.name}-${idx}`);
   }
 
-  /** Bytes before the first record in a block file (the cipher nonce of an encrypted store). */
-  fileOff(): number {
-    return this.keys !== undefined ? blockNonceLen(this.keys.cipher) : 0;
+  /** Bytes before the first record in a block file (the nonce of natsdeno's earlier encrypted layout). */
+  fileOff(b: Block): number {
+    return b.bk?.off ?? 0;
   }
 
   fileHash(file: Uint8Array): string {
@@ -179,12 +180,15 @@ export class BlockFiles {
     let data: Uint8Array = raw ?? readBlockFile(this.path(b.idx));
     // A plain Uint8Array (not a Buffer, whose slice() is a view): the bytes may be handed out as payloads.
     data = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-    if (this.keys !== undefined) {
-      const nl = blockNonceLen(this.keys.cipher);
-      if (data.length < nl) return EMPTY;
-      const nonce = data.slice(0, nl);
-      data = inPlace ? data.subarray(nl) : data.slice(nl);
-      xorAt(this.keys.cipher, b.seed!, nonce, 0, data);
+    const bk = b.bk;
+    if (bk !== undefined) {
+      let nonce = bk.nonce;
+      if (bk.off > 0) {
+        if (data.length < bk.off) return EMPTY;
+        nonce = data.slice(0, bk.off);
+      }
+      data = inPlace ? data.subarray(bk.off) : data.slice(bk.off);
+      xorAt(bk.cipher, bk.seed, nonce, 0, data);
     }
     if (isCompressed(data)) {
       b.compressed = true;
@@ -193,13 +197,13 @@ export class BlockFiles {
     return data;
   }
 
-  /** Opens a block's sealed seed (<N>.key) with the stream key. */
-  loadSeed(idx: number): Uint8Array {
+  /** Opens a block's key file (<N>.key); one opened by prev_key is re-sealed under the current key. */
+  loadKey(idx: number): BlockKey {
     const p = join(this.mdir, `${idx}.key`);
-    const sealed = fs.readFileSync(p);
-    const seed = open(this.keys!.cipher, this.keys!.aek, sealed);
-    if (seed === undefined) throw new StoreError("corrupt", `cannot open block key ${p}`);
-    return seed;
+    const r = openBlockKey(this.keys!, idx, fs.readFileSync(p));
+    if (r === undefined) throw new StoreError("corrupt", `cannot open block key ${p}`);
+    if (r.resealed !== undefined) writeFileDurable(p, r.resealed);
+    return r.key;
   }
 
   /** Writes a whole block file (plain bytes; compressed when asked) atomically; returns the file bytes. */
@@ -208,12 +212,15 @@ export class BlockFiles {
     if (body.length >= plain.length && compress) body = plain;
     b.compressed = body !== plain;
     let file = body;
-    if (this.keys !== undefined) {
-      const nonce = randomBytes(blockNonceLen(this.keys.cipher));
-      file = new Uint8Array(nonce.length + body.length);
-      file.set(nonce, 0);
-      file.set(body, nonce.length);
-      xorAt(this.keys.cipher, b.seed!, nonce, 0, file.subarray(nonce.length));
+    const bk = b.bk;
+    if (bk !== undefined) {
+      // The reference's layout keeps the block's keystream (its nonce is in <N>.key) over rewrites; the
+      // earlier layout takes a new nonce at the front of the file.
+      const nonce = bk.off > 0 ? randomBytes(bk.off) : bk.nonce;
+      file = new Uint8Array(bk.off + body.length);
+      file.set(nonce.subarray(0, bk.off), 0);
+      file.set(body, bk.off);
+      xorAt(bk.cipher, bk.seed, nonce, 0, file.subarray(bk.off));
     }
     writeFileDurable(this.path(b.idx), file);
     return file;
@@ -227,8 +234,9 @@ export class BlockFiles {
     this.maxIdx = idx;
     const b = newBlockMeta(idx);
     if (this.keys !== undefined) {
-      b.seed = randomBytes(32);
-      writeFileDurable(join(this.mdir, `${idx}.key`), seal(this.keys.cipher, this.keys.aek, b.seed));
+      const nk = newBlockKey(this.keys, idx);
+      b.bk = nk.key;
+      writeFileDurable(join(this.mdir, `${idx}.key`), nk.sealed);
     }
     this.write(b, EMPTY, false);
     this.blocks.push(b);

@@ -1,10 +1,15 @@
 // FileStore encryption at rest and checksums. Key layout after nats-server server/filestore.go (inventory §8):
-// a key-encryption key KEK = HMAC-SHA256(configured key, account ‖ context), a random 32-byte stream key (AEK)
-// sealed under the KEK with an AEAD in meta.key, per-block random seeds sealed under the AEK in <N>.key,
-// blocks XORed with a stream cipher (XChaCha20 or AES-256-CTR) and metadata files sealed with the AEAD.
+// a key-encryption key KEK = HMAC-SHA256(configured key, account ‖ context); a random 32-byte seed per asset
+// sealed under its KEK with an AEAD (nonce ‖ ciphertext ‖ tag): the stream's in meta.key (context: the
+// stream name), a consumer's in obs/<name>/meta.key ("<stream>.<consumer>") and each message block's in
+// msgs/<N>.key ("<stream>:<N>"). The seed keys the asset's AEAD (meta.inf, o.dat) and, for a block, a stream
+// cipher (XChaCha20 or AES-256-CTR) whose nonce is the one at the front of <N>.key; the block file holds only
+// the XORed records. AEAD nonces are 24 bytes (XChaCha20-Poly1305) or 16 (AES-256-GCM with a block-sized
+// nonce). natsdeno's earlier layout is still read: AES-GCM with 12-byte nonces, and block seeds sealed
+// under the stream key with the keystream nonce at the front of the block file.
 //
 // node:crypto does the bulk work (chacha20, chacha20-poly1305, aes-256-ctr/gcm); XChaCha's HChaCha subkey
-// step comes from @noble/ciphers, which node:crypto lacks. A sealed blob is nonce ‖ ciphertext ‖ tag.
+// step comes from @noble/ciphers, which node:crypto lacks.
 
 import * as nc from "node:crypto";
 import { hchacha } from "@noble/ciphers/chacha.js";
@@ -176,14 +181,21 @@ function chachaIv(nonce24: Uint8Array, counter: number): Uint8Array {
   return iv;
 }
 
-/** AEAD nonce sizes: XChaCha20-Poly1305 24, AES-256-GCM 12. */
-function aeadNonceLen(c: FsCipher): number {
-  return c === "chachapoly" ? 24 : 12;
+/** AEAD nonce sizes: XChaCha20-Poly1305 24, AES-256-GCM 16 (the AES block size, as the reference). */
+export function aeadNonceLen(c: FsCipher): number {
+  return c === "chachapoly" ? 24 : 16;
 }
 
-/** Seals `plain` with the AEAD of `c` under `key`: nonce ‖ ciphertext ‖ tag(16). */
+/** The AES-GCM nonce size of natsdeno's earlier files (still opened). */
+const LEGACY_GCM_NONCE = 12;
+
+/** Seals `plain` with the AEAD of `c` under `key` and a random nonce: nonce ‖ ciphertext ‖ tag(16). */
 export function seal(c: FsCipher, key: Uint8Array, plain: Uint8Array): Uint8Array {
-  const nonce = new Uint8Array(nc.randomBytes(aeadNonceLen(c)));
+  return sealWith(c, key, new Uint8Array(nc.randomBytes(aeadNonceLen(c))), plain);
+}
+
+/** Seals `plain` under `key` with the given nonce: nonce ‖ ciphertext ‖ tag(16). */
+function sealWith(c: FsCipher, key: Uint8Array, nonce: Uint8Array, plain: Uint8Array): Uint8Array {
   let ci: nc.CipherGCM | nc.CipherChaCha20Poly1305;
   if (c === "chachapoly") {
     ci = nc.createCipheriv("chacha20-poly1305", hchachaSubkey(key, nonce), xIv(nonce), { authTagLength: 16 });
@@ -205,9 +217,18 @@ function xIv(nonce24: Uint8Array): Uint8Array {
   return iv;
 }
 
-/** Opens a sealed blob; undefined when the key is wrong or the blob was altered. */
+/**
+ * Opens a sealed blob; undefined when the key is wrong or the blob was altered. AES-GCM blobs are tried with
+ * a 16-byte nonce, then with the 12-byte nonce of natsdeno's earlier files.
+ */
 export function open(c: FsCipher, key: Uint8Array, sealed: Uint8Array): Uint8Array | undefined {
-  const nl = aeadNonceLen(c);
+  const p = openWith(c, key, aeadNonceLen(c), sealed);
+  if (p !== undefined || c === "chachapoly") return p;
+  return openWith(c, key, LEGACY_GCM_NONCE, sealed);
+}
+
+/** Opens nonce(nl) ‖ ciphertext ‖ tag(16) under `key`. */
+function openWith(c: FsCipher, key: Uint8Array, nl: number, sealed: Uint8Array): Uint8Array | undefined {
   if (sealed.length < nl + 16) return undefined;
   const nonce = sealed.subarray(0, nl);
   const body = sealed.subarray(nl, sealed.length - 16);
@@ -273,15 +294,25 @@ export function randomBytes(n: number): Uint8Array {
   return new Uint8Array(nc.randomBytes(n));
 }
 
-/** The keys of an open encrypted stream: the AEK and the cipher. */
+/** The keys of an open encrypted stream or consumer: its AEK, its cipher and what derived its KEK. */
 export interface StreamKeys {
   cipher: FsCipher;
   aek: Uint8Array;
+  /** The settings that opened it (block keys derive their KEKs from them). */
+  enc: FsEncryption;
+  /** The KEK context: the stream name, or "<stream>.<consumer>". */
+  context: string;
+}
+
+/** The other cipher (a store written under one cipher is still opened when the other is configured). */
+function otherCipher(c: FsCipher): FsCipher {
+  return c === "aes" ? "chachapoly" : "aes";
 }
 
 /**
  * Opens (or creates) a stream's AEK from meta.key bytes. Tries `key`, then `prevKey`; returns the keys and
- * whether meta.key must be re-sealed under the current key. Throws StoreError "bad_key" when neither opens it.
+ * whether meta.key must be re-sealed under the current key (rotation, or an AES key file of natsdeno's
+ * earlier 60-byte form, re-sealed to the reference's 64). Throws StoreError "bad_key" when neither opens it.
  */
 export function openStreamKey(
   enc: FsEncryption,
@@ -292,21 +323,85 @@ export function openStreamKey(
   const k = kek(enc.key, enc.account, context);
   if (sealed === undefined) {
     const aek = randomBytes(32);
-    return { keys: { cipher: enc.cipher, aek }, sealed: seal(enc.cipher, k, aek), rewrite: true };
+    return {
+      keys: { cipher: enc.cipher, aek, enc, context },
+      sealed: seal(enc.cipher, k, aek),
+      rewrite: true,
+    };
   }
-  const ciphers: FsCipher[] = enc.cipher === "aes" ? ["aes", "chachapoly"] : ["chachapoly", "aes"];
+  const ciphers: FsCipher[] = [enc.cipher, otherCipher(enc.cipher)];
   for (const c of ciphers) {
     const aek = open(c, k, sealed);
-    if (aek !== undefined) return { keys: { cipher: c, aek }, sealed, rewrite: false };
+    if (aek === undefined) continue;
+    const keys = { cipher: c, aek, enc, context };
+    if (c === "aes" && sealed.length === LEGACY_GCM_NONCE + aek.length + 16) {
+      return { keys, sealed: seal(c, k, aek), rewrite: true };
+    }
+    return { keys, sealed, rewrite: false };
   }
   if (enc.prevKey !== undefined && enc.prevKey !== "") {
     const pk = kek(enc.prevKey, enc.account, context);
     for (const c of ciphers) {
       const aek = open(c, pk, sealed);
       if (aek !== undefined) {
-        return { keys: { cipher: c, aek }, sealed: seal(c, k, aek), rewrite: true };
+        return { keys: { cipher: c, aek, enc, context }, sealed: seal(c, k, aek), rewrite: true };
       }
     }
   }
   throw new StoreError("bad_key", `encryption key does not open ${where} (wrong key or cipher)`);
+}
+
+/** A message block's keystream: cipher, seed and nonce. */
+export interface BlockKey {
+  cipher: FsCipher;
+  seed: Uint8Array;
+  /** The keystream nonce (from <N>.key; empty for the earlier layout, whose block file starts with it). */
+  nonce: Uint8Array;
+  /** Bytes before the first record in the block file: 0, or the nonce length of the earlier layout. */
+  off: number;
+}
+
+/** The KEK context of block `idx` of a stream. */
+function blockContext(keys: StreamKeys, idx: number): string {
+  return `${keys.context}:${idx}`;
+}
+
+/** A new block key and its <N>.key bytes (nonce ‖ seed sealed under the block's KEK with that nonce). */
+export function newBlockKey(keys: StreamKeys, idx: number): { key: BlockKey; sealed: Uint8Array } {
+  const c = keys.cipher;
+  const seed = randomBytes(32);
+  const nonce = randomBytes(aeadNonceLen(c));
+  const k = kek(keys.enc.key, keys.enc.account, blockContext(keys, idx));
+  return { key: { cipher: c, seed, nonce, off: 0 }, sealed: sealWith(c, k, nonce, seed) };
+}
+
+/**
+ * Opens a block's <N>.key bytes: the reference's layout under the block's KEK (current key, then prev_key;
+ * the store's cipher, then the other), else natsdeno's earlier layout (the seed sealed under the stream's
+ * AEK). `resealed`, when set, is the key file re-sealed under the current key (it was opened by prev_key);
+ * the nonce, and so the block file, stay as they are. Undefined when nothing opens it.
+ */
+export function openBlockKey(
+  keys: StreamKeys,
+  idx: number,
+  bytes: Uint8Array,
+): { key: BlockKey; resealed?: Uint8Array } | undefined {
+  const { enc } = keys;
+  const ctx = blockContext(keys, idx);
+  const passes = enc.prevKey !== undefined && enc.prevKey !== "" ? [enc.key, enc.prevKey] : [enc.key];
+  for (const pass of passes) {
+    const k = kek(pass, enc.account, ctx);
+    for (const c of [keys.cipher, otherCipher(keys.cipher)]) {
+      const nl = aeadNonceLen(c);
+      const seed = openWith(c, k, nl, bytes);
+      if (seed === undefined) continue;
+      const nonce = bytes.slice(0, nl);
+      const key: BlockKey = { cipher: c, seed, nonce, off: 0 };
+      if (pass === enc.key) return { key };
+      return { key, resealed: sealWith(c, kek(enc.key, enc.account, ctx), nonce, seed) };
+    }
+  }
+  const seed = open(keys.cipher, keys.aek, bytes);
+  if (seed === undefined) return undefined;
+  return { key: { cipher: keys.cipher, seed, nonce: new Uint8Array(0), off: blockNonceLen(keys.cipher) } };
 }

@@ -90,7 +90,7 @@ export function recoverBlocks(files: BlockFiles, reads: BlockReads, t: ReplayTar
     }
     let data: Uint8Array;
     try {
-      if (files.keys !== undefined) b.seed = files.loadSeed(b.idx);
+      if (files.keys !== undefined) b.bk = files.loadKey(b.idx);
       data = files.read(b, raw);
     } catch (err) {
       files.damaged(file, 0, `unreadable block: ${(err as Error).message}`);
@@ -247,7 +247,7 @@ function replayBlock(
     files.log?.warn(
       `filestore '${files.name}': cut torn tail of ${file} at ${cutAt} (${data.length - cutAt} bytes)`,
     );
-    fs.truncateSync(file, cutAt + files.fileOff());
+    fs.truncateSync(file, cutAt + files.fileOff(b));
     return { kept: cutAt, seqs, offs };
   }
   return { kept: data.length, seqs, offs };

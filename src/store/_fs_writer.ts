@@ -7,7 +7,7 @@
 
 import * as fs from "node:fs";
 import { type Block, type BlockFiles, EMPTY, ioError } from "./_fs_blocks.ts";
-import { blockNonceLen, xorAt } from "./_fs_crypto.ts";
+import { xorAt } from "./_fs_crypto.ts";
 import { EBIT, RecBuf, TBIT } from "./msg_block.ts";
 import { StoreError } from "./store.ts";
 
@@ -84,16 +84,18 @@ export class BlockWriter {
   /** Makes `b` the active block, appending at plain offset `pos`; the previous block's fd is closed. */
   open(b: Block, pos: number): void {
     const fd = fs.openSync(this.files.path(b.idx), "r+");
-    const keys = this.files.keys;
-    if (keys !== undefined) {
-      // The nonce is the first bytes of the file.
-      const nl = blockNonceLen(keys.cipher);
-      const nonce = new Uint8Array(nl);
-      try {
-        fs.readSync(fd, nonce, 0, nl, 0);
-      } catch (err) {
-        fs.closeSync(fd);
-        throw err;
+    const bk = b.bk;
+    if (bk !== undefined) {
+      // The earlier encrypted layout has the nonce as the first bytes of the file.
+      let nonce = bk.nonce;
+      if (bk.off > 0) {
+        nonce = new Uint8Array(bk.off);
+        try {
+          fs.readSync(fd, nonce, 0, bk.off, 0);
+        } catch (err) {
+          fs.closeSync(fd);
+          throw err;
+        }
       }
       this.#nonce = nonce;
     }
@@ -217,12 +219,12 @@ export class BlockWriter {
     const len = this.wb.len;
     if (len === 0 || this.closed) return;
     let buf = this.wb.buf;
-    const keys = this.files.keys;
-    if (keys !== undefined) {
+    const bk = this.active.bk;
+    if (bk !== undefined) {
       buf = buf.slice(0, len);
-      xorAt(keys.cipher, this.active.seed!, this.#nonce, this.pos, buf);
+      xorAt(bk.cipher, bk.seed, this.#nonce, this.pos, buf);
     }
-    const at = this.pos + this.files.fileOff();
+    const at = this.pos + this.files.fileOff(this.active);
     let off = 0;
     try {
       while (off < len) off += fs.writeSync(this.fd, buf, off, len - off, at + off);
@@ -253,7 +255,7 @@ export class BlockWriter {
   checkSpace(): void {
     const n = this.#needSpace;
     if (n === 0) return;
-    const at = this.pos + this.files.fileOff();
+    const at = this.pos + this.files.fileOff(this.active);
     const zeros = new Uint8Array(n);
     let off = 0;
     try {
@@ -418,7 +420,7 @@ export class BlockWriter {
   #syncFailed(err: StoreError, b: Block): void {
     if (b === this.active) {
       try {
-        fs.ftruncateSync(this.fd, this.#syncedPos + this.files.fileOff());
+        fs.ftruncateSync(this.fd, this.#syncedPos + this.files.fileOff(b));
         this.pos = this.#syncedPos;
       } catch {
         // The block keeps the records; recovery checks them.
