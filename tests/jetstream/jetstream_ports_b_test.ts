@@ -1435,12 +1435,5 @@ async function openGoStoreDir(key: string): Promise<void> {
 
 Deno.test("natsdeno opens a store directory written by nats-server", () => openGoStoreDir(""));
 
-// blocked: an encrypted store of nats-server 2.9 keeps each block's seed sealed under the KEK of "<stream>:<n>"
-// with the block's stream-cipher nonce in <n>.key and no nonce in the block file; natsdeno seals block seeds
-// under the stream key and prefixes each block file with its nonce, so it cannot open those blocks yet (stream
-// and consumer keys, meta.inf and o.dat already follow the reference's layout).
-Deno.test({
-  name: "natsdeno opens an encrypted store directory written by nats-server",
-  ignore: true,
-  fn: () => openGoStoreDir("s3cr3t!!"),
-});
+Deno.test("natsdeno opens an encrypted store directory written by nats-server", () =>
+  openGoStoreDir("s3cr3t!!"));
