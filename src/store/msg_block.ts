@@ -7,7 +7,8 @@
 // store operation whose payload starts with an op byte (OP_*), used to journal compactions, truncations,
 // skips, per-message TTLs and the last sequence. A compressed block is the reference's metadata prefix
 // 'c','m','p',alg,uvarint(original size) followed by a snappy framing-format stream (which S2 readers read).
-// An encrypted block file starts with its stream-cipher nonce; the rest is XORed with the block keystream.
+// An encrypted block file holds the records XORed with the block's keystream, whose nonce is kept in <N>.key
+// beside the sealed seed, as the reference does (natsdeno's earlier layout put the nonce at the file's start).
 
 import SnappyJS from "snappyjs";
 import { hh64Equals, hh64Into } from "./_fs_crypto.ts";
