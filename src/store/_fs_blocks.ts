@@ -1,6 +1,17 @@
 // FileStore's block files: paths, checksum keys, reading a block's plain bytes (decrypting, decompressing),
 // writing whole block files, the per-block sealed seeds of encrypted stores, and msgs/blocks.db. Behaviour
 // follows nats-server server/filestore.go (msgBlock file handling); blocks.db is natsdeno's own (below).
+//
+// Rewriting an encrypted block (natsdeno's own; the reference keeps the block's keystream over rewrites,
+// so two copies of a block taken before and after a compaction XOR to the XOR of their plaintexts): each
+// rewrite takes a new seed and nonce, and the block file and its <N>.key change together, crash-safely:
+//   1. the key the block is encrypted with now is written to <N>.key.prev (durably);
+//   2. the new block goes to <N>.blk.tmp and the new key to <N>.key.tmp, both fdatasynced;
+//   3. <N>.key.tmp is renamed to <N>.key, then <N>.blk.tmp to <N>.blk, and the directory is fsynced;
+//   4. <N>.key.prev is removed.
+// At open, a block with a <N>.key.prev or <N>.key.tmp beside it is read with whichever of those keys and
+// <N>.key decrypts the longest run of good records from its start (<N>.key on a tie); that one becomes
+// <N>.key and the others are removed. Every state a crash can leave holds the key of the block on disk.
 
 import * as fs from "node:fs";
 import { join } from "node:path";
@@ -10,15 +21,16 @@ import {
   newBlockKey,
   openBlockKey,
   randomBytes,
+  sealBlockKey,
   sha256Key,
   type StreamKeys,
   xorAt,
 } from "./_fs_crypto.ts";
 import type { BlockSlab } from "./_fs_cache.ts";
-import { ioError, writeFileDurable } from "./_fs_meta.ts";
+import { ioError, syncDir, writeFileDurable } from "./_fs_meta.ts";
 
 export { ioError };
-import { compressBlock, decompressBlock, isCompressed } from "./msg_block.ts";
+import { compressBlock, decompressBlock, isCompressed, scanBlock } from "./msg_block.ts";
 import { StoreError } from "./store.ts";
 
 /** Receives what recovery found: damaged records, torn tails, truncated blocks. */
@@ -103,6 +115,18 @@ export function readBlockFile(path: string, take?: (n: number) => Uint8Array | u
       off += n;
     }
     return buf;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Writes `data` to a new file at `path` and fdatasyncs it (no rename). */
+function writeSynced(path: string, data: Uint8Array): void {
+  const fd = fs.openSync(path, "w", 0o600);
+  try {
+    let off = 0;
+    while (off < data.length) off += fs.writeSync(fd, data, off, data.length - off, off);
+    fs.fdatasyncSync(fd);
   } finally {
     fs.closeSync(fd);
   }
@@ -197,32 +221,132 @@ export class BlockFiles {
     return data;
   }
 
-  /** Opens a block's key file (<N>.key); one opened by prev_key is re-sealed under the current key. */
-  loadKey(idx: number): BlockKey {
-    const p = join(this.mdir, `${idx}.key`);
-    const r = openBlockKey(this.keys!, idx, fs.readFileSync(p));
-    if (r === undefined) throw new StoreError("corrupt", `cannot open block key ${p}`);
-    if (r.resealed !== undefined) writeFileDurable(p, r.resealed);
-    return r.key;
+  /** A block's key file (`<N>.key`), or one of its rewrite companions (`.prev`, `.tmp`). */
+  keyPath(idx: number, suffix = ""): string {
+    return join(this.mdir, `${idx}.key${suffix}`);
   }
 
-  /** Writes a whole block file (plain bytes; compressed when asked) atomically; returns the file bytes. */
+  /**
+   * Opens a block's key file (<N>.key); one opened by prev_key is re-sealed under the current key. When a
+   * rewrite left <N>.key.prev or <N>.key.tmp beside it (a crash part way), `raw` (the block file) decides
+   * which key is the block's: it becomes <N>.key and the companions are removed.
+   */
+  loadKey(idx: number, raw?: Uint8Array): BlockKey {
+    const p = this.keyPath(idx);
+    const alts = [this.keyPath(idx, ".prev"), this.keyPath(idx, ".tmp")].filter((x) => fs.existsSync(x));
+    if (alts.length === 0 || raw === undefined) {
+      const r = openBlockKey(this.keys!, idx, fs.readFileSync(p));
+      if (r === undefined) throw new StoreError("corrupt", `cannot open block key ${p}`);
+      if (r.resealed !== undefined) writeFileDurable(p, r.resealed);
+      return r.key;
+    }
+    let best: { path: string; bytes: Uint8Array; key: BlockKey; resealed?: Uint8Array } | undefined;
+    let bestLen = -1;
+    for (const path of [p, ...alts]) {
+      let bytes: Uint8Array;
+      try {
+        bytes = fs.readFileSync(path);
+      } catch {
+        continue;
+      }
+      const r = openBlockKey(this.keys!, idx, bytes);
+      if (r === undefined) continue;
+      const n = this.#goodPrefix(idx, raw, r.key);
+      if (n > bestLen) {
+        best = { path, bytes, ...r };
+        bestLen = n;
+      }
+    }
+    if (best === undefined) throw new StoreError("corrupt", `cannot open block key ${p}`);
+    if (best.path !== p) {
+      this.log?.warn(
+        `filestore '${this.name}': block ${idx} is read with ${best.path} (a rewrite was cut short); restored`,
+      );
+    }
+    if (best.path !== p || best.resealed !== undefined) writeFileDurable(p, best.resealed ?? best.bytes);
+    for (const x of alts) fs.rmSync(x, { force: true });
+    syncDir(this.mdir);
+    return best.key;
+  }
+
+  /** Plain bytes of good records from the start of block file `raw` read with `key` (0 when none). */
+  #goodPrefix(idx: number, raw: Uint8Array, key: BlockKey): number {
+    const b = newBlockMeta(idx);
+    b.bk = key;
+    let data: Uint8Array;
+    try {
+      data = this.read(b, raw);
+    } catch {
+      return 0;
+    }
+    let end = 0;
+    let bad = false;
+    scanBlock(data, this.blockKey(idx), (r) => {
+      if (!bad) end = r.off + r.len;
+    }, () => {
+      bad = true;
+    });
+    return end;
+  }
+
+  /**
+   * Writes a whole block file (plain bytes; compressed when asked) atomically; returns the file bytes. An
+   * encrypted block is written under a new keystream: a new <N>.key (see the top of the file), or, in the
+   * earlier layout, a new nonce at the front of the file.
+   */
   write(b: Block, plain: Uint8Array, compress: boolean): Uint8Array {
     let body = compress ? compressBlock(plain) : plain;
     if (body.length >= plain.length && compress) body = plain;
     b.compressed = body !== plain;
-    let file = body;
     const bk = b.bk;
+    if (bk !== undefined && bk.off === 0) return this.#rekey(b, body);
+    let file = body;
     if (bk !== undefined) {
-      // The reference's layout keeps the block's keystream (its nonce is in <N>.key) over rewrites; the
-      // earlier layout takes a new nonce at the front of the file.
-      const nonce = bk.off > 0 ? randomBytes(bk.off) : bk.nonce;
+      const nonce = randomBytes(bk.off);
       file = new Uint8Array(bk.off + body.length);
-      file.set(nonce.subarray(0, bk.off), 0);
+      file.set(nonce, 0);
       file.set(body, bk.off);
       xorAt(bk.cipher, bk.seed, nonce, 0, file.subarray(bk.off));
     }
     writeFileDurable(this.path(b.idx), file);
+    return file;
+  }
+
+  /** Replaces an encrypted block's file and key with `body` under a new key (steps at the top of the file). */
+  #rekey(b: Block, body: Uint8Array): Uint8Array {
+    const nk = newBlockKey(this.keys!, b.idx);
+    const file = body.slice();
+    xorAt(nk.key.cipher, nk.key.seed, nk.key.nonce, 0, file);
+    const kp = this.keyPath(b.idx);
+    const prev = this.keyPath(b.idx, ".prev");
+    const bp = this.path(b.idx);
+    // The key in memory is the one the block file on disk is encrypted with (whatever <N>.key holds).
+    writeFileDurable(prev, sealBlockKey(this.keys!, b.idx, b.bk!));
+    let keyMoved = false;
+    try {
+      writeSynced(`${kp}.tmp`, nk.sealed);
+      writeSynced(`${bp}.tmp`, file);
+      fs.renameSync(`${kp}.tmp`, kp);
+      keyMoved = true;
+      fs.renameSync(`${bp}.tmp`, bp);
+    } catch (err) {
+      // The block file is the old one: so must <N>.key be (at worst <N>.key.prev stays for the next open).
+      try {
+        if (keyMoved) fs.renameSync(prev, kp);
+        fs.rmSync(`${kp}.tmp`, { force: true });
+        fs.rmSync(`${bp}.tmp`, { force: true });
+      } catch {
+        // Recovery picks the key that reads the block.
+      }
+      throw ioError(`rewriting ${bp}`, err);
+    }
+    b.bk = nk.key;
+    syncDir(this.mdir);
+    try {
+      fs.rmSync(prev, { force: true });
+    } catch {
+      // A leftover <N>.key.prev is removed at the next open.
+    }
     return file;
   }
 
@@ -236,9 +360,9 @@ export class BlockFiles {
     if (this.keys !== undefined) {
       const nk = newBlockKey(this.keys, idx);
       b.bk = nk.key;
-      writeFileDurable(join(this.mdir, `${idx}.key`), nk.sealed);
+      writeFileDurable(this.keyPath(idx), nk.sealed);
     }
-    this.write(b, EMPTY, false);
+    writeFileDurable(this.path(idx), EMPTY);
     this.blocks.push(b);
     return b;
   }
@@ -246,7 +370,8 @@ export class BlockFiles {
   /** Removes a block's files and its blocks.db entry. */
   remove(b: Block): void {
     fs.rmSync(this.path(b.idx), { force: true });
-    fs.rmSync(join(this.mdir, `${b.idx}.key`), { force: true });
+    fs.rmSync(this.keyPath(b.idx), { force: true });
+    fs.rmSync(this.keyPath(b.idx, ".prev"), { force: true });
     this.seal(b.idx, undefined);
   }
 

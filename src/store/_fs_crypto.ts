@@ -4,7 +4,8 @@
 // stream name), a consumer's in obs/<name>/meta.key ("<stream>.<consumer>") and each message block's in
 // msgs/<N>.key ("<stream>:<N>"). The seed keys the asset's AEAD (meta.inf, o.dat) and, for a block, a stream
 // cipher (XChaCha20 or AES-256-CTR) whose nonce is the one at the front of <N>.key; the block file holds only
-// the XORed records. AEAD nonces are 24 bytes (XChaCha20-Poly1305) or 16 (AES-256-GCM with a block-sized
+// the XORed records. Unlike the reference, a block rewritten whole (compaction, compression) takes a new
+// seed and nonce (the rewrite protocol is in _fs_blocks.ts). AEAD nonces are 24 bytes (XChaCha20-Poly1305) or 16 (AES-256-GCM with a block-sized
 // nonce). natsdeno's earlier layout is still read: AES-GCM with 12-byte nonces, and block seeds sealed
 // under the stream key with the keystream nonce at the front of the block file.
 //
@@ -366,13 +367,24 @@ function blockContext(keys: StreamKeys, idx: number): string {
   return `${keys.context}:${idx}`;
 }
 
-/** A new block key and its <N>.key bytes (nonce ‖ seed sealed under the block's KEK with that nonce). */
+/**
+ * A new block key and its <N>.key bytes (nonce ‖ seed sealed under the block's KEK with that nonce). Every
+ * block file written whole (a new block, a rewrite) takes a new one: a keystream never encrypts two
+ * different plaintexts at the same offset.
+ */
 export function newBlockKey(keys: StreamKeys, idx: number): { key: BlockKey; sealed: Uint8Array } {
   const c = keys.cipher;
-  const seed = randomBytes(32);
-  const nonce = randomBytes(aeadNonceLen(c));
+  const key: BlockKey = { cipher: c, seed: randomBytes(32), nonce: randomBytes(aeadNonceLen(c)), off: 0 };
+  return { key, sealed: sealBlockKey(keys, idx, key) };
+}
+
+/**
+ * The <N>.key bytes of a block key of the reference's layout under the current key: the same bytes the key
+ * file holds (the AEAD nonce is the keystream nonce), so an in-memory key can be written back exactly.
+ */
+export function sealBlockKey(keys: StreamKeys, idx: number, key: BlockKey): Uint8Array {
   const k = kek(keys.enc.key, keys.enc.account, blockContext(keys, idx));
-  return { key: { cipher: c, seed, nonce, off: 0 }, sealed: sealWith(c, k, nonce, seed) };
+  return sealWith(key.cipher, k, key.nonce, key.seed);
 }
 
 /**
@@ -398,7 +410,7 @@ export function openBlockKey(
       const nonce = bytes.slice(0, nl);
       const key: BlockKey = { cipher: c, seed, nonce, off: 0 };
       if (pass === enc.key) return { key };
-      return { key, resealed: sealWith(c, kek(enc.key, enc.account, ctx), nonce, seed) };
+      return { key, resealed: sealBlockKey(keys, idx, key) };
     }
   }
   const seed = open(keys.cipher, keys.aek, bytes);

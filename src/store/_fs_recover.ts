@@ -58,8 +58,11 @@ export function recoverBlocks(files: BlockFiles, reads: BlockReads, t: ReplayTar
   files.loadSealed();
   const names = fs.readdirSync(files.mdir);
   const idxs: number[] = [];
+  // A block's <N>.key.tmp and <N>.key.prev (a rewrite cut short) are weighed by loadKey, then removed.
+  const companions: string[] = [];
   for (const n of names) {
-    if (n.endsWith(".tmp")) fs.rmSync(join(files.mdir, n), { force: true });
+    if (/^\d+\.key\.(tmp|prev)$/.test(n)) companions.push(n);
+    else if (n.endsWith(".tmp")) fs.rmSync(join(files.mdir, n), { force: true });
     const m = /^(\d+)\.blk$/.exec(n);
     if (m !== null) idxs.push(Number(m[1]));
   }
@@ -90,7 +93,7 @@ export function recoverBlocks(files: BlockFiles, reads: BlockReads, t: ReplayTar
     }
     let data: Uint8Array;
     try {
-      if (files.keys !== undefined) b.bk = files.loadKey(b.idx);
+      if (files.keys !== undefined) b.bk = files.loadKey(b.idx, raw);
       data = files.read(b, raw);
     } catch (err) {
       files.damaged(file, 0, `unreadable block: ${(err as Error).message}`);
@@ -109,6 +112,7 @@ export function recoverBlocks(files: BlockFiles, reads: BlockReads, t: ReplayTar
     }
     if (!isLast) spare = new Uint8Array(raw.buffer);
   }
+  for (const n of companions) fs.rmSync(join(files.mdir, n), { force: true });
   // Blocks blocks.db knows of that are gone from the directory: their messages are lost. The entries are
   // forgotten once reported (blocks.db is rewritten with the next seal).
   const onDisk = new Set(idxs);
@@ -247,7 +251,10 @@ function replayBlock(
     files.log?.warn(
       `filestore '${files.name}': cut torn tail of ${file} at ${cutAt} (${data.length - cutAt} bytes)`,
     );
-    fs.truncateSync(file, cutAt + files.fileOff(b));
+    // Appends continue at the cut: an encrypted block takes a new key first (the torn bytes were written
+    // with the keystream at those offsets).
+    if (b.bk !== undefined && b.bk.off === 0) files.write(b, data.subarray(0, cutAt), false);
+    else fs.truncateSync(file, cutAt + files.fileOff(b));
     return { kept: cutAt, seqs, offs };
   }
   return { kept: data.length, seqs, offs };

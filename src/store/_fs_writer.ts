@@ -237,8 +237,9 @@ export class BlockWriter {
         // Reported below; recovery cuts a torn tail.
       }
       this.wb.reset();
-      // A file size limit (ulimit -f, a filesystem's maximum): later messages go to a new block.
-      if (isTooLarge(err)) this.forceRotate = true;
+      // A file size limit (ulimit -f, a filesystem's maximum): later messages go to a new block. So do they
+      // in an encrypted block (bytes cut from it were written with the keystream at these offsets).
+      if (isTooLarge(err) || this.active.bk !== undefined) this.forceRotate = true;
       else if (isNoSpace(err)) this.#needSpace = len;
       throw this.#failed(this.#ioError("writing a message block", err, "write"), this.writtenSeq);
     }
@@ -422,6 +423,9 @@ export class BlockWriter {
       try {
         fs.ftruncateSync(this.fd, this.#syncedPos + this.files.fileOff(b));
         this.pos = this.#syncedPos;
+        // The cut bytes were written with the keystream at these offsets: an encrypted store goes on in a
+        // new block (new key).
+        if (b.bk !== undefined) this.forceRotate = true;
       } catch {
         // The block keeps the records; recovery checks them.
       }
