@@ -69,13 +69,7 @@ Deno.test("TestJetStreamStreamLimitUpdate: max_bytes can shrink under small acco
   }
 });
 
-Deno.test({
-  name: "TestJetStreamTieredLimits: a stream needs a default or matching tiered limit",
-  // blocked: sets tiered account limits in code (Account.UpdateJetStreamLimits); tiers come from JWTs only,
-  // and natsdeno's account claims do not carry tiered JetStream limits yet.
-  ignore: true,
-  fn: () => {},
-});
+// TestJetStreamTieredLimits is ported in jetstream_ports_a_test.ts (tiers from an account JWT).
 
 Deno.test("TestJetStreamMultipleAccountsBasics: per-account enablement and limits, also after a reload", async () => {
   const conf1 = `
