@@ -251,9 +251,9 @@ function replayBlock(
     files.log?.warn(
       `filestore '${files.name}': cut torn tail of ${file} at ${cutAt} (${data.length - cutAt} bytes)`,
     );
-    // Appends continue at the cut: an encrypted block takes a new key first (the torn bytes were written
-    // with the keystream at those offsets).
-    if (b.bk !== undefined && b.bk.off === 0) files.write(b, data.subarray(0, cutAt), false);
+    // Appends continue at the cut: an encrypted block is rewritten under a new keystream first (the torn
+    // bytes were written with the keystream at those offsets).
+    if (b.bk !== undefined) files.write(b, data.subarray(0, cutAt), false);
     else fs.truncateSync(file, cutAt + files.fileOff(b));
     return { kept: cutAt, seqs, offs };
   }

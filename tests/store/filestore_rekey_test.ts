@@ -10,6 +10,8 @@ import type { FileStoreLogger } from "../../src/store/_fs_blocks.ts";
 import { openBlockKey, openStreamKey, xorAt } from "../../src/store/_fs_crypto.ts";
 import { storeConfig } from "../_helpers/store_config.ts";
 import { delay } from "../_helpers/server.ts";
+import * as nc from "node:crypto";
+import { xchacha20, xchacha20poly1305 } from "@noble/ciphers/chacha.js";
 
 const te = new TextEncoder();
 const td = new TextDecoder();
@@ -55,6 +57,25 @@ function decrypt(dir: string, p: Perm, idx: number, keyFile: Uint8Array, blk: Ui
   const out = blk.slice();
   xorAt(bk.cipher, bk.seed, bk.nonce, 0, out);
   return out;
+}
+
+/**
+ * Decrypts a block file as nats-server does, with independent code: the seed sealed in <N>.key under
+ * HMAC-SHA256(key, account ‖ "<stream>:<N>") with the nonce in front, the records XORed from byte 0.
+ */
+function refDecrypt(p: Perm, idx: number, ek: Uint8Array, blk: Uint8Array): Uint8Array {
+  const k = new Uint8Array(nc.createHmac("sha256", p.enc.key).update(`${p.enc.account}zzz:${idx}`).digest());
+  if (p.enc.cipher === "chachapoly") {
+    assertEquals(ek.length, 72);
+    const nonce = ek.subarray(0, 24);
+    return xchacha20(xchacha20poly1305(k, nonce).decrypt(ek.subarray(24)), nonce, blk);
+  }
+  assertEquals(ek.length, 64);
+  const nonce = ek.subarray(0, 16);
+  const d = nc.createDecipheriv("aes-256-gcm", k, nonce);
+  d.setAuthTag(ek.subarray(48));
+  const seed = new Uint8Array([...d.update(ek.subarray(16, 48)), ...d.final()]);
+  return new Uint8Array(nc.createDecipheriv("aes-256-ctr", seed, nonce).update(blk));
 }
 
 function companions(dir: string): string[] {
@@ -131,8 +152,9 @@ for (const p of perms) {
         if ((r.oldBlk[i] ^ r.newBlk[i]) === (oldPlain[i] ^ newPlain[i])) same++;
       }
       assert(same < n / 8, `${same} of ${n} bytes XOR like the plaintexts (keystream reused)`);
-      // Each file still decrypts with its own key: the new block starts with a record (or an s2 block).
+      // The new <N>.key is in the reference's layout: independent code opens it and decrypts the block.
       assertNotEquals(newPlain.length, 0);
+      assertEquals(refDecrypt(p, 1, r.newKey, r.newBlk), newPlain);
       assertEquals(companions(dir), [], "no rewrite companions left");
       const st = openStore(dir, p);
       try {
