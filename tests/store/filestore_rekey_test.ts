@@ -339,3 +339,52 @@ for (const p of perms) {
     }
   });
 }
+
+for (const p of perms) {
+  Deno.test(`FileStore ${p.name}: a rewrite that fails part way leaves the block and its key as they were`, async () => {
+    const dir = Deno.makeTempDirSync({ prefix: "natsdeno-rekey-fail-" });
+    try {
+      const errs: unknown[] = [];
+      const st = new FileStore(storeConfig({ storage: "file", compression: p.comp }), {
+        dir,
+        blockSize: 4096,
+        encryption: p.enc,
+        logger: quiet,
+        onError: (e) => errs.push(e),
+      });
+      const want: Want = new Map();
+      for (let i = 1; i <= 150; i++) {
+        st.storeMsg(`s.${i % 7}`, undefined, payload(i));
+        want.set(i, payload(i));
+      }
+      await st.flushed(150);
+      await delay(30);
+      const oldKey = Deno.readFileSync(`${dir}/msgs/1.key`);
+      const oldBlk = Deno.readFileSync(`${dir}/msgs/1.blk`);
+      // The new block file cannot be created: the rewrite fails after <N>.key.prev was written.
+      Deno.mkdirSync(`${dir}/msgs/1.blk.tmp`);
+      for (let q = 2; q <= 20; q++) {
+        if (q % 6 !== 0) {
+          st.removeMsg(q);
+          want.delete(q);
+        }
+      }
+      await delay(30);
+      assert(errs.length > 0, "the failed rewrite is reported");
+      assertEquals(Deno.readFileSync(`${dir}/msgs/1.key`), oldKey);
+      assertEquals(Deno.readFileSync(`${dir}/msgs/1.blk`), oldBlk);
+      checkAll(st, want, 1, 150, "after the failed rewrite");
+      st.stop();
+      Deno.removeSync(`${dir}/msgs/1.blk.tmp`);
+      const st2 = openStore(dir, p);
+      try {
+        checkAll(st2, want, 1, 150, "reopened");
+      } finally {
+        st2.stop();
+      }
+      assertEquals(companions(dir), []);
+    } finally {
+      Deno.removeSync(dir, { recursive: true });
+    }
+  });
+}
