@@ -3,7 +3,9 @@
 // previous one); flushed()/onFlushed() report durability. With a user-set sync_interval, acks wait for the
 // write only and a timer fdatasyncs every interval (the reference's lazy mode, nats-server
 // server/filestore.go syncBlocks). A failed write or fdatasync fails the acks it covers and hands the
-// rollback of the index to the store (onFailure).
+// rollback of the index to the store (onFailure). A failed fdatasync is final for what it covered (as
+// Postgres' "fsyncgate" showed, the kernel may drop the failed pages and report a later fdatasync as good):
+// nothing written since the last good fdatasync is acknowledged, whatever a later or concurrent one returns.
 
 import * as fs from "node:fs";
 import { type Block, type BlockFiles, EMPTY, ioError } from "./_fs_blocks.ts";
@@ -52,6 +54,10 @@ export class BlockWriter {
   closed = false;
   /** A write failed and its rollback has not run yet: new messages are refused until it has. */
   failed: StoreError | undefined;
+  /** The sequence the pending rollback keeps (the lowest asked for while it is pending). */
+  #failKeep = 0;
+  /** Counts failures: an fdatasync begun before one does not mark anything durable when it returns. */
+  #epoch = 0;
   /** A write hit the file size limit (EFBIG): the next message starts a new block. */
   forceRotate = false;
   /** Bytes of the last write that failed for lack of space (0: none); see checkSpace(). */
@@ -273,12 +279,17 @@ export class BlockWriter {
     this.#needSpace = 0;
   }
 
-  /** fdatasyncs the active block now (rotation, stop). */
+  /**
+   * fdatasyncs the active block now (rotation, stop). On failure what it covered is dropped as after a
+   * failed group commit (see #syncFailed), and StoreError "io" is thrown.
+   */
   syncNow(): void {
     try {
       fs.fdatasyncSync(this.fd);
     } catch (err) {
-      throw this.#ioError("syncing a message block", err, "sync");
+      const e = this.#ioError("syncing a message block", err, "sync");
+      this.#syncFailed(e, this.active, this.syncedSeq, this.#syncedPos);
+      throw e;
     }
     this.#synced(this.writtenSeq, this.pos, this.active);
   }
@@ -306,10 +317,16 @@ export class BlockWriter {
 
   /** Marks the writer failed and schedules the rollback to `keepSeq`; returns `err`. */
   #failed(err: StoreError, keepSeq: number): StoreError {
-    if (this.failed !== undefined) return err;
+    this.#epoch++;
+    if (this.failed !== undefined) {
+      if (keepSeq < this.#failKeep) this.#failKeep = keepSeq;
+      return err;
+    }
     this.failed = err;
+    this.#failKeep = keepSeq;
     queueMicrotask(() => {
       if (this.closed) return; // stop() settled the waiters
+      const keepSeq = this.#failKeep;
       this.writtenSeq = Math.min(this.writtenSeq, keepSeq);
       this.lastAppended = this.writtenSeq;
       this.syncedSeq = Math.min(this.syncedSeq, keepSeq);
@@ -396,18 +413,25 @@ export class BlockWriter {
     }
     const pos = this.pos;
     const b = this.active;
+    const keep = this.syncedSeq;
+    const keepPos = this.#syncedPos;
+    const epoch = this.#epoch;
     this.#syncing = true;
     fs.fdatasync(this.fd, (err) => {
       this.#syncing = false;
       for (const fd of this.#closeLater.splice(0)) fs.closeSync(fd);
       if (this.closed) return;
-      // A failure of an fdatasync whose records a later one (at rotation) covered changes nothing.
-      if (err && target > this.syncedSeq) {
-        this.#syncFailed(this.#ioError("syncing a message block", err, "sync"), b);
+      // Even when a later or concurrent fdatasync (rotation) returned good: it may not have written the
+      // pages this one failed on.
+      if (err) {
+        this.#syncFailed(this.#ioError("syncing a message block", err, "sync"), b, keep, keepPos);
         return;
       }
-      this.#synced(target, pos, b);
-      this.#release(this.syncedSeq, undefined);
+      // After a failure since this began, its records may have been cut: the next fdatasync decides.
+      if (epoch === this.#epoch) {
+        this.#synced(target, pos, b);
+        this.#release(this.syncedSeq, undefined);
+      }
       if (this.#wantSync || this.#waiting(this.writtenSeq)) {
         this.#kickSync();
       }
@@ -415,14 +439,17 @@ export class BlockWriter {
   }
 
   /**
-   * An fdatasync failed: what it covered may not be on disk, so nothing after the last good fdatasync is
-   * acknowledged. The active block is cut back to where that left it, when it is still the same block.
+   * An fdatasync failed: what it covered may not be on disk, so nothing after the last good fdatasync before
+   * it began (`keep`, at `keepPos` in block `b`) is acknowledged. The active block is cut back to there, when
+   * it is still the same block.
    */
-  #syncFailed(err: StoreError, b: Block): void {
+  #syncFailed(err: StoreError, b: Block, keep: number, keepPos: number): void {
     if (b === this.active) {
+      const cut = Math.min(keepPos, this.#syncedPos);
       try {
-        fs.ftruncateSync(this.fd, this.#syncedPos + this.files.fileOff(b));
-        this.pos = this.#syncedPos;
+        fs.ftruncateSync(this.fd, cut + this.files.fileOff(b));
+        this.pos = cut;
+        this.#syncedPos = cut;
         // The cut bytes were written with the keystream at these offsets: an encrypted store goes on in a
         // new block (new key).
         if (b.bk !== undefined) this.forceRotate = true;
@@ -431,7 +458,8 @@ export class BlockWriter {
       }
     }
     this.wb.reset();
-    this.#failed(err, this.syncedSeq);
+    if (keep < this.syncedSeq) this.syncedSeq = keep;
+    this.#failed(err, keep);
   }
 
   #intervalSync(): void {
