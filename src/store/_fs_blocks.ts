@@ -12,6 +12,14 @@
 // At open, a block with a <N>.key.prev or <N>.key.tmp beside it is read with whichever of those keys and
 // <N>.key decrypts the longest run of good records from its start (<N>.key on a tie); that one becomes
 // <N>.key and the others are removed. Every state a crash can leave holds the key of the block on disk.
+//
+// Converting a plain block when a key is configured for a store written without one (natsdeno's own order;
+// the reference rewrites the block in place): the block has no <N>.key yet, which is what marks it plain.
+//   1. its new key goes to <N>.key.tmp and the encrypted block to <N>.blk.tmp, both fdatasynced;
+//   2. <N>.blk.tmp is renamed to <N>.blk, then <N>.key.tmp to <N>.key, the directory fsynced after each.
+// At open, a block without <N>.key is read as plain and with <N>.key.tmp (when there is one), and the longer
+// run of good records wins (plain on a tie): before step 2 the plain block wins and is converted again;
+// between the renames <N>.key.tmp reads the encrypted block and becomes <N>.key.
 
 import * as fs from "node:fs";
 import { join } from "node:path";
@@ -37,6 +45,8 @@ import { StoreError } from "./store.ts";
 export interface FileStoreLogger {
   warn(msg: string): void;
   error(msg: string): void;
+  /** Normal but significant events (a store converted to encryption); warn() when absent. */
+  notice?(msg: string): void;
 }
 
 /** A damage report found while opening a store. */
@@ -229,11 +239,14 @@ export class BlockFiles {
   /**
    * Opens a block's key file (<N>.key); one opened by prev_key is re-sealed under the current key. When a
    * rewrite left <N>.key.prev or <N>.key.tmp beside it (a crash part way), `raw` (the block file) decides
-   * which key is the block's: it becomes <N>.key and the companions are removed.
+   * which key is the block's: it becomes <N>.key and the companions are removed. Undefined: the block has no
+   * key and `raw` is plain (a store written without encryption; see encryptPlain).
    */
-  loadKey(idx: number, raw?: Uint8Array): BlockKey {
+  loadKey(idx: number, raw?: Uint8Array): BlockKey | undefined {
     const p = this.keyPath(idx);
     const alts = [this.keyPath(idx, ".prev"), this.keyPath(idx, ".tmp")].filter((x) => fs.existsSync(x));
+    const hasKey = fs.existsSync(p);
+    if (!hasKey && raw !== undefined) return this.#plainOrTmp(idx, raw, alts);
     if (alts.length === 0 || raw === undefined) {
       const r = openBlockKey(this.keys!, idx, fs.readFileSync(p));
       if (r === undefined) throw new StoreError("corrupt", `cannot open block key ${p}`);
@@ -269,8 +282,66 @@ export class BlockFiles {
     return best.key;
   }
 
+  /**
+   * A block without <N>.key: read as plain, and with each key a conversion cut short left (<N>.key.tmp); the
+   * longer run of good records wins, plain on a tie. A key that wins becomes <N>.key.
+   */
+  #plainOrTmp(idx: number, raw: Uint8Array, alts: string[]): BlockKey | undefined {
+    let best: { path: string; bytes: Uint8Array; key: BlockKey; resealed?: Uint8Array } | undefined;
+    let bestLen = this.#goodPrefix(idx, raw, undefined);
+    for (const path of alts) {
+      let bytes: Uint8Array;
+      try {
+        bytes = fs.readFileSync(path);
+      } catch {
+        continue;
+      }
+      const r = openBlockKey(this.keys!, idx, bytes);
+      if (r === undefined) continue;
+      const n = this.#goodPrefix(idx, raw, r.key);
+      if (n > bestLen) {
+        best = { path, bytes, ...r };
+        bestLen = n;
+      }
+    }
+    if (best !== undefined) writeFileDurable(this.keyPath(idx), best.resealed ?? best.bytes);
+    for (const x of alts) fs.rmSync(x, { force: true });
+    if (alts.length > 0) syncDir(this.mdir);
+    return best?.key;
+  }
+
+  /**
+   * Encrypts block `b`, plain on disk as `raw` (a store written without encryption now opened with a key),
+   * under a new key of its own, crash-safely (steps at the top of the file); returns the new file bytes. The
+   * reference's per-block summaries beside it (<N>.idx, <N>.fss: counts and subjects in clear, which
+   * natsdeno does not read) are removed first; its blocks.db entry takes the new file's hash.
+   */
+  encryptPlain(b: Block, raw: Uint8Array): Uint8Array {
+    const bp = this.path(b.idx);
+    const kp = this.keyPath(b.idx);
+    try {
+      for (const ext of ["idx", "fss"]) fs.rmSync(join(this.mdir, `${b.idx}.${ext}`), { force: true });
+      const nk = newBlockKey(this.keys!, b.idx);
+      const file = raw.slice();
+      xorAt(nk.key.cipher, nk.key.seed, nk.key.nonce, 0, file);
+      writeSynced(`${kp}.tmp`, nk.sealed);
+      writeSynced(`${bp}.tmp`, file);
+      syncDir(this.mdir);
+      fs.renameSync(`${bp}.tmp`, bp);
+      syncDir(this.mdir);
+      fs.renameSync(`${kp}.tmp`, kp);
+      syncDir(this.mdir);
+      b.bk = nk.key;
+      const e = this.sealed.get(b.idx);
+      if (e !== undefined) e.h = this.fileHash(file);
+      return file;
+    } catch (err) {
+      throw ioError(`encrypting ${bp}`, err);
+    }
+  }
+
   /** Plain bytes of good records from the start of block file `raw` read with `key` (0 when none). */
-  #goodPrefix(idx: number, raw: Uint8Array, key: BlockKey): number {
+  #goodPrefix(idx: number, raw: Uint8Array, key: BlockKey | undefined): number {
     const b = newBlockMeta(idx);
     b.bk = key;
     let data: Uint8Array;
@@ -399,11 +470,16 @@ export class BlockFiles {
         },
       );
     }
+    this.saveSealed();
+    return h;
+  }
+
+  /** Writes blocks.db. */
+  saveSealed(): void {
     writeFileDurable(
       join(this.mdir, "blocks.db"),
       new TextEncoder().encode(JSON.stringify(Object.fromEntries(this.sealed))),
     );
-    return h;
   }
 
   /** Loads blocks.db; a missing or unreadable one means block sizes are not checked. */

@@ -76,24 +76,65 @@ export function writeMetaBytes(dir: string, data: Uint8Array, hkey: Uint8Array):
   writeFileDurable(join(dir, "meta.sum"), new TextEncoder().encode(hex(hh64(hkey, data))));
 }
 
+/** meta.inf as read: its JSON, and whether it must be written again sealed under the store's key. */
+export interface MetaRead {
+  value: unknown;
+  reseal: boolean;
+  /** It was plain JSON in an encrypted store. */
+  plain?: boolean;
+}
+
 /**
  * Reads meta.inf (checked against meta.sum when present, opened with the stream key when encrypted);
  * undefined when there is none. Throws StoreError "corrupt" on a mismatch.
+ *
+ * With `keys`, a meta.inf that does not open under them is still read, and marked for `reseal`, when it
+ * opens under one of `older` (a consumer's files sealed with its stream's key by natsdeno's earlier layout)
+ * or is plain JSON matching meta.sum (a store converted to encryption whose conversion was cut short). A
+ * meta.inf that opens under `keys` is taken even when meta.sum differs (the AEAD authenticates it; a
+ * rewrite cut between meta.inf and meta.sum leaves that), and meta.sum is rewritten with it.
  */
-export function readMetaFile(dir: string, keys: StreamKeys | undefined, hkey: Uint8Array): unknown {
+export function readMeta(
+  dir: string,
+  keys: StreamKeys | undefined,
+  hkey: Uint8Array,
+  older: StreamKeys[] = [],
+): MetaRead | undefined {
   const path = join(dir, "meta.inf");
   if (!fs.existsSync(path)) return undefined;
-  let data: Uint8Array = fs.readFileSync(path);
+  const data: Uint8Array = fs.readFileSync(path);
   const sumPath = join(dir, "meta.sum");
+  let sumOk = true;
   if (fs.existsSync(sumPath)) {
     const want = new TextDecoder().decode(fs.readFileSync(sumPath)).trim();
-    if (want !== hex(hh64(hkey, data))) throw new StoreError("corrupt", `checksum mismatch in ${path}`);
+    sumOk = want === hex(hh64(hkey, data));
   }
-  if (keys !== undefined) {
-    const p = open(keys.cipher, keys.aek, data);
-    if (p === undefined) throw new StoreError("corrupt", `cannot decrypt ${path}`);
-    data = p;
+  const mismatch = () => new StoreError("corrupt", `checksum mismatch in ${path}`);
+  if (keys === undefined) {
+    if (!sumOk) throw mismatch();
+    return { value: parseMeta(path, data), reseal: false };
   }
+  const p = open(keys.cipher, keys.aek, data);
+  if (p !== undefined) return { value: parseMeta(path, p), reseal: !sumOk };
+  for (const k of older) {
+    const q = open(k.cipher, k.aek, data);
+    if (q !== undefined) return { value: parseMeta(path, q), reseal: true };
+  }
+  if (!sumOk) throw mismatch();
+  // Sealed bytes start with a random nonce: they never parse as JSON.
+  try {
+    return { value: JSON.parse(new TextDecoder().decode(data)), reseal: true, plain: true };
+  } catch {
+    throw new StoreError("corrupt", `cannot decrypt ${path}`);
+  }
+}
+
+/** readMeta's JSON alone. */
+export function readMetaFile(dir: string, keys: StreamKeys | undefined, hkey: Uint8Array): unknown {
+  return readMeta(dir, keys, hkey)?.value;
+}
+
+function parseMeta(path: string, data: Uint8Array): unknown {
   try {
     return JSON.parse(new TextDecoder().decode(data));
   } catch (err) {

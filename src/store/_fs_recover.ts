@@ -53,8 +53,17 @@ export interface Recovered {
   stop: { first: number; deleted: number[] } | undefined;
 }
 
-/** Replays every block file of `files.mdir` into `t`; fills `files.blocks`. */
-export function recoverBlocks(files: BlockFiles, reads: BlockReads, t: ReplayTarget): Recovered {
+/**
+ * Replays every block file of `files.mdir` into `t`; fills `files.blocks`. In an encrypted store, a block
+ * without a key of its own is plain (the store was written without encryption): it is encrypted first
+ * (BlockFiles.encryptPlain) and `onEncrypt` is called; a failure there fails the open, the block as it was.
+ */
+export function recoverBlocks(
+  files: BlockFiles,
+  reads: BlockReads,
+  t: ReplayTarget,
+  onEncrypt?: () => void,
+): Recovered {
   files.loadSealed();
   const names = fs.readdirSync(files.mdir);
   const idxs: number[] = [];
@@ -72,6 +81,7 @@ export function recoverBlocks(files: BlockFiles, reads: BlockReads, t: ReplayTar
   // One read buffer for every block: replay copies what the index keeps, and a new 8 MiB buffer per block
   // would wait for a GC each.
   let spare: Uint8Array | undefined;
+  let encrypted = 0;
   for (let i = 0; i < idxs.length; i++) {
     const b = newBlockMeta(idxs[i]);
     const isLast = i === idxs.length - 1;
@@ -92,8 +102,24 @@ export function recoverBlocks(files: BlockFiles, reads: BlockReads, t: ReplayTar
       }
     }
     let data: Uint8Array;
+    let plain = false;
     try {
-      if (files.keys !== undefined) b.bk = files.loadKey(b.idx, raw);
+      if (files.keys !== undefined) {
+        b.bk = files.loadKey(b.idx, raw);
+        plain = b.bk === undefined;
+      }
+    } catch (err) {
+      files.damaged(file, 0, `unreadable block: ${(err as Error).message}`);
+      files.blocks.push(b);
+      continue;
+    }
+    if (plain) {
+      // Outside the damage reports: a block that cannot be encrypted now (ENOSPC) fails the open.
+      onEncrypt?.();
+      raw = files.encryptPlain(b, raw);
+      encrypted++;
+    }
+    try {
       data = files.read(b, raw);
     } catch (err) {
       files.damaged(file, 0, `unreadable block: ${(err as Error).message}`);
@@ -113,6 +139,8 @@ export function recoverBlocks(files: BlockFiles, reads: BlockReads, t: ReplayTar
     if (!isLast) spare = new Uint8Array(raw.buffer);
   }
   for (const n of companions) fs.rmSync(join(files.mdir, n), { force: true });
+  // The converted blocks' new hashes (a blocks.db left with the plain ones only costs a full check).
+  if (encrypted > 0 && files.sealed.size > 0) files.saveSealed();
   // Blocks blocks.db knows of that are gone from the directory: their messages are lost. The entries are
   // forgotten once reported (blocks.db is rewritten with the next seal).
   const onDisk = new Set(idxs);

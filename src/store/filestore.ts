@@ -40,7 +40,7 @@ import {
 import { BLOCK_CACHE_BYTES, BLOCK_CACHE_IDLE_MS } from "./_fs_cache.ts";
 import { FileConsumerStore, writeMetaJson } from "./_fs_consumer.ts";
 import { type FsEncryption, sha256Key, type StreamKeys } from "./_fs_crypto.ts";
-import { consumerKeys, openStoreKeys, readStoreKeys } from "./_fs_keys.ts";
+import { consumerKeys, finishEncryption, openStoreKeys, readStoreKeys } from "./_fs_keys.ts";
 import { Maintenance } from "./_fs_maint.ts";
 import { readMetaFile } from "./_fs_meta.ts";
 import { BlockReads } from "./_fs_reads.ts";
@@ -132,8 +132,18 @@ export class FileStore extends MemStore {
     this.#blockSize = Math.max(opts.blockSize !== undefined ? 1024 : MIN_BLOCK, bs);
     const syncInterval = opts.syncAlways ? 0 : (opts.syncIntervalMs ?? 0);
     let rec: Recovered;
+    // A store written without encryption and opened with a key is converted: one notice per open.
+    let announced = false;
+    const announce = () => {
+      if (announced || opts.encryption === undefined) return;
+      announced = true;
+      const msg = `  Encrypting stream '${opts.encryption.account} > ${cfg.name}'`;
+      if (opts.logger?.notice !== undefined) opts.logger.notice(msg);
+      else opts.logger?.warn(msg);
+    };
     try {
-      this.#keys = openStoreKeys(this.dir, this.#mdir, cfg.name, opts.encryption);
+      const ok = openStoreKeys(this.dir, this.#mdir, cfg.name, opts.encryption, announce);
+      this.#keys = ok.keys;
       const files = new BlockFiles(
         this.#mdir,
         cfg.name,
@@ -170,7 +180,8 @@ export class FileStore extends MemStore {
         removeMsg: (seq) => this.removeMsg(seq),
         compact: (seq) => this.compact(seq),
         truncate: (seq) => this.truncate(seq),
-      });
+      }, announce);
+      if (ok.converting) finishEncryption(this.dir, ok.keys!, opts.encryption!, cfg.name, announce);
       if (rec.active === undefined) this.#writer.open(files.create(), 0);
       else this.#writer.open(rec.active, rec.pos);
     } catch (err) {

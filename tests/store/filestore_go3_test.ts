@@ -5,6 +5,7 @@ import { type FileStore } from "../../src/store/filestore.ts";
 import { StoreError } from "../../src/store/store.ts";
 import { b, s } from "./store_suite.ts";
 import {
+  AES_ENC,
   blocked,
   Ctx,
   fill,
@@ -1312,10 +1313,37 @@ blocked(
   "checks Go's per-block subject state (fss) after a cache error",
 );
 blocked("TestFileStoreSchedulingRecoveryAliasCorruption", "blocked: natsdeno has no message schedules");
-blocked(
-  "TestFileStoreConvertToEncryptedDoesNotResurrectXoredCache",
-  "blocked: natsdeno refuses to open a plain store with an encryption key (no conversion of existing blocks)",
-);
+Deno.test("TestFileStoreConvertToEncryptedDoesNotResurrectXoredCache: a plain block converted at open is read back decrypted, never as stale or XORed bytes, and appends go on at the right keystream offset", () => {
+  const ctx = new Ctx({ subjects: ["foo"] }, { blockSize: 8192 });
+  try {
+    const marker = b("MARKER-PLAINTEXT-PAYLOAD-".repeat(32));
+    ctx.fs.storeMsg("foo", undefined, marker);
+    // Reopened with a key: the plain block is converted.
+    let fs = ctx.reopen({}, { encryption: AES_ENC });
+    assertEquals(ctx.blockFiles(), [1]);
+    const onDisk = Deno.readFileSync(ctx.blockPath(1));
+    assert(onDisk.length > 0);
+    assert(!s(onDisk).includes("MARKER-PLAINTEXT"), "block 1 still plain");
+    assert(Deno.statSync(`${ctx.mdir}/1.key`).isFile);
+    assertEquals(fs.loadMsg(1)!.msg, marker);
+    // The converted block stays the active one: a message appended to it is encrypted at its own offset.
+    fs.storeMsg("foo", undefined, marker);
+    // Enough to seal block 1: its payloads leave memory and are read back from the encrypted file.
+    for (let i = 0; i < 12; i++) fs.storeMsg("foo", undefined, marker);
+    assert(ctx.blockFiles().length >= 2);
+    assertEquals(fs.loadMsg(1)!.msg, marker);
+    assertEquals(fs.loadMsg(2)!.msg, marker);
+    fs = ctx.reopen();
+    assertEquals(fs.state().msgs, 14);
+    for (let seq = 1; seq <= 14; seq++) assertEquals(fs.loadMsg(seq)!.msg, marker, `seq ${seq}`);
+    assertEquals(ctx.damage, []);
+    for (const idx of ctx.blockFiles()) {
+      assert(!s(Deno.readFileSync(ctx.blockPath(idx))).includes("MARKER-PLAINTEXT"), `block ${idx} in clear`);
+    }
+  } finally {
+    ctx.close();
+  }
+});
 
 Deno.test("TestFileStoreRemoveMsgViaLimitsCallbackAliasedSubj: the subject handed to the storage callback stays intact", () =>
   withFs({ maxMsgs: 1 }, (fs) => {
