@@ -3,7 +3,8 @@
 //
 // Layout under the stream directory: meta.inf/meta.sum (the stream config JSON given by jetstream), meta.key
 // (the sealed stream key, encrypted stores only), msgs/<N>.blk message blocks (+ <N>.key sealed block
-// seeds), msgs/blocks.db, obs/<consumer>/{o.dat,meta.inf,meta.sum}.
+// seeds), msgs/blocks.db, obs/<consumer>/{o.dat,meta.inf,meta.sum,meta.key}, and encrypt.pending while a store
+// written without encryption is being converted (_fs_keys.ts).
 //
 // How it works: the index is a MemStore (this class extends it), so every query is the MemStore's; every
 // change the MemStore makes is journaled through its hooks as records appended to the active block:
