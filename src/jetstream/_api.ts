@@ -35,6 +35,7 @@ import type { JetStream, JsAccount } from "./jetstream.ts";
 import { JS_API_LEVEL } from "./jetstream.ts";
 import { registerSnapshotApi } from "./_stream_snapshot.ts";
 import { copyStreamMetadata, setStaticStreamMetadata } from "./_versioning.ts";
+import { saveStreamMeta } from "./_fs_meta_json.ts";
 
 const T = "io.nats.jetstream.api.v1.";
 const JS_API_PREFIX = "$JS.API.";
@@ -414,6 +415,15 @@ function createStream(req: ApiRequest): Record<string, unknown> {
   }
   if (cfg.first_seq && cfg.first_seq > 1) store.compact(cfg.first_seq);
   const s = new Stream(jsa.host, cfg, store);
+  try {
+    saveStreamMeta(s);
+  } catch (e) {
+    s.delete();
+    jsa.js.server.log.warn(
+      `Stream create failed for '${jsa.account.name} > ${cfg.name}': ${(e as Error).message}`,
+    );
+    throw newJSError("JSStreamStoreFailedF", { err: (e as Error).message });
+  }
   jsa.streams.set(cfg.name, s);
   s.start();
   if (cfg.allow_direct) subscribeDirect(jsa, s);
@@ -466,6 +476,12 @@ function updateStream(req: ApiRequest): Record<string, unknown> {
   checkAccountLimits(jsa, cfg, s.config);
   if (subjectsOverlap(jsa, cfg.subjects ?? [], name)) throw newJSError("JSStreamSubjectOverlapErr");
   checkConsumerLimitsUpdate(s, cfg);
+  // The new config is on disk before it applies: an update that cannot be saved changes nothing.
+  try {
+    saveStreamMeta(s, cfg);
+  } catch (e) {
+    throw newJSError("JSStreamUpdateErrF", { err: (e as Error).message });
+  }
   const hadDirect = s.config.allow_direct;
   s.update(cfg);
   if (cfg.allow_direct && !hadDirect) subscribeDirect(jsa, s);

@@ -2,7 +2,7 @@
 // and MSG.NEXT routing. Behaviour follows nats-server server/jetstream_api.go (jsConsumer*Request) and
 // server/consumer.go (addConsumerWithAssignment).
 
-import { consumerMetaJson } from "./_fs_meta_json.ts";
+import { saveConsumerMeta } from "./_fs_meta_json.ts";
 import { subjectIsSubsetMatch, subjectsCollide } from "../sublist/mod.ts";
 import { encoder, Nuid } from "../util/mod.ts";
 import { ApiError, newJSError } from "./api_errors.ts";
@@ -208,12 +208,15 @@ export function addConsumer(
       const e = checkConsumerUpdate(eo.config, cfg, bound);
       if (e instanceof ApiError) throw e;
       if (e !== undefined) throw newJSError("JSConsumerCreateErrF", { err: e });
+      // The new config is on disk before it applies: an update that cannot be saved changes nothing.
+      try {
+        saveConsumerMeta(eo, cfg);
+      } catch (err) {
+        throw newJSError("JSConsumerCreateErrF", { err: (err as Error).message });
+      }
       eo.applyUpdate(cfg);
       // A narrower filter on an interest stream lets go of the messages nobody else wants.
       stream.releaseUnneeded();
-      // An update sends no create advisory, where configs are saved (see _fs_recover.ts): save it here.
-      const store = eo.store as { setMeta?: (m: unknown) => void };
-      store.setMeta?.(consumerMetaJson(eo.name, eo.config, eo.created));
       return eo;
     }
     if (action === "update") throw newJSError("JSConsumerDoesNotExist");
@@ -251,6 +254,13 @@ export function addConsumer(
   let c: Consumer;
   try {
     c = new Consumer({ jsa, stream, config: cfg, name });
+    // A consumer whose config cannot be saved is not created (it would be gone after a restart).
+    try {
+      saveConsumerMeta(c);
+    } catch (e) {
+      c.delete();
+      throw e;
+    }
   } catch (e) {
     if (e instanceof ApiError) throw e;
     jsa.js.server.log.warn(
@@ -334,8 +344,7 @@ function pauseConsumer(req: ApiRequest): Record<string, unknown> {
   c.pause(until);
   // The pause deadline is a versioned feature: the stored required level follows it, as on an update.
   setStaticConsumerMetadata(c.config);
-  const store = c.store as { setMeta?: (m: unknown) => void };
-  store.setMeta?.(consumerMetaJson(c.name, c.config, c.created));
+  saveConsumerMeta(c);
   const paused = c.isPaused();
   const o: Record<string, unknown> = { paused, "pause_until": until ?? ZERO_TIME };
   if (paused) o["pause_remaining"] = Number(parseRfc3339(until!)! - nowNs());

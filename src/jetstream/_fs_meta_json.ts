@@ -41,3 +41,25 @@ export function parseMetaJson<T>(meta: unknown): { config?: T; created?: bigint 
   const created = typeof c === "string" ? parseRfc3339(c) : undefined;
   return { config: config as T, created: created === undefined || created <= 0n ? nowNs() : created };
 }
+
+/** Anything whose store may persist a config (a FileStore or one of its consumer stores). */
+interface Persisted<T> {
+  readonly config: T;
+  readonly created?: bigint;
+  readonly store: unknown;
+}
+
+/**
+ * Saves a file stream's config (meta.inf) now, with `config` in place of its current one when given; throws
+ * what the write threw, so the create or update that needs it can be refused. A memory stream saves nothing.
+ */
+export function saveStreamMeta(s: Persisted<StreamConfig>, config = s.config): void {
+  (s.store as { setMeta?: (m: unknown) => void }).setMeta?.(streamMetaJson(config, s.created ?? 0n));
+}
+
+/** As saveStreamMeta, for a consumer (`name`: its directory under obs/). */
+export function saveConsumerMeta(c: Persisted<ConsumerConfig> & { name: string }, config = c.config): void {
+  (c.store as { setMeta?: (m: unknown) => void }).setMeta?.(
+    consumerMetaJson(c.name, config, c.created ?? 0n),
+  );
+}

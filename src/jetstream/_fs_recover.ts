@@ -2,8 +2,8 @@
 // config), meta.inf persistence of stream and consumer configs, and recovery of an account's streams and
 // consumers from <store_dir>/jetstream/<account>/streams/ when JetStream enables the account.
 //
-// Stream and consumer configs are persisted when their create/update advisories go out (JetStream wraps its
-// API dispatcher's advisory()): that is the one place every create/update path passes through.
+// Stream and consumer configs are saved by the API paths that create or update them (saveStreamMeta,
+// saveConsumerMeta), before they answer: a config that cannot be saved refuses the request.
 
 import * as fs from "node:fs";
 import { basename, dirname, join } from "node:path";
@@ -17,7 +17,7 @@ import { autoTuneBlockSize } from "./_fs_block_size.ts";
 import { ApiError } from "./api_errors.ts";
 import { isValidSubject } from "../sublist/mod.ts";
 import type { ConsumerConfig } from "./_consumer_config.ts";
-import { consumerMetaJson, parseMetaJson, streamMetaJson } from "./_fs_meta_json.ts";
+import { parseMetaJson } from "./_fs_meta_json.ts";
 import { tornBatchStart } from "./_batch_wal.ts";
 
 /** The encryption settings of the jetstream config for `account`, or undefined. */
@@ -43,41 +43,10 @@ export function defaultStoreFor(js: JetStream): (cfg: StoreConfig, dir: string) 
       syncIntervalMs: o.syncIntervalMs > 0 ? o.syncIntervalMs : undefined,
       syncAlways: o.syncAlways,
       encryption,
-      logger: { warn: (m) => log.warn(m), error: (m) => log.error(m) },
+      logger: { notice: (m) => log.notice(m), warn: (m) => log.warn(m), error: (m) => log.error(m) },
       onError: (e) => log.error(`filestore: ${(e as Error)?.message ?? e}`),
     });
   };
-}
-
-/** Persists a stream's or consumer's config after its create/update advisory (see the file comment). */
-export function persistOnAdvisory(jsa: JsAccount, body: Record<string, unknown>): void {
-  const type = body.type;
-  if (
-    type !== "io.nats.jetstream.advisory.v1.stream_action" &&
-    type !== "io.nats.jetstream.advisory.v1.consumer_action"
-  ) {
-    return;
-  }
-  if (body.action === "delete") return;
-  const s = jsa.streams.get(String(body.stream));
-  if (s === undefined || !(s.store instanceof FileStore)) return;
-  try {
-    if (type.endsWith("stream_action")) {
-      s.store.setMeta(streamMetaJson(s.config, s.created));
-    } else {
-      const c = s.consumers.get(String(body.consumer)) as
-        | {
-          name: string;
-          config: ConsumerConfig;
-          created?: bigint;
-          store?: { setMeta?: (m: unknown) => void };
-        }
-        | undefined;
-      c?.store?.setMeta?.(consumerMetaJson(c.name, c.config, c.created ?? 0n));
-    }
-  } catch (err) {
-    jsa.js.server.log.error(`JetStream: saving config of '${body.stream}': ${(err as Error).message}`);
-  }
 }
 
 /** Recovers the file streams (and their consumers) of an account; errors are logged per stream. */

@@ -36,6 +36,7 @@ import { archiveChunks, type ArchiveConsumer, readArchiveSteps } from "./_snapsh
 import { Consumer } from "./consumer.ts";
 import { addConsumer } from "./_consumer_api.ts";
 import { consumerConfigJson, decodeConsumerConfig } from "./_consumer_config.ts";
+import { saveStreamMeta } from "./_fs_meta_json.ts";
 
 const MAGIC = encoder.encode("NDSNAP1\n");
 
@@ -462,6 +463,12 @@ function createRestored(
     return fail((e as Error).message);
   }
   const s = new Stream(jsa.host, cfg, store, a.created);
+  try {
+    saveStreamMeta(s);
+  } catch (e) {
+    s.delete();
+    return fail((e as Error).message);
+  }
   // The stream counts what it was created with against the account, as a recovered one does.
   jsa.host.updateUsage(cfg.storage, store.fastState().bytes);
   jsa.streams.set(cfg.name, s);

@@ -8,7 +8,7 @@ import type { StoreConfig, StreamStore } from "../store/mod.ts";
 import { type ApiError, newJSError } from "./api_errors.ts";
 import { ApiDispatcher, subscribeAccountPurge, subscribeMirrorDirect } from "./_api.ts";
 import { registerConsumerApi } from "./_consumer_api.ts";
-import { defaultStoreFor, persistOnAdvisory, recoverAccount } from "./_fs_recover.ts";
+import { defaultStoreFor, recoverAccount } from "./_fs_recover.ts";
 import { Stream, type StreamHost } from "./stream.ts";
 import { rfc3339Nano } from "./_headers.ts";
 import { type BatchLimits, DEFAULT_BATCH_LIMITS } from "./_stream_batch.ts";
@@ -250,12 +250,6 @@ export class JetStream {
     this.strict = o.jetStreamOpts.strict;
     this.newStreamStore = deps.newStreamStore ?? defaultStoreFor(this);
     this.api = new ApiDispatcher(this);
-    // File streams and consumers save their config (meta.inf) when their create/update advisory goes out.
-    const advisory = this.api.advisory.bind(this.api);
-    this.api.advisory = (jsa, subject, body) => {
-      persistOnAdvisory(jsa, body);
-      advisory(jsa, subject, body);
-    };
     registerConsumerApi(this.api);
     server.onReload.push(() => this.#reloadAccounts());
     // Account JWTs carry JetStream limits: an account (re)built from claims that has them is enabled, one
