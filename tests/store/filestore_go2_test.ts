@@ -123,7 +123,7 @@ Deno.test("TestFileStoreInvalidIndexesRebuilt: a record whose sequence was chang
 
 blocked(
   "TestFileStoreSnapshotAndSyncBlocks",
-  "blocked: FileStore has no snapshot() (stream snapshots are not implemented)",
+  "blocked: FileStore has no snapshot(): stream snapshots are built by the JetStream layer (src/jetstream/_snapshot_archive.ts, nats-server's archive format)",
 );
 
 permTest(

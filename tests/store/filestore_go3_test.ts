@@ -607,12 +607,21 @@ permTest("TestFileStoreRemoveBlockWithStaleStreamState: a lost middle block lose
   assertEquals(fs2.loadMsg(3)!.seq, 3);
 }, { blockSize: 1024 });
 
-blocked("TestFileStoreMessageSchedule", "blocked: natsdeno has no message schedules");
-blocked("TestFileStoreMessageScheduleRecovered", "blocked: natsdeno has no message schedules");
-blocked("TestFileStoreMessageScheduleEncodeDecode", "blocked: natsdeno has no message schedules (sched.db)");
+blocked(
+  "TestFileStoreMessageSchedule",
+  "blocked: the store keeps no message schedules (sched.db); natsdeno schedules them in the JetStream layer (src/jetstream/_stream_schedule.ts), recovered from the stored messages",
+);
+blocked(
+  "TestFileStoreMessageScheduleRecovered",
+  "blocked: the store keeps no message schedules (sched.db); natsdeno schedules them in the JetStream layer (src/jetstream/_stream_schedule.ts), recovered from the stored messages",
+);
+blocked(
+  "TestFileStoreMessageScheduleEncodeDecode",
+  "blocked: the store keeps no message schedules (sched.db); natsdeno schedules them in the JetStream layer (src/jetstream/_stream_schedule.ts), recovered from the stored messages",
+);
 blocked(
   "TestFileStoreMessageScheduleDecodeRejectsMalformed",
-  "blocked: natsdeno has no message schedules (sched.db)",
+  "blocked: the store keeps no message schedules (sched.db); natsdeno schedules them in the JetStream layer (src/jetstream/_stream_schedule.ts), recovered from the stored messages",
 );
 
 Deno.test("TestFileStoreCorruptedNonOrderedSequences: out-of-order and repeated records are dropped and reported", async (t) => {
@@ -833,7 +842,10 @@ permTest("TestFileStorePurgeMsgBlockUpdatesSubjects: dropping the first block up
   assertEquals(ctx.reopen().subjectsTotals("foo").get("foo"), 10);
 }, { blockSize: 1024 });
 
-blocked("TestFileStorePurgeMsgBlockRemovesSchedules", "blocked: natsdeno has no message schedules");
+blocked(
+  "TestFileStorePurgeMsgBlockRemovesSchedules",
+  "blocked: the store keeps no message schedules (sched.db); natsdeno schedules them in the JetStream layer (src/jetstream/_stream_schedule.ts), recovered from the stored messages",
+);
 blocked(
   "TestFileStorePurgeMsgBlockAccounting",
   "a server-level JetStream usage check (limits update on a running stream), not a store test: jetstream tests own it",
@@ -1242,7 +1254,10 @@ permTest(
   },
 );
 
-blocked("TestFileStoreRecoverTTLAndScheduleStateAndCounters", "blocked: natsdeno has no message schedules");
+blocked(
+  "TestFileStoreRecoverTTLAndScheduleStateAndCounters",
+  "blocked: the store keeps no message schedules (sched.db); natsdeno schedules them in the JetStream layer (src/jetstream/_stream_schedule.ts), recovered from the stored messages",
+);
 
 Deno.test("TestFileStoreCorruptionSetsHbitWithoutHeaders: a record flagged with headers but too short for them is rejected", () =>
   withFs({ subjects: [">"] }, (fs, ctx) => {
@@ -1312,7 +1327,10 @@ blocked(
   "TestFileStoreGeneratePerSubjectInfoFssNilOnError",
   "checks Go's per-block subject state (fss) after a cache error",
 );
-blocked("TestFileStoreSchedulingRecoveryAliasCorruption", "blocked: natsdeno has no message schedules");
+blocked(
+  "TestFileStoreSchedulingRecoveryAliasCorruption",
+  "blocked: the store keeps no message schedules (sched.db); natsdeno schedules them in the JetStream layer (src/jetstream/_stream_schedule.ts), recovered from the stored messages",
+);
 Deno.test("TestFileStoreConvertToEncryptedDoesNotResurrectXoredCache: a plain block converted at open is read back decrypted, never as stale or XORed bytes, and appends go on at the right keystream offset", () => {
   const ctx = new Ctx({ subjects: ["foo"] }, { blockSize: 8192 });
   try {
