@@ -99,6 +99,12 @@ export abstract class ConsumerBase implements StreamConsumer {
   protected _lastDelivery = 0;
   protected _lastDeliveryTs = 0n;
   protected _lastAckTs = 0n;
+  /** _burstNowNs's reading, valid until the microtask checkpoint after it (one synchronous burst). */
+  #burstNs = 0n;
+  #burstSet = false;
+  readonly #burstEnd = (): void => {
+    this.#burstSet = false;
+  };
   // Timers.
   protected _ptmr: TimerEntry | undefined;
   protected _ptmrAt = Infinity;
@@ -124,6 +130,19 @@ export abstract class ConsumerBase implements StreamConsumer {
   protected _wasPaused = false;
   /** Called when an inactive consumer should be deleted (set by the API layer). */
   onInactive: ((c: Consumer) => void) | undefined;
+
+  /**
+   * The wall clock in ns, read once per synchronous burst (the acks parsed from one read share it, as a
+   * delivery pass shares one reading) instead of once per call.
+   */
+  protected _burstNowNs(): bigint {
+    if (!this.#burstSet) {
+      this.#burstNs = nowNs();
+      this.#burstSet = true;
+      queueMicrotask(this.#burstEnd);
+    }
+    return this.#burstNs;
+  }
 
   constructor(o: ConsumerOpts) {
     this.jsa = o.jsa;

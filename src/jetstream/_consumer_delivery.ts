@@ -4,7 +4,7 @@
 
 import type { StoredMsg } from "../store/mod.ts";
 import { nowNs } from "./_headers.ts";
-import { encoder, putDecimal } from "../util/mod.ts";
+import { BigDecimalWriter, encoder, putDecimal } from "../util/mod.ts";
 import { statusHdr } from "./_consumer_util.ts";
 import { appendHdr, EMPTY, nuid } from "./_consumer_base.ts";
 import { ConsumerPull } from "./_consumer_pull.ts";
@@ -68,13 +68,13 @@ export abstract class ConsumerDelivery extends ConsumerPull {
         // consumer: once a request is there), not from the previous delivery.
         if (this._replayDue === 0) this._replayDue = now + Number((m.ts - this._replayLastTs) / 1_000_000n);
         if (this._replayDue - now > 1) {
-          this._held = next;
+          this._held = owned(next);
           return this._resumeAt(this._replayDue);
         }
       }
       const sz = this._deliver(m, dc, now);
       if (sz < 0) {
-        this._held = next;
+        this._held = owned(next);
         return;
       }
       msgs++;
@@ -167,8 +167,9 @@ export abstract class ConsumerDelivery extends ConsumerPull {
   protected _loadNext(start: number): StoredMsg | undefined {
     const f = this._filters;
     const store = this.stream.store;
-    if (f.length === 0) return store.loadNextMsg(">", start);
-    if (f.length === 1) return store.loadNextMsg(f[0], start);
+    // Borrowed: _deliver copies the bytes out before the next load; a message held for later is copied.
+    if (f.length === 0) return store.loadNextMsg(">", start, true);
+    if (f.length === 1) return store.loadNextMsg(f[0], start, true);
     return store.loadNextMsgMulti(f, start);
   }
 
@@ -177,10 +178,19 @@ export abstract class ConsumerDelivery extends ConsumerPull {
   #ackPre?: Uint8Array;
   #ackPreChars = 0;
   #subjBytes = new Map<string, Uint8Array>();
+  /** #ackHead's buffer, reused: every delivery path copies the line out before deliverHead returns. */
+  #ackBuf = new Uint8Array(256);
+  /** True while #ackBuf is being delivered (a nested delivery then builds into a buffer of its own). */
+  #ackBusy = false;
+  #tsDec = new BigDecimalWriter();
+  /** #ackHead's results besides the bytes: the subject's byte length and the reply's UTF-16 length. */
+  #ackSubjEnd = 0;
+  #ackChars = 0;
 
   /**
    * "<subject> $JS.ACK.<stream>.<consumer>.<dc>.<seq>.<dseq>.<ts>.<pending>" as bytes, built without a string
-   * round trip (subject bytes cached per subject); `chars` is the reply's length in UTF-16 units.
+   * round trip (subject bytes cached per subject); sets #ackSubjEnd and #ackChars (the reply's length in
+   * UTF-16 units).
    */
   #ackHead(
     subject: string,
@@ -189,7 +199,7 @@ export abstract class ConsumerDelivery extends ConsumerPull {
     dseq: number,
     ts: bigint,
     npc: number,
-  ): { head: Uint8Array; subjEnd: number; chars: number } {
+  ): Uint8Array {
     if (this.#ackPre === undefined) {
       const pre = `$JS.ACK.${this.stream.name}.${this.name}.`;
       this.#ackPre = encoder.encode(pre);
@@ -202,11 +212,15 @@ export abstract class ConsumerDelivery extends ConsumerPull {
       this.#subjBytes.set(subject, sb);
     }
     const pre = this.#ackPre;
-    const tss = ts.toString();
-    const out = new Uint8Array(sb.length + 1 + pre.length + tss.length + 4 * 24);
-    out.set(sb);
-    out[sb.length] = 0x20;
-    let o = sb.length + 1;
+    // Up to 21 characters for the timestamp and 16 for each safe integer, with the dots.
+    const need = sb.length + 1 + pre.length + 5 * 24;
+    let out = this.#ackBuf;
+    if (this.#ackBusy) out = new Uint8Array(need);
+    else if (out.length < need) out = this.#ackBuf = new Uint8Array(Math.max(need, 2 * out.length));
+    const sl = sb.length;
+    for (let i = 0; i < sl; i++) out[i] = sb[i];
+    out[sl] = 0x20;
+    let o = sl + 1;
     out.set(pre, o);
     o += pre.length;
     const start = o;
@@ -216,10 +230,12 @@ export abstract class ConsumerDelivery extends ConsumerPull {
     out[o++] = 0x2e;
     o = putDecimal(out, o, dseq);
     out[o++] = 0x2e;
-    for (let i = 0; i < tss.length; i++) out[o++] = tss.charCodeAt(i);
+    o = this.#tsDec.put(out, o, ts);
     out[o++] = 0x2e;
     o = putDecimal(out, o, npc);
-    return { head: out.subarray(0, o), subjEnd: sb.length, chars: this.#ackPreChars + (o - start) };
+    this.#ackSubjEnd = sl;
+    this.#ackChars = this.#ackPreChars + (o - start);
+    return out.subarray(0, o);
   }
 
   /** Sends one message; returns its size, or -1 when no pull request could take it. */
@@ -230,21 +246,21 @@ export abstract class ConsumerDelivery extends ConsumerPull {
     // The pending count a pull request's min_pending sees still includes this message.
     const npcBefore = this._npc;
     if (dc === 1 && this._npc > 0 && seq <= this._npf) this._npc--;
-    const ack = this.#ackHead(m.subject, dc, seq, dseq, m.ts, this._npc);
+    const head = this.#ackHead(m.subject, dc, seq, dseq, m.ts, this._npc);
     let hdr = m.hdr;
     let payload = m.msg;
     if (c.headers_only) {
       hdr = appendHdr(hdr, `Nats-Msg-Size: ${payload.length}\r\n`);
       payload = EMPTY;
     }
-    const sz = m.subject.length + ack.chars + (hdr?.length ?? 0) + payload.length;
+    const sz = m.subject.length + this.#ackChars + (hdr?.length ?? 0) + payload.length;
     let target: string;
     let pinId = "";
     // A pull request whose batch ended with max_bytes left: told so after this message.
     let batchDone: WaitingRequest | undefined;
     if (c.deliver_subject) target = c.deliver_subject;
     else {
-      const wr = this._nextWaiting(sz, npcBefore);
+      const wr = this._nextWaiting(sz, npcBefore, now);
       if (wr === undefined) {
         if (dc === 1 && seq <= this._npf) this._npc++;
         return -1;
@@ -273,7 +289,13 @@ export abstract class ConsumerDelivery extends ConsumerPull {
     if (pinId !== "") hdr = appendHdr(hdr, `Nats-Pin-Id: ${pinId}\r\n`);
     this._dseq++;
     if (seq > this._dss) this._dss = seq;
-    this.jsa.client.deliverHead(target, m.subject, ack.head, ack.subjEnd, hdr, payload);
+    const nested = this.#ackBusy;
+    this.#ackBusy = true;
+    try {
+      this.jsa.client.deliverHead(target, m.subject, head, this.#ackSubjEnd, hdr, payload);
+    } finally {
+      this.#ackBusy = nested;
+    }
     if (batchDone !== undefined) {
       this._status(target, "409 Batch Completed", [
         ["Nats-Pending-Messages", String(batchDone.n)],
@@ -336,4 +358,10 @@ export abstract class ConsumerDelivery extends ConsumerPull {
       // Store refusals (ack none redelivery, not pending) match the reference's ignored errors.
     }
   }
+}
+
+/** A delivery with its own copies of a borrowed message's bytes (see StreamStore.loadNextMsg). */
+function owned(next: { m: StoredMsg; dc: number }): { m: StoredMsg; dc: number } {
+  const m = next.m;
+  return { m: { ...m, hdr: m.hdr?.slice(), msg: m.msg.slice() }, dc: next.dc };
 }

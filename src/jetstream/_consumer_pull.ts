@@ -143,13 +143,12 @@ export abstract class ConsumerPull extends ConsumerPush {
 
   /**
    * The request the next message of `size` bytes goes to, or undefined (requests may be dropped). `npc` is
-   * the pending count with that message, for overflow's min_pending.
+   * the pending count with that message, for overflow's min_pending; `now` is the delivery pass's clock.
    */
-  protected _nextWaiting(size: number, npc = this._npc): WaitingRequest | undefined {
+  protected _nextWaiting(size: number, npc = this._npc, now = performance.now()): WaitingRequest | undefined {
     const w = this.waiting!;
     const c = this.config;
     const pp = c.priority_policy ?? "none";
-    const now = performance.now();
     let reqs = w.all();
     if (pp === "prioritized" && reqs.length > 1) reqs = [...reqs].sort((a, b) => a.priority - b.priority);
     // Removing from the live queue shifts the rest left: step back so no request is skipped.

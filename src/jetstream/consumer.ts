@@ -117,7 +117,7 @@ export class Consumer extends ConsumerDelivery {
       default:
         return;
     }
-    this._lastAckTs = nowNs();
+    this._lastAckTs = this._burstNowNs();
     try {
       this.store.updateAcks(dseq, sseq);
     } catch {

@@ -54,6 +54,14 @@ export class BlockSlab extends Slab {
     return d === undefined ? undefined : d.slice(off, off + n);
   }
 
+  /** A view into the cached block, without the copy (see Slab.view); its buffer is not recycled meanwhile. */
+  override view(off: number, n: number): Uint8Array | undefined {
+    const d = this.bytes(off);
+    if (d === undefined) return undefined;
+    this.cache.lend(d);
+    return d.subarray(off, off + n);
+  }
+
   override get external(): boolean {
     return true;
   }
@@ -94,6 +102,14 @@ export class BlockCache {
     readonly load: (s: BlockSlab, pool: BufferPool) => Uint8Array,
     readonly idleMs = BLOCK_CACHE_IDLE_MS,
   ) {}
+
+  /** The block buffer of the last view lent out: when evicted it is left to the GC, not read into again. */
+  #lent: ArrayBufferLike | undefined;
+
+  /** Notes that a view into `d` was handed out (Slab.view). */
+  lend(d: Uint8Array): void {
+    this.#lent = d.buffer;
+  }
 
   /** Bytes held. */
   get size(): number {
@@ -169,7 +185,7 @@ export class BlockCache {
   /** Keeps a buffer nothing else references as a spare (the larger ones win). */
   #recycle(d: Uint8Array): void {
     const buf = d.buffer as ArrayBuffer;
-    if (buf.byteLength < SPARE_MIN) return;
+    if (buf.byteLength < SPARE_MIN || buf === this.#lent) return;
     const sp = this.#spares;
     if (sp.length < SPARES) {
       sp.push(new Uint8Array(buf));

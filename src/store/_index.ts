@@ -45,6 +45,15 @@ export class Slab {
     return this.buf.subarray(off, off + n);
   }
 
+  /**
+   * The `n` bytes of the record at `off` for a reader that is done with them before its next call into the
+   * store (a consumer copying a message into outbound buffers): may be a view into a buffer read() would
+   * copy out of. Here, as read().
+   */
+  view(off: number, n: number): Uint8Array | undefined {
+    return this.read(off, n);
+  }
+
   /** True when the bytes live elsewhere (FileStore's sealed blocks): never relocated. */
   get external(): boolean {
     return false;

@@ -264,9 +264,9 @@ export class MemStore implements StreamStore {
     return p < 0 ? undefined : toStored(this.#all, p);
   }
 
-  loadNextMsg(filter: string, start: number): StoredMsg | undefined {
+  loadNextMsg(filter: string, start: number, borrow = false): StoredMsg | undefined {
     const p = this.#nextRec(filter, start);
-    return p < 0 ? undefined : toStored(this.#all, p);
+    return p < 0 ? undefined : toStored(this.#all, p, borrow);
   }
 
   loadLastMsg(subject: string): StoredMsg | undefined {
@@ -1088,9 +1088,10 @@ function matchesAny(f: AnyFilter, ss: SubjState): boolean {
   return false;
 }
 
-function toStored(all: RecIndex, p: number): StoredMsg | undefined {
+function toStored(all: RecIndex, p: number, borrow = false): StoredMsg | undefined {
   const hl = all.hdrLen[p];
-  const buf = all.slab[p]!.read(all.off[p], hl + all.msgLen[p]);
+  const n = hl + all.msgLen[p];
+  const buf = borrow ? all.slab[p]!.view(all.off[p], n) : all.slab[p]!.read(all.off[p], n);
   if (buf === undefined) return undefined;
   return {
     subject: all.ss[p]!.subj,

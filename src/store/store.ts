@@ -159,8 +159,12 @@ export interface StreamStore {
 
   /** The message at `seq`, or undefined when absent (deleted, purged, never stored). */
   loadMsg(seq: number): StoredMsg | undefined;
-  /** The first message at or after `start` whose subject matches `filter` ("" or ">" = all). */
-  loadNextMsg(filter: string, start: number): StoredMsg | undefined;
+  /**
+   * The first message at or after `start` whose subject matches `filter` ("" or ">" = all). `borrow`: the
+   * caller is done with hdr and msg before its next call into the store (they may be views into a cached
+   * block instead of copies).
+   */
+  loadNextMsg(filter: string, start: number, borrow?: boolean): StoredMsg | undefined;
   /** The last message on `subject` (may be a wildcard; "" = any), or undefined. */
   loadLastMsg(subject: string): StoredMsg | undefined;
   /**

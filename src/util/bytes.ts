@@ -55,3 +55,42 @@ export function putDecimal(out: Uint8Array, off: number, v: number): number {
   }
   return off + digits;
 }
+
+const BILLION = 1_000_000_000n;
+
+/**
+ * Writes bigints' decimal digits (as String(v)) without a string per value, for runs of nearby values such as
+ * ns timestamps: the digits above the last nine are kept from the previous value, so a value within the same
+ * 1e9 span costs one subtraction. Negative values take the String path.
+ */
+export class BigDecimalWriter {
+  /** The cached high part times 1e9 (0n: the digits of values below 1e9 are not padded). */
+  #base = 0n;
+  #hi: Uint8Array = new Uint8Array(0);
+
+  /** Writes `v` at `off` in `out` (room for its digits needed); returns the end. */
+  put(out: Uint8Array, off: number, v: bigint): number {
+    let lo = Number(v - this.#base);
+    if (!(lo >= 0 && lo < 1e9)) {
+      if (v < 0n) {
+        const s = v.toString();
+        for (let i = 0; i < s.length; i++) out[off++] = s.charCodeAt(i);
+        return off;
+      }
+      const hi = v / BILLION;
+      this.#base = hi * BILLION;
+      this.#hi = hi === 0n ? new Uint8Array(0) : encoder.encode(hi.toString());
+      lo = Number(v - this.#base);
+    }
+    const h = this.#hi;
+    if (h.length === 0) return putDecimal(out, off, lo);
+    for (let i = 0; i < h.length; i++) out[off + i] = h[i];
+    off += h.length;
+    for (let i = off + 8; i >= off; i--) {
+      const q = Math.floor(lo / 10);
+      out[i] = 0x30 + (lo - q * 10);
+      lo = q;
+    }
+    return off + 9;
+  }
+}
