@@ -47,13 +47,34 @@ export function putDecimal(out: Uint8Array, off: number, v: number): number {
     out[off] = 0x30 + v;
     return off + 1;
   }
-  let digits = 0;
-  for (let t = v; t > 0; t = Math.floor(t / 10)) digits++;
-  for (let i = digits - 1; i >= 0; i--) {
-    out[off + i] = 0x30 + (v % 10);
-    v = Math.floor(v / 10);
+  if (v < 0x80000000) {
+    // Small integer arithmetic, and the length from comparisons instead of a division loop.
+    const end = off + smallDigits(v);
+    let x = v | 0;
+    let i = end - 1;
+    while (x >= 10) {
+      const q = (x / 10) | 0;
+      out[i--] = 0x30 + (x - q * 10);
+      x = q;
+    }
+    out[i] = 0x30 + x;
+    return end;
+  }
+  let digits = 10;
+  for (let t = Math.floor(v / 1e10); t > 0; t = Math.floor(t / 10)) digits++;
+  for (let i = off + digits - 1; i >= off; i--) {
+    const q = Math.floor(v / 10);
+    out[i] = 0x30 + (v - q * 10);
+    v = q;
   }
   return off + digits;
+}
+
+/** Decimal digits of 10 <= v < 2^31, by comparisons. */
+function smallDigits(v: number): number {
+  if (v < 10000) return v < 100 ? 2 : v < 1000 ? 3 : 4;
+  if (v < 10000000) return v < 100000 ? 5 : v < 1000000 ? 6 : 7;
+  return v < 100000000 ? 8 : v < 1000000000 ? 9 : 10;
 }
 
 const BILLION = 1_000_000_000n;
@@ -86,10 +107,11 @@ export class BigDecimalWriter {
     if (h.length === 0) return putDecimal(out, off, lo);
     for (let i = 0; i < h.length; i++) out[off + i] = h[i];
     off += h.length;
+    let x = lo | 0;
     for (let i = off + 8; i >= off; i--) {
-      const q = Math.floor(lo / 10);
-      out[i] = 0x30 + (lo - q * 10);
-      lo = q;
+      const q = (x / 10) | 0;
+      out[i] = 0x30 + (x - q * 10);
+      x = q;
     }
     return off + 9;
   }

@@ -79,10 +79,16 @@ Deno.test("BigDecimalWriter: random 64-bit values and runs of nearby timestamps,
   }
 });
 
-Deno.test("putDecimal: as String for safe integers", () => {
-  const out = new Uint8Array(32);
-  for (const v of [0, 1, 9, 10, 99, 100, 123456789, 2 ** 32, 2 ** 53 - 1]) {
-    const end = putDecimal(out, 0, v);
-    assertEquals(new TextDecoder().decode(out.subarray(0, end)), String(v));
-  }
+Deno.test("putDecimal: as String for safe integers (each power of ten and its neighbours, random)", () => {
+  const out = new Uint8Array(32).fill(0x78);
+  const check = (v: number) => {
+    out.fill(0x78);
+    const end = putDecimal(out, 2, v);
+    assertEquals(new TextDecoder().decode(out.subarray(2, end)), String(v));
+    assertEquals(out[end], 0x78, "wrote past the returned end");
+    assertEquals(out[1], 0x78, "wrote before the offset");
+  };
+  for (const v of [0, 1, 9, 2 ** 31 - 1, 2 ** 31, 2 ** 32 - 1, 2 ** 32, 2 ** 53 - 1]) check(v);
+  for (let p = 10; p <= 1e15; p *= 10) for (const v of [p - 1, p, p + 1]) check(v);
+  for (let i = 0; i < 200_000; i++) check(Math.floor(Math.random() * 2 ** (Math.random() * 53)));
 });
