@@ -875,21 +875,9 @@ async function directMultiLast(jsa: JsAccount, s: Stream, reply: string, r: MsgG
   }
   // A bound before the first message leaves nothing (upTo 0), not everything.
   const bounded = (r.up_to_seq ?? 0) > 0 || !!r.up_to_time;
-  const seqs: number[] = [];
-  for (const f of bounded && upTo <= 0 ? [] : r.multi_last ?? []) {
-    for (const subj of s.store.subjectsState(f).keys()) {
-      let m = s.store.loadLastMsg(subj);
-      if (m && upTo > 0 && m.seq > upTo) {
-        // Walk back to the last message on the subject at or below up_to_seq.
-        let p = s.store.loadPrevMsg(upTo);
-        while (p !== undefined && p.subject !== subj) p = s.store.loadPrevMsg(p.seq - 1);
-        m = p;
-      }
-      if (m) seqs.push(m.seq);
-    }
-  }
+  const seqs = bounded && upTo <= 0 ? [] : s.store.multiLastSeqs(r.multi_last ?? [], upTo, 0);
   const from = r.seq ?? 0;
-  const all = [...new Set(seqs)].filter((q) => q >= from).sort((a, b) => a - b);
+  const all = from > 0 ? seqs.filter((q) => q >= from) : seqs;
   const batch = r.batch ?? 0;
   if (all.length === 0) return status(client, reply, "404 No Results");
   if (all.length > MAX_NAMES && batch === 0) return status(client, reply, "413 Too Many Results");

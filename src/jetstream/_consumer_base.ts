@@ -422,12 +422,12 @@ export abstract class ConsumerBase implements StreamConsumer {
       // Pending acks of messages the purge removed are gone too (the ack floor moves past them).
       const store = this.stream.store;
       for (const seq of [...this._pending.keys()]) {
-        if (store.loadMsg(seq) !== undefined) continue;
+        if (store.hasMsg(seq)) continue;
         this._pending.delete(seq);
         this._rdc.delete(seq);
       }
       for (const seq of [...this._exceeded.keys()]) {
-        if (store.loadMsg(seq) === undefined) this._exceeded.delete(seq);
+        if (!store.hasMsg(seq)) this._exceeded.delete(seq);
       }
       this._rdq = this._rdq.filter((s) => this._pending.has(s));
       this._rdqSet = new Set(this._rdq);

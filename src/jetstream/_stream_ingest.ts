@@ -192,8 +192,13 @@ export abstract class StreamIngest extends StreamBase {
     }
 
     const storeSubject = this._ingestTransform?.match(subject) ?? subject;
-    // A file record of 32 MiB or more reads back as corrupt (the reference's rlBadThresh): refuse it here.
-    if (cfg.storage === "file" && fileStoreMsgSize(storeSubject, hdr, body) >= FILE_RECORD_LIMIT) {
+    // A file record of 32 MiB or more reads back as corrupt (the reference's rlBadThresh): refuse it here. The
+    // exact size (a UTF-8 length of the subject) only for a message near the limit: at most 3 bytes per unit.
+    if (
+      cfg.storage === "file" &&
+      (hdr?.length ?? 0) + body.length + 3 * storeSubject.length + 34 >= FILE_RECORD_LIMIT &&
+      fileStoreMsgSize(storeSubject, hdr, body) >= FILE_RECORD_LIMIT
+    ) {
       return this._replyErr(r, newJSError("JSStreamStoreFailedF", { err: "message too large" }));
     }
     // The store copies what it keeps, so the views go in as they are.

@@ -253,23 +253,7 @@ export class BlockFiles {
       if (r.resealed !== undefined) writeFileDurable(p, r.resealed);
       return r.key;
     }
-    let best: { path: string; bytes: Uint8Array; key: BlockKey; resealed?: Uint8Array } | undefined;
-    let bestLen = -1;
-    for (const path of [p, ...alts]) {
-      let bytes: Uint8Array;
-      try {
-        bytes = fs.readFileSync(path);
-      } catch {
-        continue;
-      }
-      const r = openBlockKey(this.keys!, idx, bytes);
-      if (r === undefined) continue;
-      const n = this.#goodPrefix(idx, raw, r.key);
-      if (n > bestLen) {
-        best = { path, bytes, ...r };
-        bestLen = n;
-      }
-    }
+    const best = this.#bestKey(idx, raw, [p, ...alts], -1);
     if (best === undefined) throw new StoreError("corrupt", `cannot open block key ${p}`);
     if (best.path !== p) {
       this.log?.warn(
@@ -287,23 +271,7 @@ export class BlockFiles {
    * longer run of good records wins, plain on a tie. A key that wins becomes <N>.key.
    */
   #plainOrTmp(idx: number, raw: Uint8Array, alts: string[]): BlockKey | undefined {
-    let best: { path: string; bytes: Uint8Array; key: BlockKey; resealed?: Uint8Array } | undefined;
-    let bestLen = this.#goodPrefix(idx, raw, undefined);
-    for (const path of alts) {
-      let bytes: Uint8Array;
-      try {
-        bytes = fs.readFileSync(path);
-      } catch {
-        continue;
-      }
-      const r = openBlockKey(this.keys!, idx, bytes);
-      if (r === undefined) continue;
-      const n = this.#goodPrefix(idx, raw, r.key);
-      if (n > bestLen) {
-        best = { path, bytes, ...r };
-        bestLen = n;
-      }
-    }
+    const best = this.#bestKey(idx, raw, alts, this.#goodPrefix(idx, raw, undefined));
     if (best !== undefined) writeFileDurable(this.keyPath(idx), best.resealed ?? best.bytes);
     for (const x of alts) fs.rmSync(x, { force: true });
     if (alts.length > 0) syncDir(this.mdir);
@@ -338,6 +306,36 @@ export class BlockFiles {
     } catch (err) {
       throw ioError(`encrypting ${bp}`, err);
     }
+  }
+
+  /**
+   * Of the key files at `paths` that open, the one that reads the longest run of good records from the start
+   * of block file `raw`, when longer than `floor` bytes (the earlier path wins a tie); undefined when none.
+   */
+  #bestKey(
+    idx: number,
+    raw: Uint8Array,
+    paths: string[],
+    floor: number,
+  ): { path: string; bytes: Uint8Array; key: BlockKey; resealed?: Uint8Array } | undefined {
+    let best: { path: string; bytes: Uint8Array; key: BlockKey; resealed?: Uint8Array } | undefined;
+    let bestLen = floor;
+    for (const path of paths) {
+      let bytes: Uint8Array;
+      try {
+        bytes = fs.readFileSync(path);
+      } catch {
+        continue;
+      }
+      const r = openBlockKey(this.keys!, idx, bytes);
+      if (r === undefined) continue;
+      const n = this.#goodPrefix(idx, raw, r.key);
+      if (n > bestLen) {
+        best = { path, bytes, ...r };
+        bestLen = n;
+      }
+    }
+    return best;
   }
 
   /** Plain bytes of good records from the start of block file `raw` read with `key` (0 when none). */

@@ -293,7 +293,7 @@ export class MemStore implements StreamStore {
     else if (!subjectHasWildcard(filter)) {
       const s = this.#subjects.get(filter)?.list.prevFrom(start) ?? -1;
       p = s < 0 ? -1 : this.#all.find(s);
-    } else p = this.#prevRecAny(anyFilter([filter])!, start);
+    } else p = this.#prevRecAny(splitFilters([filter])!, start);
     return p < 0 ? undefined : toStored(this.#all, p);
   }
 
@@ -829,8 +829,7 @@ export class MemStore implements StreamStore {
   protected journalTruncate(_seq: number): void {}
   protected journalSkip(_seq: number, _num: number, _ts: bigint): void {}
 
-  /** True when the message at `seq` is stored (without loading its bytes). */
-  protected hasMsg(seq: number): boolean {
+  hasMsg(seq: number): boolean {
     return this.#all.find(seq) >= 0;
   }
 
@@ -1066,8 +1065,20 @@ interface AnyFilter {
   wilds: string[];
 }
 
+/**
+ * The split of each filter list seen (a list is not changed once passed): a consumer passes the same list for
+ * every message it loads.
+ */
+const SPLITS = new WeakMap<readonly string[], AnyFilter | null>();
+
 /** Splits `filters`; undefined when they match every subject (one is "" or ">", or there are none). */
 function anyFilter(filters: readonly string[]): AnyFilter | undefined {
+  let f = SPLITS.get(filters);
+  if (f === undefined) SPLITS.set(filters, f = splitFilters(filters) ?? null);
+  return f ?? undefined;
+}
+
+function splitFilters(filters: readonly string[]): AnyFilter | undefined {
   if (filters.length === 0) return undefined;
   const f: AnyFilter = { lits: new Set(), wilds: [] };
   for (const x of filters) {

@@ -159,6 +159,8 @@ export interface StreamStore {
 
   /** The message at `seq`, or undefined when absent (deleted, purged, never stored). */
   loadMsg(seq: number): StoredMsg | undefined;
+  /** True when the message at `seq` is stored; reads no bytes (loadMsg would read a FileStore block). */
+  hasMsg(seq: number): boolean;
   /**
    * The first message at or after `start` whose subject matches `filter` ("" or ">" = all). `borrow`: the
    * caller is done with hdr and msg before its next call into the store (they may be views into a cached
@@ -175,7 +177,8 @@ export interface StreamStore {
   /**
    * The first message at or after `start` whose subject matches any of `filters` (an empty list, or one
    * that holds "" or ">", matches all). Answered from the per-subject index: only the found message is
-   * read (Go LoadNextMsgMulti, which takes a sublist of the filters).
+   * read (Go LoadNextMsgMulti, which takes a sublist of the filters). A list is not changed once passed (its
+   * split into literals and wildcards is kept for the next call with the same list).
    */
   loadNextMsgMulti(filters: readonly string[], start: number): StoredMsg | undefined;
   /** The last message at or before `start` matching any of `filters`, as loadNextMsgMulti (Go LoadPrevMsgMulti). */
