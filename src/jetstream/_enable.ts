@@ -2,7 +2,7 @@
 
 import * as fs from "node:fs";
 import type { Server } from "../server/mod.ts";
-import { accountLimitsFromConfig, JetStream, type JetStreamDeps, JS_API_LEVEL } from "./jetstream.ts";
+import { accountLimitsFromConfig, JetStream, type JetStreamDeps } from "./jetstream.ts";
 import { fixStoreDir } from "./_store_dir_fix.ts";
 
 /** Starts JetStream on `server` (logs the banner, enables accounts) and registers its server hooks. */
@@ -43,7 +43,6 @@ export function enableJetStream(server: Server, deps: JetStreamDeps = {}): JetSt
       }
       return undefined;
     },
-    apiLevel: JS_API_LEVEL,
     impl: js,
   };
   return js;

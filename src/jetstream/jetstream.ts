@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { tmpdir } from "node:os";
 import type { Account, Client, Server, Subscription } from "../server/mod.ts";
 import type { StoreConfig, StreamStore } from "../store/mod.ts";
+import { JS_API_LEVEL } from "../protocol/mod.ts";
 import { type ApiError, newJSError } from "./api_errors.ts";
 import { ApiDispatcher, subscribeAccountPurge, subscribeMirrorDirect } from "./_api.ts";
 import { registerConsumerApi } from "./_consumer_api.ts";
@@ -22,12 +23,8 @@ export interface JetStreamDeps {
   newStreamStore?: StreamStoreFactory;
 }
 
-/**
- * The API level natsdeno implements (ADR-44): level 2 brings atomic batches, counters, schedules and the
- * prioritized policy, all served; level 3 and up need fast batches and ack flow control, which are not.
- * Gates Nats-Required-Api-Level; sent as `api_lvl` in INFO and as `api.level` in /varz, /jsz and account info.
- */
-export const JS_API_LEVEL = 2;
+/** The API level served (src/protocol): gates Nats-Required-Api-Level; `api.level` in /varz, /jsz, account info. */
+export { JS_API_LEVEL };
 
 /** JetStream account limits; -1 = unlimited. */
 export interface JsLimits {

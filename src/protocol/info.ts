@@ -27,7 +27,7 @@ export interface ServerInfo {
   "connect_urls"?: string[];
   "ws_connect_urls"?: string[];
   ldm?: boolean;
-  /** The JetStream API level (ADR-44) the server serves; sent when JetStream is on. */
+  /** The JetStream API level (ADR-44) the server serves; in every INFO, as the reference sends it. */
   "api_lvl"?: number;
   /** The server's public curve key for sealed authorization callout requests. */
   xkey?: string;
@@ -66,4 +66,10 @@ export const CLIENT_PROTO_INFO = 1;
  * release since 2.9.
  */
 export const VERSION = "2.12.0";
+/**
+ * The JetStream API level (ADR-44) of that release, which natsdeno serves: level 2 brings atomic batches,
+ * counters, schedules and the prioritized policy; level 3 and up need fast batches and ack flow control, which
+ * natsdeno does not have. Sent as `api_lvl` in every INFO (JetStream on or not, as the reference).
+ */
+export const JS_API_LEVEL = 2;
 export const PROTO = 1;

@@ -2,7 +2,7 @@
 // Behaviour follows nats-server server/server.go.
 
 import { formatDuration, Logger, Timers } from "../util/mod.ts";
-import { PROTO, type ServerInfo, VERSION } from "../protocol/mod.ts";
+import { JS_API_LEVEL, PROTO, type ServerInfo, VERSION } from "../protocol/mod.ts";
 import { ClientAuth, newNonce } from "../auth/mod.ts";
 import { diffOptions, type Options, validateOptions } from "../config/mod.ts";
 import {
@@ -52,8 +52,6 @@ export interface JetStreamHooks {
   enabled?(): boolean;
   /** The first problem /healthz reports (e.g. a stream that could not be recovered), or undefined. */
   healthError?(): string | undefined;
-  /** The JetStream API level served (ADR-44), sent as `api_lvl` in INFO. */
-  readonly apiLevel: number;
   /** The JetStream instance, for code that imports src/jetstream. */
   readonly impl: unknown;
 }
@@ -387,7 +385,7 @@ export class Server {
       "client_ip": c.host,
       nonce: c.nonce,
       ldm: this.ldm || undefined,
-      "api_lvl": this.jetStream?.apiLevel,
+      "api_lvl": JS_API_LEVEL,
       xkey: (this.operator?.callout ?? this.authCallout)?.xkeyPub,
     };
     return `INFO ${JSON.stringify(info)} \r\n`;

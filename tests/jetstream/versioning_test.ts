@@ -217,10 +217,10 @@ Deno.test("versioning: INFO carries version 2.12.0 and api_lvl; /varz, /jsz and 
   assertEquals(jsz.account_details[0].api.level, 0);
 });
 
-Deno.test("versioning: no api_lvl in INFO without JetStream", async () => {
+Deno.test("versioning: INFO carries api_lvl without JetStream too (the reference sets it in every INFO)", async () => {
   await using s = await runRealJs({ jetStream: false }, "natsdeno-jsver-");
   await using nc = await clientFor(s);
   const info = (nc as unknown as { info: Record<string, unknown> }).info;
-  assertEquals(info["api_lvl"], undefined);
+  assertEquals(info["api_lvl"], 2);
   assertEquals(info.jetstream, undefined);
 });
