@@ -23,7 +23,8 @@ export interface RefServer extends AsyncDisposable {
   port: number;
 }
 
-function freePort(): number {
+/** A loopback TCP port nobody listens on right now. */
+export function freePort(): number {
   const ln = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (ln.addr as Deno.NetAddr).port;
   ln.close();

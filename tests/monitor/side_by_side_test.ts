@@ -2,17 +2,10 @@
 // same client, comparing the JSON shape (keys, their order and value types) of the monitoring endpoints.
 
 import { assertEquals } from "@std/assert";
-import { natsServerPath, runRefServer } from "../_helpers/ref_server.ts";
+import { freePort, natsServerPath, runRefServer } from "../_helpers/ref_server.ts";
 import { runServer } from "../_helpers/server.ts";
 
 const EXE = natsServerPath();
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const p = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return p;
-}
 
 /** The JSON's shape: objects keep their keys in order, arrays show their first element, leaves their type. */
 function shape(v: unknown): unknown {

@@ -2,13 +2,24 @@
 // a store in a temp directory that can be reopened, the cipher × compression permutations of Go's
 // testFileStoreAllPermutations, and readers of the files a store leaves on disk.
 import { FileStore, type FileStoreOptions, type FsEncryption } from "../../src/store/filestore.ts";
-import type { StoreConfig, StreamState } from "../../src/store/store.ts";
+import { type StoreConfig, StoreError, type StreamState } from "../../src/store/store.ts";
 import { sha256Key } from "../../src/store/_fs_crypto.ts";
 import { type Rec, scanBlock } from "../../src/store/msg_block.ts";
 import { storeConfig } from "./store_suite.ts";
 import { delay } from "../_helpers/server.ts";
 
 export const QUIET = { warn: () => {}, error: () => {} };
+
+/** The code of the StoreError `fn` throws ("" when it throws none); other errors are rethrown. */
+export function storeErrCode(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof StoreError) return err.code;
+    throw err;
+  }
+  return "";
+}
 
 /** One of Go's store permutations (cipher × compression). */
 export interface Perm {

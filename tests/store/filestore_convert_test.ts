@@ -5,16 +5,16 @@
 // server with the official client, and from a plain store nats-server 2.9.10 wrote (skipped when absent).
 
 import { assert, assertEquals, assertThrows } from "@std/assert";
-import { connect, headers, type NatsConnection } from "@nats-io/transport-node";
+import { connect, headers } from "@nats-io/transport-node";
 import { AckPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { FileStore, type FileStoreOptions, type FsEncryption } from "../../src/store/filestore.ts";
 import { type ConsumerStoreConfig, type StoreConfig, StoreError } from "../../src/store/store.ts";
 import { b, s, storeConfig } from "./store_suite.ts";
 import { defaultOptions, startServer } from "../../src/natsdeno.ts";
-import { loadOptions } from "../../src/config/mod.ts";
 import { Logger } from "../../src/util/mod.ts";
 import { natsServerPath } from "../_helpers/ref_server.ts";
-import { checkFor, runServer } from "../_helpers/server.ts";
+import { api, withGo, withNatsdeno } from "./_conf_servers.ts";
+import { checkFor } from "../_helpers/server.ts";
 
 // deno-lint-ignore no-explicit-any
 type Json = any;
@@ -337,24 +337,6 @@ for (const cipher of CIPHERS) {
   });
 }
 
-/** Runs natsdeno with a config file's `jetstream` block until `fn` returns. */
-async function withNatsdeno<T>(jsConf: string, fn: (c: NatsConnection) => Promise<T>): Promise<T> {
-  const dir = await Deno.makeTempDir({ prefix: "natsdeno-fsconv-conf-" });
-  try {
-    await Deno.writeTextFile(`${dir}/s.conf`, `listen: 127.0.0.1:-1\n${jsConf}\n`);
-    const opts = loadOptions(["-c", `${dir}/s.conf`]).opts;
-    await using srv = await runServer({ ...opts, port: 0 });
-    const c = await connect({ servers: `127.0.0.1:${srv.port}` });
-    try {
-      return await fn(c);
-    } finally {
-      await c.close();
-    }
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
 Deno.test("natsdeno started with jetstream { key } on a plain store encrypts it and serves every message and the consumer", async () => {
   const root = tmp();
   const notices: string[] = [];
@@ -438,19 +420,6 @@ Deno.test("natsdeno started with jetstream { key } on a plain store encrypts it 
   }
 });
 
-function freePort(): number {
-  const ln = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (ln.addr as Deno.NetAddr).port;
-  ln.close();
-  return port;
-}
-
-async function api(c: NatsConnection, subject: string, body?: unknown): Promise<Json> {
-  const data = body === undefined ? new Uint8Array(0) : b(JSON.stringify(body));
-  const m = await c.request(subject, data, { timeout: 3_000 });
-  return JSON.parse(s(m.data));
-}
-
 Deno.test("a plain store nats-server 2.9.10 wrote is encrypted by natsdeno opened with a key", async () => {
   const exe = natsServerPath();
   if (exe === undefined) {
@@ -460,18 +429,9 @@ Deno.test("a plain store nats-server 2.9.10 wrote is encrypted by natsdeno opene
   }
   const root = tmp();
   try {
-    const port = freePort();
-    await Deno.writeTextFile(
-      `${root}/s.conf`,
-      `listen: 127.0.0.1:${port}\njetstream: {store_dir: '${root}'}\n`,
-    );
-    const child = new Deno.Command(exe, { args: ["-c", `${root}/s.conf`], stdout: "null", stderr: "null" })
-      .spawn();
     const msgs: Json[] = [];
     let ci0: Json;
-    try {
-      await checkFor(5_000, 20, async () => (await Deno.connect({ hostname: "127.0.0.1", port })).close());
-      const c = await connect({ servers: `127.0.0.1:${port}` });
+    await withGo(exe, `jetstream: {store_dir: '${root}'}`, async (c) => {
       const cr = await api(c, "$JS.API.STREAM.CREATE.TEST", {
         name: "TEST",
         subjects: ["topsecret.*"],
@@ -512,11 +472,7 @@ Deno.test("a plain store nats-server 2.9.10 wrote is encrypted by natsdeno opene
       for (let seq = 1; seq <= 100; seq++) {
         msgs.push((await api(c, "$JS.API.STREAM.MSG.GET.TEST", { seq })).message);
       }
-      await c.close();
-    } finally {
-      child.kill("SIGTERM");
-      await child.status;
-    }
+    });
     const sdir = `${root}/jetstream/$G/streams/TEST`;
     assertThrows(() => assertNoClear(sdir, ["topsecret", "PAYLOADPLAIN", "hdrvalue"]));
     const jsConf = `jetstream: {store_dir: '${root}', key: "conv-s3cr3t", cipher: aes}`;

@@ -13,6 +13,7 @@
 import { assert, assertEquals, assertMatch } from "@std/assert";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { jetstream, JetStreamApiError, type JetStreamClient, jetstreamManager } from "@nats-io/jetstream";
+import { freePort } from "../_helpers/ref_server.ts";
 
 const te = new TextEncoder();
 const td = new TextDecoder();
@@ -52,13 +53,6 @@ const HAVE_SHIM = SHIM !== "";
 globalThis.addEventListener("unload", () => {
   if (HAVE_SHIM) Deno.removeSync(SHIM.slice(0, SHIM.lastIndexOf("/")), { recursive: true });
 });
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const p = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return p;
-}
 
 /** A natsdeno server process on 127.0.0.1, with the shim loaded when `shim` is given. */
 class ServerProc {
@@ -276,6 +270,13 @@ async function setup(prefix: string) {
 }
 
 /** kill -9, then a restart without the shim; the new server and a connection to it. */
+/** Kills the server and removes its store (kept when FS_KEEP is set, to look at after a failure). */
+async function teardown(srv: ServerProc, dir: string): Promise<void> {
+  srv.kill("SIGKILL");
+  await srv.status;
+  if (!Deno.env.get("FS_KEEP")) Deno.removeSync(dir, { recursive: true });
+}
+
 async function killAndRestart(srv: ServerProc, dir: string, ...conns: NatsConnection[]) {
   srv.kill("SIGKILL");
   await srv.status;
@@ -386,9 +387,7 @@ Deno.test({
           `restart, ${readShimLog(shim.log).filter((c) => c.failed).length} syncs failed by the shim`,
       );
     } finally {
-      srv.kill("SIGKILL");
-      await srv.status;
-      if (!Deno.env.get("FS_KEEP")) Deno.removeSync(dir, { recursive: true });
+      await teardown(srv, dir);
     }
   },
 });
@@ -431,9 +430,7 @@ Deno.test({
           `present after restart`,
       );
     } finally {
-      srv.kill("SIGKILL");
-      await srv.status;
-      if (!Deno.env.get("FS_KEEP")) Deno.removeSync(dir, { recursive: true });
+      await teardown(srv, dir);
     }
   },
 });
@@ -490,9 +487,7 @@ Deno.test({
       // deno-lint-ignore no-console -- the figures the issue asks about
       console.log(`every sync failing: stream create ${created ? "confirmed" : "refused"}`);
     } finally {
-      srv.kill("SIGKILL");
-      await srv.status;
-      if (!Deno.env.get("FS_KEEP")) Deno.removeSync(dir, { recursive: true });
+      await teardown(srv, dir);
     }
   },
 });
@@ -526,9 +521,7 @@ Deno.test({
       }
       await nc.close();
     } finally {
-      srv.kill("SIGKILL");
-      await srv.status;
-      if (!Deno.env.get("FS_KEEP")) Deno.removeSync(dir, { recursive: true });
+      await teardown(srv, dir);
     }
   },
 });

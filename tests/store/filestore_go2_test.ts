@@ -5,7 +5,6 @@
 // store always rebuilds its index from the blocks, so "no index.db" cases are the normal open path.
 import { assert, assertEquals, assertThrows } from "@std/assert";
 import { FileStore } from "../../src/store/filestore.ts";
-import { StoreError } from "../../src/store/store.ts";
 import { b, s, storeConfig } from "./store_suite.ts";
 import {
   AES_ENC,
@@ -21,6 +20,7 @@ import {
   recLen,
   settle,
   st,
+  storeErrCode,
   withFs,
 } from "./_fs_go_helpers.ts";
 import { delay } from "../_helpers/server.ts";
@@ -31,16 +31,6 @@ import { sha256Key } from "../../src/store/_fs_crypto.ts";
 const HALF = fill(512 - recLen("A", 0));
 /** Half a 1024-byte block with a 10-byte subject ("foo.22.bar"): two records fill a block, as in the Go tests. */
 const HALF10 = fill(512 - recLen("foo.22.bar", 0));
-
-function storeErrCode(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof StoreError) return err.code;
-    throw err;
-  }
-  return "";
-}
 
 // https://github.com/nats-io/nats-server/issues/4771
 permTest("TestFileStoreBytesLimitWithDiscardNew: discard new refuses past max_bytes", {

@@ -2,7 +2,6 @@
 // Go's order, part 2 of 2 (see filestore_go2_test.ts for part 1 and the conventions).
 import { assert, assertEquals } from "@std/assert";
 import { type FileStore } from "../../src/store/filestore.ts";
-import { StoreError } from "../../src/store/store.ts";
 import { b, s } from "./store_suite.ts";
 import {
   AES_ENC,
@@ -18,6 +17,7 @@ import {
   recLen,
   settle,
   st,
+  storeErrCode,
   withFs,
 } from "./_fs_go_helpers.ts";
 import { Nuid } from "../../src/util/mod.ts";
@@ -34,16 +34,6 @@ const FULL = fill(1024 - recLen("foo", 0));
 const TENTH = fill(102 - recLen("foo", 0));
 const ROOT = Deno.uid() === 0;
 const PLAIN_S2 = [PERMS[0], PERMS[1]];
-
-function storeErrCode(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof StoreError) return err.code;
-    throw err;
-  }
-  return "";
-}
 
 /** Restarts twice (with blocks.db, then without) and checks the state is unchanged each time. */
 function restartSame(ctx: Ctx): void {

@@ -5,7 +5,7 @@
 // with the keystream nonce at the front of the block file), which still opens.
 
 import { assert, assertEquals } from "@std/assert";
-import { connect, headers, type NatsConnection } from "@nats-io/transport-node";
+import { headers, type NatsConnection } from "@nats-io/transport-node";
 import { FileStore, type FsEncryption } from "../../src/store/mod.ts";
 import { storeConfig } from "../_helpers/store_config.ts";
 import {
@@ -18,9 +18,9 @@ import {
   seal,
   xorAt,
 } from "../../src/store/_fs_crypto.ts";
-import { loadOptions } from "../../src/config/mod.ts";
 import { natsServerPath } from "../_helpers/ref_server.ts";
-import { checkFor, runServer } from "../_helpers/server.ts";
+import { checkFor } from "../_helpers/server.ts";
+import { api, withGo, withNatsdeno } from "./_conf_servers.ts";
 import * as nc from "node:crypto";
 import { xchacha20, xchacha20poly1305 } from "@noble/ciphers/chacha.js";
 
@@ -31,66 +31,6 @@ const s = (x: Uint8Array | undefined) => td.decode(x);
 
 // deno-lint-ignore no-explicit-any
 type Json = any;
-
-async function api(c: NatsConnection, subject: string, body?: unknown): Promise<Json> {
-  const data = body === undefined ? new Uint8Array(0) : b(JSON.stringify(body));
-  const m = await c.request(subject, data, { timeout: 3_000 });
-  return JSON.parse(s(m.data));
-}
-
-function freePort(): number {
-  const ln = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (ln.addr as Deno.NetAddr).port;
-  ln.close();
-  return port;
-}
-
-/** Runs nats-server with `jsConf` until `fn` returns, then stops it with SIGTERM (a clean shutdown). */
-async function withGo<T>(exe: string, jsConf: string, fn: (c: NatsConnection) => Promise<T>): Promise<T> {
-  const port = freePort();
-  const dir = await Deno.makeTempDir({ prefix: "natsdeno-gocrypto-conf-" });
-  await Deno.writeTextFile(`${dir}/s.conf`, `listen: 127.0.0.1:${port}\n${jsConf}\n`);
-  const child = new Deno.Command(exe, { args: ["-c", `${dir}/s.conf`], stdout: "null", stderr: "piped" })
-    .spawn();
-  const errText = child.stderr.pipeThrough(new TextDecoderStream()).pipeTo(
-    new WritableStream({ write: (x) => void (goLog += x) }),
-  );
-  let goLog = "";
-  try {
-    await checkFor(5_000, 20, async () => (await Deno.connect({ hostname: "127.0.0.1", port })).close());
-    const c = await connect({ servers: `127.0.0.1:${port}` });
-    try {
-      return await fn(c);
-    } finally {
-      await c.close();
-    }
-  } catch (err) {
-    throw new Error(`${(err as Error).message}\nnats-server log:\n${goLog}`, { cause: err });
-  } finally {
-    child.kill("SIGTERM");
-    await child.status;
-    await errText.catch(() => {});
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
-/** Runs natsdeno with `jsConf` (a config file, as the reference's) until `fn` returns. */
-async function withNatsdeno<T>(jsConf: string, fn: (c: NatsConnection) => Promise<T>): Promise<T> {
-  const dir = await Deno.makeTempDir({ prefix: "natsdeno-gocrypto-conf-" });
-  try {
-    await Deno.writeTextFile(`${dir}/s.conf`, `listen: 127.0.0.1:-1\n${jsConf}\n`);
-    const opts = loadOptions(["-c", `${dir}/s.conf`]).opts;
-    await using srv = await runServer({ ...opts, port: 0 });
-    const c = await connect({ servers: `127.0.0.1:${srv.port}` });
-    try {
-      return await fn(c);
-    } finally {
-      await c.close();
-    }
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
 
 const N = 100;
 

@@ -5,18 +5,12 @@ import { connect } from "@nats-io/transport-node";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { FileStore, type FsDamage } from "../../src/store/filestore.ts";
 import { storeConfig } from "../store/store_suite.ts";
+import { freePort } from "../_helpers/ref_server.ts";
 
 const ignore = !Deno.env.get("STRESS");
 const CYCLES = Number(Deno.env.get("FS_KILL_CYCLES") ?? 20);
 const te = new TextEncoder();
 const td = new TextDecoder();
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const p = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return p;
-}
 
 async function startProc(storeDir: string, port: number): Promise<Deno.ChildProcess> {
   const p = new Deno.Command(Deno.execPath(), {
